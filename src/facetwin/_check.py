@@ -1,0 +1,103 @@
+"""The one place that validates arguments of public functions.
+
+Messages name the argument, what was expected and what arrived, so a failing call
+explains itself without a debugger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from facetwin.errors import InvalidOptionError
+
+__all__ = ["check_array", "check_choice", "check_range"]
+
+
+def check_array(
+    x: object,
+    name: str,
+    shape: Sequence[int | str],
+    *,
+    dtypes: Sequence[type | np.dtype | str] | None = None,
+) -> np.ndarray:
+    """Check that ``x`` is an ndarray whose shape matches ``shape``.
+
+    ``shape`` holds ints for fixed sizes and strings for free ones; a string repeated
+    must take the same size each time, and ``"*"`` matches any size.
+
+    >>> check_array(np.zeros((68, 2)), "landmarks", [68, 2]).shape
+    (68, 2)
+    >>> check_array(np.zeros((5, 2)), "landmarks", [68, 2])
+    Traceback (most recent call last):
+    ...
+    facetwin.errors.InvalidOptionError: landmarks must be an array of shape (68, 2), got shape (5, 2)
+    """
+    expected = "an array of shape (" + ", ".join(str(s) for s in shape) + ")"
+    if not isinstance(x, np.ndarray):
+        raise InvalidOptionError(name, type(x).__name__, expected)
+    ok = x.ndim == len(shape)
+    seen: dict[str, int] = {}
+    for size, want in zip(x.shape, shape) if ok else ():
+        if isinstance(want, int):
+            ok = ok and size == want
+        elif want != "*":
+            ok = ok and seen.setdefault(want, size) == size
+    if not ok:
+        raise InvalidOptionError(name, _Shape(x.shape), expected)
+    if dtypes is not None and not any(x.dtype == np.dtype(d) for d in dtypes):
+        names = ", ".join(np.dtype(d).name for d in dtypes)
+        raise InvalidOptionError(name, _Shape(x.dtype.name, "dtype"), f"of dtype {names}")
+    return x
+
+
+def check_choice(value: object, name: str, choices: Sequence[object]) -> None:
+    """Check that ``value`` is one of ``choices``.
+
+    >>> check_choice("hog", "detector", ["hog", "yunet"])
+    >>> check_choice("mtcnn", "detector", ["hog", "yunet"])
+    Traceback (most recent call last):
+    ...
+    facetwin.errors.InvalidOptionError: detector must be one of hog, yunet, got 'mtcnn'
+    """
+    if value not in choices:
+        raise InvalidOptionError(name, value, "one of " + ", ".join(str(c) for c in choices))
+
+
+def check_range(
+    value: float,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> None:
+    """Check ``low <= value <= high`` (``low < value`` with ``low_open``).
+
+    >>> check_range(0.5, "threshold", low=0, high=1)
+    >>> check_range(0, "crop_size", low=0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    facetwin.errors.InvalidOptionError: crop_size must be > 0, got 0
+    """
+    parts = []
+    bad = False
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low}")
+        bad = bad or (value <= low if low_open else value < low)
+    if high is not None:
+        parts.append(f"<= {high}")
+        bad = bad or value > high
+    if bad or value != value:  # NaN fails every comparison, so catch it explicitly
+        raise InvalidOptionError(name, value, " and ".join(parts))
+
+
+class _Shape:
+    """Repr helper so error messages read 'got shape (5, 2)' rather than 'got (5, 2)'."""
+
+    def __init__(self, value: object, label: str = "shape") -> None:
+        self.value, self.label = value, label
+
+    def __repr__(self) -> str:
+        return f"{self.label} {self.value}"

@@ -1,0 +1,115 @@
+"""User-facing failures.
+
+Each failure a user can cause is one class that keeps the facts as attributes and
+builds a full sentence from them, so the CLI can print ``str(error)`` as its one line.
+Every class also derives from the matching builtin, so callers of the Python API can
+catch ``ValueError`` or ``OSError`` as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "FacetwinError",
+    "InputNotFoundError",
+    "UnreadableMediaError",
+    "TruncatedMediaError",
+    "EmptyInputError",
+    "NoFaceFoundError",
+    "InvalidAlignmentsError",
+    "InvalidOptionError",
+    "OutputConflictError",
+    "ModelFileError",
+]
+
+
+class FacetwinError(Exception):
+    """Base of every failure caused by input or settings rather than a bug."""
+
+
+class InputNotFoundError(FacetwinError, FileNotFoundError):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        super().__init__(f"input not found: {self.path}")
+
+    def __str__(self) -> str:  # FileNotFoundError would otherwise format errno fields
+        return f"input not found: {self.path}"
+
+
+class UnreadableMediaError(FacetwinError, OSError):
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot read {self.path} as an image or video: {reason}")
+
+    def __str__(self) -> str:
+        return f"cannot read {self.path} as an image or video: {self.reason}"
+
+
+class TruncatedMediaError(FacetwinError, OSError):
+    def __init__(self, path: str | Path, frames_read: int, reason: str) -> None:
+        self.path = Path(path)
+        self.frames_read = frames_read
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path} is damaged or truncated: decoding stopped after frame "
+            f"{self.frames_read} ({self.reason}); the frames before it were kept"
+        )
+
+
+class EmptyInputError(FacetwinError, ValueError):
+    def __init__(self, path: str | Path, suffixes: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.suffixes = tuple(suffixes)
+        super().__init__(
+            f"{self.path} holds no images or videos (looked for {', '.join(self.suffixes)})"
+        )
+
+
+class NoFaceFoundError(FacetwinError, ValueError):
+    def __init__(self, source: str, frames_read: int, hint: str = "") -> None:
+        self.source = source
+        self.frames_read = frames_read
+        self.hint = hint
+        message = f"no face found in {source} ({frames_read} frames read)"
+        super().__init__(message + (f"; {hint}" if hint else ""))
+
+
+class InvalidAlignmentsError(FacetwinError, ValueError):
+    def __init__(self, path: str | Path, where: str, problem: str) -> None:
+        self.path = Path(path)
+        self.where = where
+        self.problem = problem
+        super().__init__(f"invalid alignments file {self.path}: {where}: {problem}")
+
+
+class InvalidOptionError(FacetwinError, ValueError):
+    def __init__(self, name: str, value: object, expected: str) -> None:
+        self.name = name
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{name} must be {expected}, got {value!r}")
+
+
+class OutputConflictError(FacetwinError, ValueError):
+    def __init__(self, path: str | Path, problem: str, remedy: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"{self.path}: {problem}; {remedy}")
+
+
+class ModelFileError(FacetwinError, OSError):
+    def __init__(self, name: str, path: str | Path, problem: str) -> None:
+        self.name = name
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"model file for {self.name} at {self.path} {self.problem}; reinstall facetwin"

@@ -1,0 +1,326 @@
+"""Stage 1: media in, aligned face crops and an alignments file out.
+
+Output folder::
+
+    OUT/alignments.json      facetwin/alignments (docs/formats.md)
+    OUT/000123_0.png         aligned crop of face 0 in source frame 123 (lossless)
+
+The alignments file is rewritten atomically every few seconds and when the run stops
+for any reason, so an interrupted run loses at most those seconds; running the same
+command again continues after the last recorded frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from facetwin.alignments import (
+    Alignments,
+    FaceRecord,
+    FrameRecord,
+    load_alignments,
+    save_alignments,
+)
+from facetwin.config import ExtractConfig
+from facetwin.errors import (
+    InvalidAlignmentsError,
+    NoFaceFoundError,
+    OutputConflictError,
+)
+from facetwin.faces.align import crop_from_frame, warp_to_crop
+from facetwin.faces.detect import Detector, create_detector
+from facetwin.faces.identity import IdentityEncoder, identity_distance
+from facetwin.faces.landmarks import LandmarkPredictor
+from facetwin.faces.track import FaceTracker
+from facetwin.io.atomic import atomic_write_bytes
+from facetwin.io.images import encode_png, read_image
+from facetwin.io.media import MediaSource, open_media
+
+__all__ = ["extract", "ExtractSummary", "ALIGNMENTS_NAME", "reference_identities"]
+
+log = logging.getLogger(__name__)
+
+ALIGNMENTS_NAME = "alignments.json"
+_SAVE_EVERY_S = 3.0
+
+#: Called after each frame as ``progress(frames_done, frames_total, faces_saved)``;
+#: ``frames_total`` is 0 when the source cannot say.
+ProgressFn = Callable[[int, int, int], None]
+
+
+@dataclass
+class ExtractSummary:
+    """What one extraction run did (counts include frames from earlier, resumed runs)."""
+
+    output: Path
+    frames_read: int = 0
+    faces_saved: int = 0
+    frames_without_face: int = 0
+    dropped_small: int = 0
+    dropped_other_person: int = 0
+    resumed_at: int | None = None
+    already_complete: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def alignments_path(self) -> Path:
+        return self.output / ALIGNMENTS_NAME
+
+
+def _source_info(source: MediaSource, inputs: Sequence[str | Path]) -> dict:
+    info = {
+        "inputs": [str(Path(p).resolve()) for p in inputs],
+        "kind": source.kind,
+        "fps": round(source.fps, 6),
+        "frame_count": source.frame_count,
+    }
+    return info
+
+
+def _build_detectors(config: ExtractConfig) -> tuple[Detector, Detector]:
+    if config.detector == "hog":
+        # In a tracking window the face is scaled to ~100 px, so no upsampling is needed.
+        return (
+            create_detector("hog", upsample=config.hog_upsample),
+            create_detector("hog", upsample=0),
+        )
+    det = create_detector("yunet", score_threshold=config.yunet_threshold)
+    return det, det
+
+
+def reference_identities(
+    paths: Sequence[str | Path], detector: Detector, predictor: LandmarkPredictor, encoder: IdentityEncoder
+) -> np.ndarray:
+    """Identity vectors (N, 128) of the largest face in each reference photo."""
+    vectors = []
+    for path in paths:
+        image = read_image(path)
+        found = detector(image)
+        if not len(found):
+            raise NoFaceFoundError(str(path), 1, "a reference photo must show the person's face")
+        areas = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+        box = found.boxes[int(areas.argmax())]
+        vectors.append(encoder(image, predictor(image, box)))
+    return np.stack(vectors)
+
+
+def _resume_state(out: Path, source_info: dict, settings: dict, overwrite: bool) -> Alignments | None:
+    path = out / ALIGNMENTS_NAME
+    if not path.exists() or overwrite:
+        return None
+    try:
+        previous = load_alignments(path)
+    except InvalidAlignmentsError as exc:
+        raise OutputConflictError(
+            out, f"holds a damaged alignments file ({exc.problem})", "use --overwrite to start again"
+        ) from None
+    same_source = previous.source.get("inputs") == source_info["inputs"]
+    if not same_source or previous.settings != settings:
+        what = "another source" if not same_source else "other settings"
+        raise OutputConflictError(
+            out,
+            f"already holds an extraction of {what}",
+            "choose another output folder or use --overwrite to replace it",
+        )
+    return previous
+
+
+def _remove_stray_crops(out: Path, alignments: Alignments, after_index: int) -> None:
+    """Delete crops written after the last saved frame (a run stopped between the two)."""
+    known = {fa.crop for _, fa in alignments.faces()}
+    for png in out.glob("*.png"):
+        stem = png.stem.split("_")[0]
+        if png.name not in known and stem.isdigit() and int(stem) > after_index:
+            png.unlink()
+
+
+def extract(
+    inputs: str | Path | Sequence[str | Path],
+    output: str | Path,
+    *,
+    config: ExtractConfig | None = None,
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+) -> ExtractSummary:
+    """Find, align and save every face in a video, an image folder or images.
+
+    Args:
+        inputs: a video file, a folder of images, or image files.
+        output: folder for the crops and ``alignments.json`` (created if missing).
+        config: extraction settings; ``ExtractConfig()`` when omitted.
+        overwrite: discard an earlier extraction in ``output`` instead of resuming it.
+        progress: called after every frame (see ``ProgressFn``).
+
+    Returns:
+        Counts of what was read, saved and dropped.
+
+    Raises:
+        FacetwinError subclasses for bad input, a conflicting output folder, or a
+        source in which no face was found (after saving what was read).
+    """
+    config = config or ExtractConfig()
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    out = Path(output)
+    started = time.perf_counter()
+    source = open_media(inputs)
+    try:
+        return _run(source, list(inputs), out, config, overwrite, progress, started)
+    finally:
+        source.close()
+
+
+def _run(
+    source: MediaSource,
+    inputs: list,
+    out: Path,
+    config: ExtractConfig,
+    overwrite: bool,
+    progress: ProgressFn | None,
+    started: float,
+) -> ExtractSummary:
+    info = _source_info(source, inputs)
+    settings = config.result_settings()
+    if out.exists() and not out.is_dir():
+        raise OutputConflictError(out, "exists and is not a folder", "choose another output path")
+    out.mkdir(parents=True, exist_ok=True)
+    summary = ExtractSummary(out)
+
+    alignments = _resume_state(out, info, settings, overwrite)
+    if overwrite:
+        for png in out.glob("*.png"):
+            png.unlink()
+    if alignments is not None and alignments.complete:
+        summary.already_complete = True
+        _count(summary, alignments)
+        summary.seconds = time.perf_counter() - started
+        if summary.faces_saved == 0:
+            raise NoFaceFoundError(str(source.path), summary.frames_read)
+        return summary
+    start = 0
+    if alignments is not None and alignments.frames:
+        start = alignments.frames[-1].index + 1
+        summary.resumed_at = start
+        _remove_stray_crops(out, alignments, start - 1)
+        log.info("resuming %s at frame %d", source.path, start)
+    if alignments is None:
+        alignments = Alignments(info, settings, config.crop_size)
+
+    detector, window_detector = _build_detectors(config)
+    predictor = LandmarkPredictor()
+    need_identity = bool(config.ref_faces) or config.identity
+    encoder = IdentityEncoder() if need_identity else None
+    refs = (
+        reference_identities(config.ref_faces, detector, predictor, encoder)
+        if config.ref_faces and encoder is not None
+        else None
+    )
+    smooth = (
+        {"min_cutoff": config.smooth_min_cutoff, "beta": config.smooth_beta}
+        if config.smooth and source.kind == "video"
+        else None
+    )
+    tracker = FaceTracker(
+        detector,
+        predictor,
+        redetect_every=config.redetect_every if source.kind == "video" else 1,
+        smooth=smooth,
+        window_detector=window_detector,
+    )
+
+    # PNG encoding and writing release the GIL: overlap them with detection.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-png")
+    pending: list = []
+    last_save = time.perf_counter()
+    total = source.frame_count
+    done = len(alignments.frames)
+    saved = alignments.face_count
+    error: BaseException | None = None
+    try:
+        for frame in source.frames(start):
+            if source.kind == "video" and config.every > 1 and frame.index % config.every:
+                continue
+            if source.kind == "images":
+                tracker.reset()  # unrelated pictures: nothing to follow
+            record = FrameRecord(frame.index, frame.time, frame.name)
+            for face in tracker.update(frame.image, frame.time):
+                width = float(face.box[2] - face.box[0])
+                if width < config.min_size:
+                    summary.dropped_small += 1
+                    continue
+                vector = None
+                if encoder is not None:
+                    extra = tracker.track_extra(face.track_id)
+                    # Identity is ~180 ms a face: check a followed face when it appears
+                    # and at every full re-detection, not on every frame.
+                    recheck = face.new or "keep" not in extra or tracker.full_this_frame
+                    if config.identity or recheck:
+                        vector = encoder(frame.image, face.raw_landmarks)
+                    if refs is not None and recheck and vector is not None:
+                        extra["keep"] = identity_distance(vector, refs) <= config.ref_threshold
+                    if refs is not None and not extra.get("keep", False):
+                        summary.dropped_other_person += 1
+                        continue
+                matrix = crop_from_frame(face.landmarks, crop_size=config.crop_size, coverage=config.coverage)
+                crop = warp_to_crop(frame.image, matrix, config.crop_size)
+                name = f"{frame.index:06d}_{len(record.faces)}.png"
+                pending.append(writer.submit(_write_crop, out / name, crop, config.png_compression))
+                record.faces.append(
+                    FaceRecord(len(record.faces), face.track_id, face.box, face.score, face.landmarks, matrix, name, vector)
+                )
+            alignments.frames.append(record)
+            done += 1
+            saved += len(record.faces)
+            if progress is not None:
+                progress(done, total, saved)
+            if time.perf_counter() - last_save > _SAVE_EVERY_S:
+                _flush(pending)
+                save_alignments(out / ALIGNMENTS_NAME, alignments)
+                last_save = time.perf_counter()
+        alignments.complete = True
+    except BaseException as exc:  # KeyboardInterrupt too: save what was done, then re-raise
+        error = exc
+        raise
+    finally:
+        writer.shutdown(wait=True)
+        try:
+            _flush(pending)
+        except OSError:
+            if error is None:
+                raise
+        # Only frames whose crops are on disk are recorded: the writer has finished.
+        save_alignments(out / ALIGNMENTS_NAME, alignments)
+        _count(summary, alignments)
+        summary.seconds = time.perf_counter() - started
+    if summary.faces_saved == 0:
+        hint = ""
+        if summary.dropped_other_person:
+            hint = f"{summary.dropped_other_person} faces of other people were dropped (--ref-threshold)"
+        elif summary.dropped_small:
+            hint = f"{summary.dropped_small} faces smaller than --min-size were dropped"
+        raise NoFaceFoundError(str(source.path), summary.frames_read, hint)
+    return summary
+
+
+def _write_crop(path: Path, crop: np.ndarray, compression: int) -> None:
+    atomic_write_bytes(path, encode_png(crop, compression=compression))
+
+
+def _flush(pending: list) -> None:
+    while pending:
+        pending.pop(0).result()
+
+
+def _count(summary: ExtractSummary, alignments: Alignments) -> None:
+    summary.frames_read = len(alignments.frames)
+    summary.faces_saved = alignments.face_count
+    summary.frames_without_face = sum(1 for f in alignments.frames if not f.faces)
+

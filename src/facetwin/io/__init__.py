@@ -1,0 +1,19 @@
+"""Media input and output: frames from videos and images, atomic file writes."""
+
+from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
+from facetwin.io.images import IMAGE_SUFFIXES, encode_png, read_image, to_rgb8, write_png
+from facetwin.io.media import VIDEO_SUFFIXES, Frame, MediaSource, open_media
+
+__all__ = [
+    "Frame",
+    "MediaSource",
+    "open_media",
+    "read_image",
+    "to_rgb8",
+    "encode_png",
+    "write_png",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "IMAGE_SUFFIXES",
+    "VIDEO_SUFFIXES",
+]

@@ -1,0 +1,185 @@
+"""Reading frames from a video, a folder of images, or a list of images.
+
+Every source yields ``Frame`` objects with RGB uint8 pixels, an index and a time, so
+later stages never ask what kind of input they got. Videos are decoded with PyAV
+(FFmpeg), rotation metadata applied, so a phone's portrait video comes out upright.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facetwin.errors import (
+    EmptyInputError,
+    InputNotFoundError,
+    TruncatedMediaError,
+    UnreadableMediaError,
+)
+from facetwin.io.images import IMAGE_SUFFIXES, read_image
+
+__all__ = ["Frame", "MediaSource", "VideoSource", "ImageSource", "open_media", "VIDEO_SUFFIXES"]
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".gif")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One picture from a source.
+
+    Attributes:
+        index: position in the source, from 0.
+        time: presentation time in seconds (index / fps for image sequences).
+        image: RGB uint8 (H, W, 3), upright.
+        name: file name for images, ``None`` for video frames.
+    """
+
+    index: int
+    time: float
+    image: np.ndarray
+    name: str | None = None
+
+
+class MediaSource:
+    """Base of the frame sources."""
+
+    kind: str
+    path: Path
+    fps: float
+    frame_count: int
+
+    def frames(self, start: int = 0) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> MediaSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _natural_key(path: Path) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def rotate_upright(image: np.ndarray, rotation: float) -> np.ndarray:
+    """Apply a display rotation (degrees counter-clockwise, as PyAV reports it).
+
+    >>> rotate_upright(np.array([[1, 2]]), 90)
+    array([[2],
+           [1]])
+    """
+    k = int(round(rotation / 90.0)) % 4
+    return np.ascontiguousarray(np.rot90(image, k)) if k else image
+
+
+class VideoSource(MediaSource):
+    kind = "video"
+
+    def __init__(self, path: Path) -> None:
+        import av
+
+        self.path = path
+        try:
+            self._container = av.open(str(path))
+        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+            raise UnreadableMediaError(path, _ffmpeg_reason(exc)) from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise UnreadableMediaError(path, "it has no video stream")
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame + slice threads: 2-3x faster decode
+        self._stream = stream
+        rate = stream.average_rate or stream.guessed_rate
+        self.fps = float(rate) if rate else 25.0
+        self.frame_count = int(stream.frames or 0)
+        if not self.frame_count and stream.duration and stream.time_base:
+            self.frame_count = int(round(float(stream.duration * stream.time_base) * self.fps))
+
+    def frames(self, start: int = 0) -> Iterator[Frame]:
+        import av
+
+        index = 0
+        stream = self._stream
+        try:
+            for frame in self._container.decode(stream):
+                if index >= start:
+                    time = float(frame.time) if frame.time is not None else index / self.fps
+                    image = frame.to_ndarray(format="rgb24")
+                    image = rotate_upright(image, getattr(frame, "rotation", 0) or 0)
+                    yield Frame(index, time, image)
+                index += 1
+        except av.error.FFmpegError as exc:
+            raise TruncatedMediaError(self.path, index, _ffmpeg_reason(exc)) from None
+        if index == 0:
+            raise UnreadableMediaError(self.path, "no frame could be decoded")
+        # A file cut short still demuxes cleanly up to the cut: compare with the count
+        # the container promised.
+        if self.frame_count and index < self.frame_count:
+            raise TruncatedMediaError(
+                self.path, index, f"the container announces {self.frame_count} frames"
+            )
+
+    def close(self) -> None:
+        self._container.close()
+
+
+class ImageSource(MediaSource):
+    kind = "images"
+
+    def __init__(self, path: Path, files: Sequence[Path], fps: float = 25.0) -> None:
+        self.path = path
+        self.files = list(files)
+        self.fps = fps
+        self.frame_count = len(self.files)
+
+    def frames(self, start: int = 0) -> Iterator[Frame]:
+        for index, file in enumerate(self.files[start:], start):
+            yield Frame(index, index / self.fps, read_image(file), name=file.name)
+
+
+def _ffmpeg_reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).strip().rstrip(".") or type(exc).__name__
+
+
+def open_media(paths: str | Path | Sequence[str | Path]) -> MediaSource:
+    """Open a video file, a folder of images, or one or more image files.
+
+    Raises:
+        InputNotFoundError: a path does not exist.
+        EmptyInputError: a folder without images.
+        UnreadableMediaError: not an image or video, or damaged beyond opening.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise EmptyInputError(".", IMAGE_SUFFIXES)
+    for p in paths:
+        if not p.exists():
+            raise InputNotFoundError(p)
+    if len(paths) == 1 and paths[0].is_dir():
+        folder = paths[0]
+        files = sorted(
+            (f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES),
+            key=_natural_key,
+        )
+        if not files:
+            raise EmptyInputError(folder, IMAGE_SUFFIXES)
+        return ImageSource(folder, files)
+    if len(paths) == 1 and paths[0].suffix.lower() not in IMAGE_SUFFIXES:
+        return VideoSource(paths[0])
+    for p in paths:
+        if p.is_dir():
+            raise UnreadableMediaError(p, "give a folder on its own, not among files")
+        if p.suffix.lower() not in IMAGE_SUFFIXES:
+            raise UnreadableMediaError(p, "only images can be given several at a time")
+    return ImageSource(paths[0].parent, paths)
