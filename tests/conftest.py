@@ -7,15 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def shared_data(*parts: str) -> Path:
-    """Path under ../shared/data, skipping the test with a reason when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real data not available: {path} is absent (only on development machines)")
-    return path
+from _helpers import SHARED_DATA, shared_data, shifted, write_video  # noqa: F401  (re-exported)
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +38,12 @@ def predictor():
     from facetwin.faces import LandmarkPredictor
 
     return LandmarkPredictor()
+
+
+
+@pytest.fixture(scope="session")
+def moving_video(tmp_path_factory, astronaut) -> Path:
+    """12 frames of the astronaut drifting right and down, 256x256, 25 fps."""
+    small = astronaut[:320, 64:384]
+    frames = [shifted(small, 1.5 * i, 0.7 * i)[32:288, 32:288] for i in range(12)]
+    return write_video(tmp_path_factory.mktemp("video") / "moving.mp4", frames)

@@ -90,7 +90,7 @@ def check_range(
         parts.append(f"<= {high}")
         bad = bad or value > high
     if bad or value != value:  # NaN fails every comparison, so catch it explicitly
-        raise InvalidOptionError(name, value, " and ".join(parts))
+        raise InvalidOptionError(name, value, " and ".join(parts) or "a number")
 
 
 class _Shape:

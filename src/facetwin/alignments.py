@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,9 +171,21 @@ def _matrix(value: Any, where: str, shape: tuple[int, ...], what: str) -> np.nda
         raise _Invalid(where, f"expected {what}") from None
     if arr.shape != shape:
         raise _Invalid(where, f"expected {what}, got shape {arr.shape}")
+    # np.array converts true, "12.5" and null to numbers (null to NaN): refuse them.
+    for item in _leaves(value):
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise _Invalid(where, f"expected {what}, found {json.dumps(item)[:40]}")
     if not np.isfinite(arr).all():
         raise _Invalid(where, "contains a non-finite number")
     return arr
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
 
 
 def _parse_face(obj: Any, where: str) -> FaceRecord:

@@ -166,8 +166,13 @@ def warp_to_crop(frame: np.ndarray, matrix: np.ndarray, crop_size: int) -> np.nd
     Returns:
         (crop_size, crop_size[, C]) uint8.
     """
+    frame = np.asarray(frame)
+    check_array(frame, "frame", ["H", "W"] if frame.ndim == 2 else ["H", "W", "C"], dtypes=[np.uint8])
     matrix = check_array(np.asarray(matrix, dtype=np.float64), "matrix", [2, 3])
+    # cv2.warpAffine reads a size of 0 as "same as the input" and returns the wrong shape.
+    check_range(crop_size, "crop_size", low=1)
     scale = matrix_scale(matrix)
+    check_range(scale, "scale of matrix", low=0, low_open=True)
     if scale < 0.5:
         factor = int(np.floor(1.0 / scale))
         h, w = frame.shape[:2]

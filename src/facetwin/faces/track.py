@@ -92,15 +92,22 @@ def _thumb(image: np.ndarray) -> np.ndarray:
     return cv2.resize(grey, (64, 36), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def is_scene_cut(previous_thumb: np.ndarray | None, thumb: np.ndarray, threshold: float = 40.0) -> bool:
-    """A cut between two 64x36 grey thumbnails: large mean change in grey level.
+def is_scene_cut(previous_thumb: np.ndarray | None, thumb: np.ndarray, threshold: float = 0.65) -> bool:
+    """A cut between two 64x36 grey thumbnails.
 
-    Motion of a talking head changes the thumbnail by a few grey levels on average; a
-    cut to another shot changes it by tens.
+    Each thumbnail is normalised to zero mean and unit spread before comparing, so a
+    camera flash or fade (a global change of brightness) is not taken for a cut; what
+    remains is a change of layout. Measured on multi_stiller_wilson.mp4 (press
+    flashes, four cuts): cuts score 0.71-0.86, flashes and motion at most 0.62;
+    talking heads stay under 0.3.
     """
     if previous_thumb is None:
         return False
-    return float(np.abs(thumb - previous_thumb).mean()) > threshold
+
+    def normalised(t: np.ndarray) -> np.ndarray:
+        return (t - t.mean()) / (t.std() + 1e-3)
+
+    return float(np.abs(normalised(thumb) - normalised(previous_thumb)).mean()) > threshold
 
 
 @dataclass

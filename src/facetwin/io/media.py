@@ -90,13 +90,17 @@ class VideoSource(MediaSource):
         try:
             self._container = av.open(str(path))
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            raise UnreadableMediaError(path, _ffmpeg_reason(exc)) from None
+            reason = _ffmpeg_reason(exc)
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                reason = f"the video is damaged, truncated or in an unknown format (FFmpeg: {reason})"
+            raise UnreadableMediaError(path, reason) from None
         if not self._container.streams.video:
             self._container.close()
             raise UnreadableMediaError(path, "it has no video stream")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads: 2-3x faster decode
         self._stream = stream
+        self._decoded = False
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 25.0
         self.frame_count = int(stream.frames or 0)
@@ -106,6 +110,12 @@ class VideoSource(MediaSource):
     def frames(self, start: int = 0) -> Iterator[Frame]:
         import av
 
+        if self._decoded:  # a second pass: the demuxer sits where the last one stopped
+            self._container.close()
+            self._container = av.open(str(self.path))
+            self._stream = self._container.streams.video[0]
+            self._stream.thread_type = "AUTO"
+        self._decoded = True
         index = 0
         stream = self._stream
         try:

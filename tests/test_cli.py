@@ -1,0 +1,136 @@
+"""The command line: one line and exit 2 on bad input, help for every option."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+import cv2
+import numpy as np
+import pytest
+
+from facetwin import cli
+from facetwin.alignments import load_alignments
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_extract_success_prints_summary(capsys, grace_hopper_path, tmp_path):
+    code, out, err = run(capsys, "-q", "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"))
+    assert code == 0
+    assert "1 frames read, 1 faces saved, 0 frames without a face" in out
+    assert load_alignments(tmp_path / "o" / "alignments.json").face_count == 1
+
+
+def test_progress_bar_shows_rate(capsys, moving_video, tmp_path):
+    code, out, err = run(capsys, "extract", str(moving_video), "-o", str(tmp_path / "o"))
+    assert code == 0
+    assert "frame/s" in err and "12/12" in err
+
+
+def test_options_reach_the_config(capsys, grace_hopper_path, tmp_path):
+    code, _, _ = run(capsys, "-q", "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"),
+                     "--detector", "hog", "--crop-size", "96", "--coverage", "0.5", "--no-smooth")
+    assert code == 0
+    settings = load_alignments(tmp_path / "o" / "alignments.json").settings
+    assert (settings["detector"], settings["crop_size"], settings["coverage"], settings["smooth"]) == ("hog", 96, 0.5, False)
+    assert cv2.imread(str(tmp_path / "o" / "000000_0.png")).shape == (96, 96, 3)
+
+
+@pytest.mark.parametrize(
+    ("setup", "extra", "message"),
+    [
+        (lambda d: d / "nope.mp4", [], "input not found"),
+        (lambda d: (d / "e").mkdir() or d / "e", [], "holds no images or videos"),
+        (lambda d: (d / "t.txt").write_text("x") and d / "t.txt", [], "cannot read"),
+        (lambda d: (d / "v.mp4").write_bytes(b"\0" * 999) and d / "v.mp4", [], "damaged, truncated"),
+        (lambda d: d, ["--crop-size", "4"], "--crop-size must be >= 16 and <= 4096, got 4"),
+        (lambda d: d, ["--coverage", "nan"], "--coverage must be"),
+    ],
+    ids=["missing", "empty-folder", "text", "zero-bytes-video", "crop-size", "nan-coverage"],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, setup, extra, message):
+    target = setup(tmp_path)
+    code, out, err = run(capsys, "-q", "extract", str(target), "-o", str(tmp_path / "o"), *extra)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("facetwin extract: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_no_face_exit_2(capsys, tmp_path):
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((120, 160, 3), 90, np.uint8))
+    code, _, err = run(capsys, "-q", "extract", str(blank), "-o", str(tmp_path / "o"))
+    assert code == 2 and "no face found in" in err
+
+
+def test_internal_error_exit_1_with_crash_log(capsys, monkeypatch, grace_hopper_path, tmp_path):
+    extract_module = importlib.import_module("facetwin.extract")  # the attribute is the function
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(extract_module, "extract", broken)
+    monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(tmp_path))
+    code, _, err = run(capsys, "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"))
+    assert code == 1
+    assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
+    log = next(tmp_path.glob("facetwin-crash-*.log")).read_text()
+    assert "Traceback" in log and "boom" in log
+
+
+def test_interrupt_exit_130(capsys, monkeypatch, grace_hopper_path, tmp_path):
+    extract_module = importlib.import_module("facetwin.extract")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(extract_module, "extract", interrupted)
+    code, _, err = run(capsys, "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"))
+    assert code == 130 and "run the same command again to continue" in err
+
+
+def test_unknown_option_exits_non_zero(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["extract", "x", "-o", "y", "--detector", "mtcnn"])
+    assert info.value.code == 2
+    assert "invalid choice: 'mtcnn'" in capsys.readouterr().err
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("command", ["extract", "demo"])
+def test_every_option_has_help(command):
+    sub = _subparsers(cli.build_parser())[command]
+    for action in sub._actions:
+        assert action.help and len(action.help) > 15, action.dest
+    text = sub.format_help()
+    for action in sub._actions:
+        for flag in action.option_strings:
+            assert flag in text
+
+
+def test_every_config_field_has_an_option():
+    from facetwin.config import ExtractConfig
+
+    sub = _subparsers(cli.build_parser())["extract"]
+    dests = {a.dest for a in sub._actions}
+    assert set(ExtractConfig.__dataclass_fields__) <= dests
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    import facetwin
+
+    assert facetwin.__version__ in capsys.readouterr().out

@@ -1,0 +1,203 @@
+"""Stage 1 end to end on package-shipped portraits and small videos made from them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from _helpers import write_video
+
+import facetwin
+from facetwin import ExtractConfig, extract, load_alignments
+from facetwin.errors import (
+    EmptyInputError,
+    InputNotFoundError,
+    NoFaceFoundError,
+    OutputConflictError,
+    TruncatedMediaError,
+    UnreadableMediaError,
+)
+from facetwin.faces.align import MEAN_FACE, transform_points
+from facetwin.io import read_image
+
+
+def crops_on_disk(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("*.png")}
+
+
+def test_single_photo(grace_hopper_path, tmp_path):
+    summary = extract(grace_hopper_path, tmp_path / "out")
+    assert (summary.frames_read, summary.faces_saved, summary.frames_without_face) == (1, 1, 0)
+    al = load_alignments(tmp_path / "out" / "alignments.json")
+    assert al.complete and al.crop_size == 256
+    (frame, face), = al.faces()
+    assert frame.name == "grace_hopper.jpg"
+    crop = read_image(tmp_path / "out" / face.crop)
+    assert crop.shape == (256, 256, 3)
+    # The matrix puts the inner landmarks on the mean face at the default coverage.
+    target = (MEAN_FACE - 0.5) * 256 * 0.625 + 127.5
+    err = np.linalg.norm(transform_points(face.landmarks[17:], face.matrix) - target, axis=1)
+    assert err.mean() < 6.0
+
+
+def test_folder_of_mixed_formats(astronaut, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    bgr = cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(folder / "1_rgb.jpg"), bgr)
+    cv2.imwrite(str(folder / "2_grey.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(folder / "3_rgba.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA))
+    cv2.imwrite(str(folder / "10_16bit.png"), bgr.astype(np.uint16) * 257)
+    summary = extract(folder, tmp_path / "out")
+    assert summary.frames_read == 4 and summary.faces_saved == 4
+    names = [fr.name for fr in load_alignments(tmp_path / "out" / "alignments.json").frames]
+    assert names == ["1_rgb.jpg", "2_grey.png", "3_rgba.png", "10_16bit.png"]
+    # The same face in every format: boxes agree.
+    boxes = np.array([fa.box for _, fa in load_alignments(tmp_path / "out" / "alignments.json").faces()])
+    assert np.ptp(boxes, axis=0).max() < 8
+
+
+def test_video_tracks_one_face(moving_video, tmp_path):
+    summary = extract(moving_video, tmp_path / "out")
+    assert summary.frames_read == 12 and summary.faces_saved == 12
+    al = load_alignments(tmp_path / "out" / "alignments.json")
+    assert {fa.track for _, fa in al.faces()} == {0}
+    assert [fr.index for fr in al.frames] == list(range(12))
+    # The face drifts +1.5 px/frame in x: landmarks follow it.
+    nose_x = np.array([fa.landmarks[30, 0] for _, fa in al.faces()])
+    assert 10 < nose_x[-1] - nose_x[0] < 23
+    assert crops_on_disk(tmp_path / "out") == {fa.crop for _, fa in al.faces()}
+
+
+def test_interrupt_then_resume_continues_without_duplicates(moving_video, tmp_path):
+    out = tmp_path / "out"
+
+    def stop_after_five(done, total, faces):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract(moving_video, out, progress=stop_after_five)
+    partial = load_alignments(out / "alignments.json")
+    assert not partial.complete and len(partial.frames) == 5
+    assert crops_on_disk(out) == {fa.crop for _, fa in partial.faces()}
+    # A crop written after the last saved frame (killed between the two writes).
+    (out / "000007_0.png").write_bytes((out / "000000_0.png").read_bytes())
+
+    summary = extract(moving_video, out)
+    assert summary.resumed_at == 5
+    full = load_alignments(out / "alignments.json")
+    assert full.complete and [fr.index for fr in full.frames] == list(range(12))
+    assert crops_on_disk(out) == {fa.crop for _, fa in full.faces()}
+    assert len(crops_on_disk(out)) == 12
+
+    again = extract(moving_video, out)
+    assert again.already_complete and again.faces_saved == 12
+
+
+def test_other_settings_in_same_folder_refused(grace_hopper_path, tmp_path):
+    extract(grace_hopper_path, tmp_path / "out")
+    with pytest.raises(OutputConflictError, match="other settings.*--overwrite"):
+        extract(grace_hopper_path, tmp_path / "out", config=ExtractConfig(crop_size=128))
+    summary = extract(grace_hopper_path, tmp_path / "out", config=ExtractConfig(crop_size=128), overwrite=True)
+    assert summary.faces_saved == 1
+    assert read_image(tmp_path / "out" / "000000_0.png").shape == (128, 128, 3)
+
+
+def test_damaged_alignments_in_output_refused(grace_hopper_path, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "alignments.json").write_text("{not json")
+    with pytest.raises(OutputConflictError, match="damaged alignments file"):
+        extract(grace_hopper_path, tmp_path / "out")
+
+
+def test_min_size_drops_small_faces(grace_hopper_path, tmp_path):
+    with pytest.raises(NoFaceFoundError, match="smaller than --min-size"):
+        extract(grace_hopper_path, tmp_path / "out", config=ExtractConfig(min_size=1000))
+
+
+def test_ref_face_keeps_only_that_person(astronaut, grace_hopper_path, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    (folder / "b.jpg").write_bytes(grace_hopper_path.read_bytes())
+    # The reference is another picture of her: mirrored, smaller, re-encoded.
+    ref = tmp_path / "ref.jpg"
+    cv2.imwrite(str(ref), cv2.cvtColor(cv2.resize(astronaut[:, ::-1], (400, 400)), cv2.COLOR_RGB2BGR))
+    summary = extract(folder, tmp_path / "out", config=ExtractConfig(ref_faces=(str(ref),)))
+    assert summary.faces_saved == 1 and summary.dropped_other_person == 1
+    al = load_alignments(tmp_path / "out" / "alignments.json")
+    (frame, face), = al.faces()
+    assert frame.name == "a.png" and face.identity is not None and face.identity.shape == (128,)
+
+
+def test_ref_face_without_a_face(grace_hopper_path, tmp_path):
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
+    with pytest.raises(NoFaceFoundError, match="reference photo"):
+        extract(grace_hopper_path, tmp_path / "out", config=ExtractConfig(ref_faces=(str(blank),)))
+
+
+def test_video_without_a_face(tmp_path):
+    frames = [np.full((64, 64, 3), 40 + 10 * i, np.uint8) for i in range(5)]
+    video = write_video(tmp_path / "grey.mp4", frames)
+    with pytest.raises(NoFaceFoundError, match=r"no face found in .*grey.mp4 \(5 frames read\)"):
+        extract(video, tmp_path / "out")
+    assert load_alignments(tmp_path / "out" / "alignments.json").complete
+
+
+def test_truncated_video_keeps_what_decoded(astronaut, tmp_path):
+    small = cv2.resize(astronaut, (192, 192))
+    frames = [np.roll(small, 2 * i, axis=1) for i in range(40)]
+    video = write_video(tmp_path / "full.mp4", frames, crf=30, faststart=True)
+    data = video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.raises(TruncatedMediaError, match="damaged or truncated.*frames before it were kept"):
+        extract(cut, tmp_path / "out")
+    al = load_alignments(tmp_path / "out" / "alignments.json")
+    assert 5 < len(al.frames) < 40 and not al.complete
+    assert al.face_count == len(al.frames)
+    assert crops_on_disk(tmp_path / "out") == {fa.crop for _, fa in al.faces()}
+
+
+def test_truncated_video_without_index_is_unreadable(astronaut, tmp_path):
+    frames = [cv2.resize(astronaut, (128, 128))] * 10
+    data = write_video(tmp_path / "full.mp4", frames).read_bytes()  # index at the end
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnreadableMediaError, match="damaged, truncated"):
+        extract(tmp_path / "cut.mp4", tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda d: d / "missing.mp4", InputNotFoundError, "input not found"),
+        (lambda d: (d / "empty").mkdir() or d / "empty", EmptyInputError, "holds no images or videos"),
+        (lambda d: (d / "notes.txt").write_text("hello") and d / "notes.txt", UnreadableMediaError, "cannot read"),
+        (lambda d: (d / "noise.mp4").write_bytes(np.random.default_rng(0).bytes(4096)) and d / "noise.mp4",
+         UnreadableMediaError, "cannot read"),
+        (lambda d: (d / "bad.jpg").write_bytes(b"\xff\xd8garbage") and d / "bad.jpg", UnreadableMediaError, "damaged"),
+    ],
+    ids=["missing", "empty-folder", "text-file", "random-bytes-video", "corrupt-jpeg"],
+)
+def test_bad_inputs(tmp_path, make, error, message):
+    with pytest.raises(error, match=message):
+        extract(make(tmp_path), tmp_path / "out")
+    assert not list((tmp_path / "out").glob("*.png")) if (tmp_path / "out").exists() else True
+
+
+def test_output_is_a_file(grace_hopper_path, tmp_path):
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(OutputConflictError, match="not a folder"):
+        extract(grace_hopper_path, tmp_path / "out")
+
+
+def test_alignments_json_is_versioned(grace_hopper_path, tmp_path):
+    extract(grace_hopper_path, tmp_path)
+    doc = json.loads((tmp_path / "alignments.json").read_text())
+    assert doc["format"] == "facetwin/alignments" and doc["version"] == 1
+    assert doc["settings"]["detector"] == facetwin.ExtractConfig().detector
