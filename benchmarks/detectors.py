@@ -17,6 +17,7 @@ are missing from it, so recall here is relative to the pool.
 
 Measured per configuration: recall (ground-truth faces matched at IoU > 0.3),
 false positives per image (detections matching no true face, duplicates included),
+median IoU of the matched boxes with the ground truth (how well boxes are framed),
 median and mean milliseconds per image (each image timed ``--repeats`` times, median
 per image; configurations alternate on each image and their order rotates), and
 milliseconds per 512x512 video frame (frames of talking_d3.mp4). Then the cost of the
@@ -78,8 +79,11 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return iou(a, b)
 
 
-def match(truth: np.ndarray, found: np.ndarray) -> tuple[int, int]:
-    """(true faces matched, false positives): greedy one-to-one matching by IoU."""
+def match(truth: np.ndarray, found: np.ndarray, ious: list[float] | None = None) -> tuple[int, int]:
+    """(true faces matched, false positives): greedy one-to-one matching by IoU.
+
+    The IoU of each match is appended to ``ious`` when given.
+    """
     iou = box_iou(truth, found)
     hit = 0
     used_t, used_f = set(), set()
@@ -92,6 +96,8 @@ def match(truth: np.ndarray, found: np.ndarray) -> tuple[int, int]:
         used_t.add(i)
         used_f.add(j)
         hit += 1
+        if ious is not None:
+            ious.append(float(iou[i, j]))
     return hit, len(found) - hit
 
 
@@ -220,6 +226,7 @@ def measure(images: dict[str, np.ndarray], truth: dict[str, np.ndarray], frames:
     hits = {n: 0 for n in names}
     fps_ = {n: 0 for n in names}
     small_hits = {n: 0 for n in names}
+    match_iou: dict[str, list[float]] = {n: [] for n in names}
     n_true = sum(len(b) for b in truth.values())
     widths = np.concatenate([b[:, 2] - b[:, 0] for b in truth.values()])
     small = 80  # dlib HOG's smallest face at upsample 0 is about 80 px
@@ -236,7 +243,7 @@ def measure(images: dict[str, np.ndarray], truth: dict[str, np.ndarray], frames:
                 times[n].append(dt)
         for n in names:
             per_image[n].append(statistics.median(times[n]))
-            h, fp = match(truth[name], result[n].boxes)
+            h, fp = match(truth[name], result[n].boxes, match_iou[n])
             hits[n] += h
             fps_[n] += fp
             t = truth[name]
@@ -257,13 +264,13 @@ def measure(images: dict[str, np.ndarray], truth: dict[str, np.ndarray], frames:
 
     print(f"\n{len(images)} images, {n_true} verified faces ({n_small} narrower than {small} px); "
           f"{repeats} repeats; {len(frames)} frames of 512x512 video; cv2 threads {cv2.getNumThreads()}\n")
-    print("| detector | recall | recall < 80 px | false pos. / image | median ms / image | mean ms / image "
-          "| ms / 512x512 frame |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| detector | recall | recall < 80 px | false pos. / image | median IoU | median ms / image "
+          "| mean ms / image | ms / 512x512 frame |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in names:
         rs = f"{small_hits[n]}/{n_small}" if n_small else "-"
         print(f"| {n} | {hits[n] / n_true:.3f} ({hits[n]}/{n_true}) | {rs} | {fps_[n] / len(images):.3f} "
-              f"({fps_[n]}) | {1000 * statistics.median(per_image[n]):.1f} | "
+              f"({fps_[n]}) | {statistics.median(match_iou[n]):.2f} | {1000 * statistics.median(per_image[n]):.1f} | "
               f"{1000 * statistics.mean(per_image[n]):.1f} | {1000 * statistics.median(frame_ms[n]):.1f} |")
     ref = "hog up1"
     print("\nspeed ratios against hog up1 (median ms per image, same run):")

@@ -189,7 +189,11 @@ DOCUMENT_CASES = {
         "frames[1].index",
         "frame indices must increase (1 after 4)",
     ),
-    "frame index negative": (_set(_frame0, "index", -1), "frames[0].index", "expected an integer >= 0, got -1"),
+    "frame index negative": (
+        _set(_frame0, "index", -1),
+        "frames[0].index",
+        "expected an integer >= 0, got -1",
+    ),
     "frame time missing": (_drop(_frame0, "time"), "frames[0]", 'missing field "time"'),
     "frame time bool": (_set(_frame0, "time", True), "frames[0].time", "expected a finite number, got true"),
     "frame name number": (_set(_frame0, "name", 3), "frames[0].name", "expected a string or null"),

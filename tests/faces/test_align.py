@@ -237,9 +237,18 @@ def test_transform_points_matches_opencv(landmarks):
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: invert_affine(np.eye(3)), "matrix must be an array of shape (2, 3), got shape (3, 3)"),
-        (lambda: transform_points(np.zeros((4, 3)), np.eye(3)[:2]), "points must be an array of shape (N, 2), got shape (4, 3)"),
-        (lambda: transform_points(np.zeros((4, 2)), np.eye(2)), "matrix must be an array of shape (2, 3), got shape (2, 2)"),
+        (
+            lambda: invert_affine(np.eye(3)),
+            "matrix must be an array of shape (2, 3), got shape (3, 3)",
+        ),
+        (
+            lambda: transform_points(np.zeros((4, 3)), np.eye(3)[:2]),
+            "points must be an array of shape (N, 2), got shape (4, 3)",
+        ),
+        (
+            lambda: transform_points(np.zeros((4, 2)), np.eye(2)),
+            "matrix must be an array of shape (2, 3), got shape (2, 2)",
+        ),
     ],
 )
 def test_matrix_helpers_errors(call, message):
@@ -323,13 +332,16 @@ def test_warp_to_crop_replicates_the_border():
     assert (crop == 200).all()
 
 
+RGB8 = np.zeros((8, 8, 3), np.uint8)
+
+
 @pytest.mark.parametrize(
     ("frame", "matrix", "crop_size", "message"),
     [
-        (np.zeros((8, 8, 3), np.uint8), np.eye(3), 8, "matrix must be an array of shape (2, 3), got shape (3, 3)"),
-        (np.zeros((8, 8, 3), np.uint8), np.eye(3)[:2], 0, "crop_size must be >= 1, got 0"),
-        (np.zeros((8, 8, 3), np.uint8), np.zeros((2, 3)), 8, "scale of matrix must be > 0, got 0.0"),
-        (np.zeros((8, 8, 3), np.float32), np.eye(3)[:2], 8, "frame must be of dtype uint8, got dtype float32"),
+        (RGB8, np.eye(3), 8, "matrix must be an array of shape (2, 3), got shape (3, 3)"),
+        (RGB8, np.eye(3)[:2], 0, "crop_size must be >= 1, got 0"),
+        (RGB8, np.zeros((2, 3)), 8, "scale of matrix must be > 0, got 0.0"),
+        (RGB8.astype(np.float32), np.eye(3)[:2], 8, "frame must be of dtype uint8, got dtype float32"),
         (np.zeros(8, np.uint8), np.eye(3)[:2], 8, "frame must be an array of shape (H, W, C), got shape (8,)"),
     ],
 )
@@ -342,5 +354,6 @@ def test_warp_to_crop_errors(frame, matrix, crop_size, message):
 def test_matrix_scale(landmarks):
     assert matrix_scale(_similarity(2.5, 33.0, 1.0, 2.0)[:2]) == pytest.approx(2.5, rel=1e-12)
     matrix = crop_from_frame(landmarks)
-    reference = np.hypot(*cv2.estimateAffinePartial2D(landmarks, transform_points(landmarks, matrix))[0][:, 0])
+    fitted, _ = cv2.estimateAffinePartial2D(landmarks, transform_points(landmarks, matrix))
+    reference = np.hypot(*fitted[:, 0])
     assert matrix_scale(matrix) == pytest.approx(reference, rel=1e-6)

@@ -144,7 +144,7 @@ def test_create_detector_bad_options(name, options, message):
 
 
 def test_create_detector_unknown_option():
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidOptionError, match="option of the hog detector must be one of upsample, threshold, got 'threshold_typo'"):
         create_detector("hog", threshold_typo=1)
 
 
@@ -188,9 +188,8 @@ def test_damaged_copy(tmp_path, monkeypatch, fresh_model_cache):
     (package / "__init__.py").write_text("")
     (package / "models" / "yunet.onnx").write_bytes(real.read_bytes()[:-100])
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(
-        models.MODEL_FILES, "yunet", dataclasses.replace(entry, package=package.name, relpath="models/yunet.onnx")
-    )
+    copy = dataclasses.replace(entry, package=package.name, relpath="models/yunet.onnx")
+    monkeypatch.setitem(models.MODEL_FILES, "yunet", copy)
     with pytest.raises(ModelFileError, match="does not match its recorded sha256"):
         models.model_path("yunet")
     # The intact copy passes, from its new place.
@@ -204,7 +203,8 @@ def test_missing_file_and_package(monkeypatch, fresh_model_cache):
     with pytest.raises(ModelFileError) as info:
         models.model_path("yunet")
     assert str(info.value).endswith("gone.onnx is missing; reinstall facetwin")
-    monkeypatch.setitem(models.MODEL_FILES, "yunet", dataclasses.replace(entry, package="no_such_package_xyz"))
+    gone = dataclasses.replace(entry, package="no_such_package_xyz")
+    monkeypatch.setitem(models.MODEL_FILES, "yunet", gone)
     with pytest.raises(ModelFileError) as info:
         models.model_path("yunet")
     assert str(info.value) == (

@@ -9,7 +9,7 @@ from PIL import Image
 
 from facetwin.errors import FacetwinError, InputNotFoundError, UnreadableMediaError
 from facetwin.io import encode_png, read_image, to_rgb8, write_png
-from tests.conftest import shared_data
+from _helpers import shared_data
 
 
 def _bgr(rgb: np.ndarray) -> np.ndarray:

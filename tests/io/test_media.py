@@ -176,6 +176,8 @@ def test_video_start_offset_and_second_pass(video):
         assert a.time == b.time
         np.testing.assert_array_equal(a.image, b.image)
     source.close()
+    with open_media(video) as fresh:  # a first pass that starts late
+        assert [f.index for f in fresh.frames(start=7)] == [7, 8, 9]
 
 
 def test_real_video():

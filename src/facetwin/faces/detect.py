@@ -8,6 +8,7 @@ on 214 faces found by both detectors (tools/calibrate_boxes.py).
 
 from __future__ import annotations
 
+import inspect
 import threading
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -169,4 +170,8 @@ def create_detector(name: DetectorName, **options: object) -> Detector:
     1
     """
     check_choice(name, "detector", list(DETECTORS))
-    return DETECTORS[name](**options)
+    cls = DETECTORS[name]
+    accepted = [p for p in inspect.signature(cls).parameters]
+    for key in options:
+        check_choice(key, f"option of the {name} detector", accepted)
+    return cls(**options)

@@ -104,8 +104,15 @@ class VideoSource(MediaSource):
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 25.0
         self.frame_count = int(stream.frames or 0)
-        if not self.frame_count and stream.duration and stream.time_base:
-            self.frame_count = int(round(float(stream.duration * stream.time_base) * self.fps))
+        # Seconds the container promises (Matroska and others give no frame count).
+        self.duration = 0.0
+        if stream.duration and stream.time_base:
+            self.duration = float(stream.duration * stream.time_base)
+        elif self._container.duration:
+            self.duration = self._container.duration / 1_000_000
+        if not self.frame_count and self.duration:
+            self.frame_count = int(round(self.duration * self.fps))
+        self._exact_count = bool(stream.frames)
 
     def frames(self, start: int = 0) -> Iterator[Frame]:
         import av
@@ -117,11 +124,13 @@ class VideoSource(MediaSource):
             self._stream.thread_type = "AUTO"
         self._decoded = True
         index = 0
+        last_time = 0.0
         stream = self._stream
         try:
             for frame in self._container.decode(stream):
                 if index >= start:
                     time = float(frame.time) if frame.time is not None else index / self.fps
+                    last_time = time
                     image = frame.to_ndarray(format="rgb24")
                     image = rotate_upright(image, getattr(frame, "rotation", 0) or 0)
                     yield Frame(index, time, image)
@@ -130,11 +139,15 @@ class VideoSource(MediaSource):
             raise TruncatedMediaError(self.path, index, _ffmpeg_reason(exc)) from None
         if index == 0:
             raise UnreadableMediaError(self.path, "no frame could be decoded")
-        # A file cut short still demuxes cleanly up to the cut: compare with the count
-        # the container promised.
-        if self.frame_count and index < self.frame_count:
+        # A file cut short still demuxes cleanly up to the cut: compare with what the
+        # container promised, the frame count where it has one, else the duration.
+        if self._exact_count and index < self.frame_count:
             raise TruncatedMediaError(
                 self.path, index, f"the container announces {self.frame_count} frames"
+            )
+        if not self._exact_count and self.duration and last_time < self.duration - 3.0 / self.fps:
+            raise TruncatedMediaError(
+                self.path, index, f"frames end at {last_time:.2f} s of {self.duration:.2f} s"
             )
 
     def close(self) -> None:
