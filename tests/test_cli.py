@@ -134,3 +134,33 @@ def test_version(capsys):
     import facetwin
 
     assert facetwin.__version__ in capsys.readouterr().out
+
+
+def test_sigterm_saves_and_resumes(tmp_path):
+    """A killed run (SIGTERM) keeps its frames; the same command continues it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _helpers import shared_data
+
+    video = shared_data("videos", "talking_d3.mp4")
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "facetwin", "-q", "extract", str(video), "-o", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("*.png"))) < 40:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    partial = load_alignments(out / "alignments.json")
+    assert not partial.complete and len(partial.frames) >= 40
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    assert f"resumed at frame {len(partial.frames)}" in done.stdout
+    full = load_alignments(out / "alignments.json")
+    assert full.complete and [f.index for f in full.frames] == list(range(354))
+    assert {p.name for p in out.glob("*.png")} == {fa.crop for _, fa in full.faces()}

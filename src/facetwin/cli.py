@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -226,6 +228,16 @@ def _crash_log(exc: BaseException) -> Path:
     return path
 
 
+def _terminate_as_interrupt() -> None:
+    """Treat SIGTERM (a job scheduler, `kill`) like Ctrl-C, so work in progress is saved."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 internal error, 2 bad input)."""
     parser = build_parser()
@@ -235,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     commands = {"extract": _cmd_extract, "demo": _cmd_demo}
+    _terminate_as_interrupt()
     try:
         return commands[args.command](args)
     except FacetwinError as exc:
