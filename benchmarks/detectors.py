@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=Path, default=SHARED_DATA / "images")
     parser.add_argument("--video", type=Path, default=SHARED_DATA / "videos" / "talking_d3.mp4",
                         help="512x512 video for the per-frame cost")
-    parser.add_argument("--frames", type=int, default=10, help="video frames timed (default: %(default)s)")
+    parser.add_argument("--frames", type=int, default=30, help="video frames timed (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per image and detector (default: %(default)s)")
     parser.add_argument("--cv-threads", type=int, default=None, help="cv2.setNumThreads (default: OpenCV's own)")
     parser.add_argument("--build-truth", action="store_true", help="pool candidates and draw the contact sheets")

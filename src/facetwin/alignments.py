@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from facetwin.errors import InputNotFoundError, InvalidAlignmentsError
-from facetwin.io.atomic import atomic_write_json
+from facetwin.io.atomic import atomic_write_bytes
 
 __all__ = [
     "FORMAT",
@@ -28,6 +28,7 @@ __all__ = [
     "Alignments",
     "load_alignments",
     "save_alignments",
+    "dumps_alignments",
 ]
 
 FORMAT = "facetwin/alignments"
@@ -130,9 +131,36 @@ def _rounded(a: np.ndarray, digits: int) -> list:
     return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
 
 
-def save_alignments(path: str | Path, alignments: Alignments) -> None:
+def dumps_alignments(alignments: Alignments, *, cache: dict[int, tuple[FrameRecord, str]] | None = None) -> str:
+    """The file's text: a readable header, then one line per frame.
+
+    ``cache`` (owned by a caller that appends frames and never edits them, as
+    extraction does) keeps each frame's line, so periodic saves of a long extraction
+    encode each frame once instead of the whole file every time (which grew
+    quadratically: 0.2 s a save at 354 frames).
+    """
+    doc = alignments.to_json()
+    doc.pop("frames")
+    head = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)
+    lines = []
+    for frame in alignments.frames:
+        hit = cache.get(id(frame)) if cache is not None else None
+        if hit is not None and hit[0] is frame:
+            text = hit[1]
+        else:
+            text = json.dumps(frame.to_json(), ensure_ascii=False, allow_nan=False)
+            if cache is not None:
+                cache[id(frame)] = (frame, text)
+        lines.append(text)
+    body = ",\n".join(lines)
+    return head[:-2] + ',\n "frames": [\n' + body + ("\n" if lines else "") + "]\n}\n"
+
+
+def save_alignments(
+    path: str | Path, alignments: Alignments, *, cache: dict[int, tuple[FrameRecord, str]] | None = None
+) -> None:
     """Write the file atomically: an interrupted save leaves the previous version."""
-    atomic_write_json(path, alignments.to_json())
+    atomic_write_bytes(path, dumps_alignments(alignments, cache=cache).encode("utf-8"))
 
 
 # --- loading and validation -------------------------------------------------------

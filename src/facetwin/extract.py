@@ -13,8 +13,10 @@ command again continues after the last recorded frame.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ from facetwin.faces.landmarks import LandmarkPredictor
 from facetwin.faces.track import FaceTracker
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import encode_png, read_image
-from facetwin.io.media import MediaSource, open_media
+from facetwin.io.media import Frame, MediaSource, open_media
 
 __all__ = ["extract", "ExtractSummary", "ALIGNMENTS_NAME", "reference_identities"]
 
@@ -236,16 +238,19 @@ def _run(
         window_detector=window_detector,
     )
 
-    # PNG encoding and writing release the GIL: overlap them with detection.
+    # Decoding runs ahead on one thread and crops are cut and written on another: both
+    # release the GIL, so on two cores they overlap detection and landmarks.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-png")
+    frames = _prefetch(source.frames(start), depth=8)
     pending: list = []
     last_save = time.perf_counter()
+    json_cache: dict = {}  # frames are never edited once recorded
     total = source.frame_count
     done = len(alignments.frames)
     saved = alignments.face_count
     error: BaseException | None = None
     try:
-        for frame in source.frames(start):
+        for frame in frames:
             if source.kind == "video" and config.every > 1 and frame.index % config.every:
                 continue
             if source.kind == "images":
@@ -270,9 +275,10 @@ def _run(
                         summary.dropped_other_person += 1
                         continue
                 matrix = crop_from_frame(face.landmarks, crop_size=config.crop_size, coverage=config.coverage)
-                crop = warp_to_crop(frame.image, matrix, config.crop_size)
                 name = f"{frame.index:06d}_{len(record.faces)}.png"
-                pending.append(writer.submit(_write_crop, out / name, crop, config.png_compression))
+                pending.append(
+                    writer.submit(_write_crop, out / name, frame.image, matrix, config.crop_size, config.png_compression)
+                )
                 record.faces.append(
                     FaceRecord(len(record.faces), face.track_id, face.box, face.score, face.landmarks, matrix, name, vector)
                 )
@@ -283,13 +289,14 @@ def _run(
                 progress(done, total, saved)
             if time.perf_counter() - last_save > _SAVE_EVERY_S:
                 _flush(pending)
-                save_alignments(out / ALIGNMENTS_NAME, alignments)
+                save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)
                 last_save = time.perf_counter()
         alignments.complete = True
     except BaseException as exc:  # KeyboardInterrupt too: save what was done, then re-raise
         error = exc
         raise
     finally:
+        frames.close()
         writer.shutdown(wait=True)
         try:
             _flush(pending)
@@ -297,7 +304,7 @@ def _run(
             if error is None:
                 raise
         # Only frames whose crops are on disk are recorded: the writer has finished.
-        save_alignments(out / ALIGNMENTS_NAME, alignments)
+        save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)
         _count(summary, alignments)
         summary.seconds = time.perf_counter() - started
     if summary.faces_saved == 0:
@@ -310,7 +317,57 @@ def _run(
     return summary
 
 
-def _write_crop(path: Path, crop: np.ndarray, compression: int) -> None:
+def _prefetch(iterator: Iterator[Frame], depth: int) -> Generator[Frame, None, None]:
+    """Run ``iterator`` on a background thread, ``depth`` items ahead.
+
+    Exceptions raised by the source (a truncated file) arrive in order, after the
+    frames before them; closing the generator stops the thread.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put((done, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="facetwin-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = items.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+def _write_crop(path: Path, frame: np.ndarray, matrix: np.ndarray, crop_size: int, compression: int) -> None:
+    crop = warp_to_crop(frame, matrix, crop_size)
     atomic_write_bytes(path, encode_png(crop, compression=compression))
 
 

@@ -169,6 +169,8 @@ def test_png_round_trip_is_lossless(tmp_path, astronaut, compression):
 
 
 def test_encode_png_higher_compression_is_smaller(astronaut):
-    data1, data9 = encode_png(astronaut, compression=1), encode_png(astronaut, compression=9)
+    data0, data1, data9 = (encode_png(astronaut, compression=c) for c in (0, 1, 9))
     assert data1[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data9) < len(data1)
+    assert len(data9) < len(data0)
+    # Level 1 (Huffman only) gives up almost nothing against the slowest level.
+    assert len(data1) < 1.05 * len(data9)
