@@ -201,3 +201,13 @@ def test_alignments_json_is_versioned(grace_hopper_path, tmp_path):
     doc = json.loads((tmp_path / "alignments.json").read_text())
     assert doc["format"] == "facetwin/alignments" and doc["version"] == 1
     assert doc["settings"]["detector"] == facetwin.ExtractConfig().detector
+
+
+def test_overwrite_removes_only_facetwin_crops(grace_hopper_path, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "holiday.png").write_bytes(b"not ours")
+    (out / "000005_0.png").write_bytes(b"an old crop")
+    extract(grace_hopper_path, out, overwrite=True)
+    assert (out / "holiday.png").read_bytes() == b"not ours"
+    assert crops_on_disk(out) == {"holiday.png", "000000_0.png"}

@@ -35,7 +35,7 @@ class ExtractConfig:
     ref_faces: tuple[str, ...] = ()
     # Identity distance under which a face counts as the reference person.
     ref_threshold: float = 0.6
-    # Compute identity vectors for every face (slow: ~180 ms per face on CPU).
+    # Compute identity vectors for every face (slow: ~75 ms per face on a 2-core CPU).
     identity: bool = False
     # Video: search the whole frame every N frames; in between, faces are followed in
     # a small window around their last position.
