@@ -29,79 +29,58 @@ EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 _DEFAULTS = ExtractConfig()
 
 
+# ExtractConfig's options: (group, flag, config field, argparse keywords, help). The
+# default each help text ends with is read from the config, so it cannot drift.
+_EXTRACT_OPTIONS: list[tuple[str, str, str, dict, str]] = [
+    ("detection", "--detector", "detector", {"choices": sorted(DETECTORS)},
+     "face detector: yunet (OpenCV CNN; finds small and turned faces) or hog (dlib, the original code's)"),
+    ("detection", "--hog-upsample", "hog_upsample", {"type": int, "metavar": "N"},
+     "hog only: double the image N times to find faces half as small each time (each costs ~4x)"),
+    ("detection", "--yunet-threshold", "yunet_threshold", {"type": float, "metavar": "P"},
+     "yunet only: minimum detection confidence 0-1"),
+    ("detection", "--min-size", "min_size", {"type": int, "metavar": "PX"},
+     "drop faces whose detection box is narrower than PX pixels (0 keeps all)"),
+    ("whose faces", "--ref-face", "ref_faces", {"nargs": "+", "metavar": "IMG"},
+     "photos of the one person to keep (largest face in each); other people's faces are dropped"),
+    ("whose faces", "--ref-threshold", "ref_threshold", {"type": float, "metavar": "D"},
+     "identity distance (dlib ResNet) under which a face is the reference person; lower is stricter"),
+    ("whose faces", "--identity", "identity", {"action": "store_true"},
+     "store a 128-d identity vector for every face in the alignments file (~75 ms a face on a 2-core CPU)"),
+    ("aligned crops", "--crop-size", "crop_size", {"type": int, "metavar": "PX"},
+     "side of the square aligned crop in pixels"),
+    ("aligned crops", "--coverage", "coverage", {"type": float, "metavar": "F"},
+     "fraction of the crop spanned by the inner face (brows to lips); smaller shows more head; "
+     "0.625 is the original code's framing"),
+    ("aligned crops", "--png-compression", "png_compression", {"type": int, "metavar": "0-9"},
+     "PNG compression level; crops are lossless at every level"),
+    ("video", "--every", "every", {"type": int, "metavar": "N"},
+     "keep every Nth frame (fewer, more varied training faces)"),
+    ("video", "--redetect-every", "redetect_every", {"type": int, "metavar": "N"},
+     "search the whole frame every N frames; between, faces are followed near their last position"),
+    ("video", "--no-smooth", "smooth", {"action": "store_false"},
+     "do not smooth landmarks over time (crops will jitter)"),
+    ("video", "--smooth-min-cutoff", "smooth_min_cutoff", {"type": float, "metavar": "HZ"},
+     "smoothing strength at rest (One Euro filter cut-off); lower is steadier but lags more"),
+    ("video", "--smooth-beta", "smooth_beta", {"type": float, "metavar": "B"},
+     "how quickly smoothing lets go when the face moves fast"),
+]
+_FLAGS = {field: flag for _, flag, field, _, _ in _EXTRACT_OPTIONS}
+
+
 def _add_extract_options(parser: argparse.ArgumentParser) -> None:
     """Options of ``ExtractConfig``; defaults are None so unset options keep the config's."""
-    det = parser.add_argument_group("detection")
-    det.add_argument(
-        "--detector",
-        choices=sorted(DETECTORS),
-        help=f"face detector: yunet (OpenCV CNN; finds small and turned faces) or hog "
-        f"(dlib, the original code's). Default: {_DEFAULTS.detector}",
-    )
-    det.add_argument(
-        "--hog-upsample", type=int, metavar="N",
-        help=f"hog only: double the image N times to find faces half as small each time "
-        f"(each costs ~4x). Default: {_DEFAULTS.hog_upsample}",
-    )
-    det.add_argument(
-        "--yunet-threshold", type=float, metavar="P",
-        help=f"yunet only: minimum detection confidence 0-1. Default: {_DEFAULTS.yunet_threshold}",
-    )
-    det.add_argument(
-        "--min-size", type=int, metavar="PX",
-        help="drop faces whose detection box is narrower than PX pixels. Default: keep all",
-    )
-    who = parser.add_argument_group("whose faces")
-    who.add_argument(
-        "--ref-face", nargs="+", metavar="IMG", dest="ref_faces",
-        help="photos of the one person to keep (largest face in each); other people's faces are dropped",
-    )
-    who.add_argument(
-        "--ref-threshold", type=float, metavar="D",
-        help=f"identity distance (dlib ResNet) under which a face is the reference person; "
-        f"lower is stricter. Default: {_DEFAULTS.ref_threshold}",
-    )
-    who.add_argument(
-        "--identity", action="store_true", default=None,
-        help="store a 128-d identity vector for every face in the alignments file (~75 ms a face on a 2-core CPU)",
-    )
-    crop = parser.add_argument_group("aligned crops")
-    crop.add_argument(
-        "--crop-size", type=int, metavar="PX",
-        help=f"side of the square aligned crop in pixels. Default: {_DEFAULTS.crop_size}",
-    )
-    crop.add_argument(
-        "--coverage", type=float, metavar="F",
-        help=f"fraction of the crop spanned by the inner face (brows to lips); smaller shows "
-        f"more head. Default: {_DEFAULTS.coverage} (the original code's framing)",
-    )
-    crop.add_argument(
-        "--png-compression", type=int, metavar="0-9",
-        help=f"PNG compression level; crops are lossless at every level. Default: {_DEFAULTS.png_compression}",
-    )
-    video = parser.add_argument_group("video")
-    video.add_argument(
-        "--every", type=int, metavar="N",
-        help="keep every Nth frame (fewer, more varied training faces). Default: 1, all frames",
-    )
-    video.add_argument(
-        "--redetect-every", type=int, metavar="N",
-        help=f"search the whole frame every N frames; between, faces are followed near their "
-        f"last position. Default: {_DEFAULTS.redetect_every}",
-    )
-    video.add_argument(
-        "--no-smooth", action="store_false", dest="smooth", default=None,
-        help="do not smooth landmarks over time (crops will jitter)",
-    )
-    video.add_argument(
-        "--smooth-min-cutoff", type=float, metavar="HZ",
-        help=f"smoothing strength at rest (One Euro filter cut-off); lower is steadier but "
-        f"lags more. Default: {_DEFAULTS.smooth_min_cutoff}",
-    )
-    video.add_argument(
-        "--smooth-beta", type=float, metavar="B",
-        help=f"how quickly smoothing lets go when the face moves fast. Default: {_DEFAULTS.smooth_beta}",
-    )
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for group, flag, field, kwargs, text in _EXTRACT_OPTIONS:
+        if group not in groups:
+            groups[group] = parser.add_argument_group(group)
+        default = getattr(_DEFAULTS, field)
+        if kwargs.get("action") in ("store_true", "store_false"):
+            suffix = ""
+        else:
+            suffix = f". Default: {', '.join(default) if isinstance(default, tuple) else default}"
+            if field == "ref_faces":
+                suffix = ". Default: keep everyone"
+        groups[group].add_argument(flag, dest=field, default=None, help=text + suffix, **kwargs)
 
 
 def _config_from(args: argparse.Namespace) -> ExtractConfig:
@@ -111,7 +90,7 @@ def _config_from(args: argparse.Namespace) -> ExtractConfig:
         return ExtractConfig(**given)
     except InvalidOptionError as exc:
         # Name the option as the user typed it, not the config field.
-        flag = "--ref-face" if exc.name == "ref_faces" else "--" + exc.name.replace("_", "-")
+        flag = _FLAGS.get(exc.name, exc.name)
         raise InvalidOptionError(flag, exc.value, exc.expected) from None
 
 
