@@ -141,6 +141,9 @@ class _Bar:
     def __call__(self, done: int, total: int, faces: int) -> None:
         if not self.enabled:
             return
+        if self.bar is not None and done <= self.bar.n and done <= 1:
+            self.close()  # a new run through the same callback (the demo's second portrait)
+            self.bar = None
         if self.bar is None:
             from tqdm import tqdm
 
