@@ -16,9 +16,10 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from facetwin import __version__
-from facetwin.config import ExtractConfig
+from facetwin.config import ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, InvalidOptionError
 from facetwin.faces.detect import DETECTORS
 
@@ -64,34 +65,95 @@ _EXTRACT_OPTIONS: list[tuple[str, str, str, dict, str]] = [
     ("video", "--smooth-beta", "smooth_beta", {"type": float, "metavar": "B"},
      "how quickly smoothing lets go when the face moves fast"),
 ]
-_FLAGS = {field: flag for _, flag, field, _, _ in _EXTRACT_OPTIONS}
+def _model_choices() -> str:
+    from facetwin.models import model_info
+
+    return "; ".join(f"{name}: {doc}" for name, doc in model_info().items())
 
 
-def _add_extract_options(parser: argparse.ArgumentParser) -> None:
-    """Options of ``ExtractConfig``; defaults are None so unset options keep the config's."""
+def _duration(text: str) -> float:
+    """'90', '90s', '30m', '2h', '1h30m' -> seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 90, 90s, 30m, 2h or 1h30m)")
+    h, m, sec = (float(g) if g else 0.0 for g in match.groups())
+    return h * 3600 + m * 60 + sec
+
+
+# TrainConfig's options, as for extraction.
+_TRAIN_OPTIONS: list[tuple[str, str, str, dict, str]] = [
+    ("model", "--model", "model", {"metavar": "NAME"}, "architecture: " + "{models}"),
+    ("model", "--mask", "mask", {"action": argparse.BooleanOptionalAction},
+     "predict a face mask as a 4th output channel (default: the architecture's own choice)"),
+    ("length", "--steps", "steps", {"type": int, "metavar": "N"},
+     "stop when the model has trained N steps in total (counting earlier runs when resuming)"),
+    ("length", "--time", "time_limit", {"type": _duration, "metavar": "T"},
+     "stop after this much time in this run: 90s, 30m, 2h, 1h30m"),
+    ("optimisation", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces of each person per step"),
+    ("optimisation", "--lr", "lr", {"type": float, "metavar": "LR"}, "Adam learning rate"),
+    ("optimisation", "--beta1", "beta1", {"type": float, "metavar": "B"}, "Adam beta1"),
+    ("optimisation", "--beta2", "beta2", {"type": float, "metavar": "B"}, "Adam beta2"),
+    ("optimisation", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+     "bf16 autocast (losses stay float32); auto uses it where the hardware is fast at it"),
+    ("optimisation", "--no-channels-last", "channels_last", {"action": "store_false"},
+     "keep tensors channels-first (channels-last is faster with bf16 on CPUs and GPUs)"),
+    ("optimisation", "--compile", "compile", {"action": "store_true"},
+     "compile the model with torch.compile (slow start, faster steps on GPUs)"),
+    ("optimisation", "--freeze", "freeze", {"nargs": "+", "choices": ["encoder"]},
+     "keep these parts fixed (with --init-from: reuse a trained encoder as it is)"),
+    ("optimisation", "--seed", "seed", {"type": int, "metavar": "N"}, "random seed (batches, augmentation)"),
+    ("losses", "--l1", "l1_weight", {"type": float, "metavar": "W"}, "weight of the L1 loss (the original's)"),
+    ("losses", "--ssim", "ssim_weight", {"type": float, "metavar": "W"}, "weight of the DSSIM loss"),
+    ("losses", "--eyes-mouth", "eyes_mouth_weight", {"type": float, "metavar": "W"},
+     "extra weight of eye and mouth pixels (2 makes them count three times)"),
+    ("losses", "--mask-loss", "mask_weight", {"type": float, "metavar": "W"},
+     "weight of the mask loss (models that predict a mask)"),
+    ("augmentation", "--rotation", "rotation", {"type": float, "metavar": "DEG"}, "random rotation range, degrees"),
+    ("augmentation", "--zoom", "zoom", {"type": float, "metavar": "F"}, "random zoom range (0.05 = +-5 %%)"),
+    ("augmentation", "--shift", "shift", {"type": float, "metavar": "F"}, "random shift range, fraction of the face"),
+    ("augmentation", "--flip", "flip", {"type": float, "metavar": "P"}, "probability of a horizontal flip"),
+    ("augmentation", "--warp", "warp_sigma", {"type": float, "metavar": "F"},
+     "random warp noise, fraction of the face side (5/256 is the original's 5 px)"),
+    ("augmentation", "--colour-jitter", "colour_jitter", {"type": float, "metavar": "F"},
+     "random brightness, contrast and saturation range"),
+    ("augmentation", "--no-match-colour", "match_colour", {"action": "store_false"},
+     "do not shift A's mean colour to B's (the original did)"),
+    ("output", "--preview-every", "preview_every", {"type": int, "metavar": "N"}, "write a preview grid every N steps"),
+    ("output", "--save-every", "save_every", {"type": int, "metavar": "N"}, "save a checkpoint every N steps"),
+    ("output", "--log-every", "log_every", {"type": int, "metavar": "N"},
+     "record losses in history.csv every N steps"),
+]
+_FLAGS = {field: flag for table in (_EXTRACT_OPTIONS, _TRAIN_OPTIONS) for _, flag, field, _, _ in table}
+
+
+def _add_options(parser: argparse.ArgumentParser, table: list, defaults: object) -> None:
+    """Add a config's options; defaults are None so unset options keep the config's."""
     groups: dict[str, argparse._ArgumentGroup] = {}
-    for group, flag, field, kwargs, text in _EXTRACT_OPTIONS:
+    for group, flag, field, kwargs, text in table:
         if group not in groups:
             groups[group] = parser.add_argument_group(group)
-        default = getattr(_DEFAULTS, field)
-        if kwargs.get("action") in ("store_true", "store_false"):
-            suffix = ""
+        default = getattr(defaults, field)
+        if kwargs.get("action") in ("store_true", "store_false") or default is None or field == "ref_faces":
+            suffix = ". Default: keep everyone" if field == "ref_faces" else ""
         else:
-            suffix = f". Default: {', '.join(default) if isinstance(default, tuple) else default}"
-            if field == "ref_faces":
-                suffix = ". Default: keep everyone"
+            suffix = f". Default: {' '.join(map(str, default)) if isinstance(default, tuple) else default}"
+            if isinstance(default, tuple) and not default:
+                suffix = ". Default: none"
+        if "{models}" in text:
+            text = text.replace("{models}", _model_choices())
         groups[group].add_argument(flag, dest=field, default=None, help=text + suffix, **kwargs)
 
 
-def _config_from(args: argparse.Namespace) -> ExtractConfig:
-    fields = ExtractConfig.__dataclass_fields__
+def _config_from(args: argparse.Namespace, cls: type) -> Any:
+    fields = cls.__dataclass_fields__
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     try:
-        return ExtractConfig(**given)
+        return cls(**given)
     except InvalidOptionError as exc:
         # Name the option as the user typed it, not the config field.
-        flag = _FLAGS.get(exc.name, exc.name)
-        raise InvalidOptionError(flag, exc.value, exc.expected) from None
+        raise InvalidOptionError(_FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +180,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true",
         help="replace an earlier extraction in DIR instead of continuing it",
     )
-    _add_extract_options(ex)
+    _add_options(ex, _EXTRACT_OPTIONS, _DEFAULTS)
+
+    tr = sub.add_parser(
+        "train",
+        help="train a face-swap model between person A and person B",
+        description="Train one shared encoder and a decoder per person on randomly warped faces. "
+        "Writes checkpoints, preview grids, history.csv and loss.png to MODEL_DIR; Ctrl-C saves "
+        "and stops, --resume continues exactly. Several GPUs: torchrun --nproc-per-node N -m facetwin train ...",
+    )
+    tr.add_argument("faces_a", metavar="FACES_A", help="person A: an extraction folder or a folder of face images")
+    tr.add_argument("faces_b", metavar="FACES_B", help="person B: likewise, at the same crop size")
+    tr.add_argument("-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record")
+    tr.add_argument("--resume", action="store_true", help="continue the model in DIR from its last checkpoint")
+    tr.add_argument("--init-from", metavar="MODEL_DIR",
+                    help="start from another model's weights (every part whose shape matches; the rest is reported)")
+    tr.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto")
+    _add_options(tr, _TRAIN_OPTIONS, TrainConfig())
 
     demo = sub.add_parser(
         "demo",
@@ -128,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/extract.png. Needs no data and no network.",
     )
     demo.add_argument("-o", "--output", default="facetwin-demo", metavar="DIR", help="output folder. Default: ./facetwin-demo")
-    _add_extract_options(demo)
+    _add_options(demo, _EXTRACT_OPTIONS, _DEFAULTS)
     return parser
 
 
@@ -179,7 +257,7 @@ def _report(summary, label: str) -> str:
 def _cmd_extract(args: argparse.Namespace) -> int:
     from facetwin.extract import extract
 
-    config = _config_from(args)
+    config = _config_from(args, ExtractConfig)
     bar = _Bar("extract", not args.quiet)
     try:
         summary = extract(args.inputs, args.output, config=config, overwrite=args.overwrite, progress=bar)
@@ -194,12 +272,84 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     bar = _Bar("demo", not args.quiet)
     try:
-        result = run_demo(args.output, config=_config_from(args), progress=bar)
+        result = run_demo(args.output, config=_config_from(args, ExtractConfig), progress=bar)
     finally:
         bar.close()
     for side, summary in result.summaries.items():
         print(_report(summary, f"demo {side}"))
     print(f"figure: {result.figure}")
+    return EXIT_OK
+
+
+class _TrainBar:
+    """tqdm over steps: rate, losses and ETA (when --steps is given)."""
+
+    def __init__(self, enabled: bool, start: int | None = None) -> None:
+        self.enabled, self.bar = enabled, None
+
+    def __call__(self, status) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=status.total_steps, initial=status.step - 1, desc="train", unit="step",
+                            dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+        self.bar.n = status.step
+        if status.loss_a is not None and status.loss_a == status.loss_a:
+            rate = f", {status.samples_per_s:.1f} faces/s" if status.samples_per_s else ""
+            self.bar.set_postfix_str(f"loss A {status.loss_a:.4f} B {status.loss_b:.4f}{rate}", refresh=False)
+        self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _distributed_from_env():
+    """torchrun's environment -> Distributed; starts the process group when there are several."""
+    import os
+
+    from facetwin.train.trainer import Distributed
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    import torch
+    import torch.distributed as torch_dist
+
+    torch_dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return Distributed(int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")), world)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from facetwin.train import train
+
+    config = _config_from(args, TrainConfig)
+    if config.steps is None and config.time_limit is None:
+        raise InvalidOptionError("--steps or --time", None, "given: how long should training run")
+    dist = _distributed_from_env()
+    bar = _TrainBar(not args.quiet and dist.rank == 0)
+    try:
+        summary = train(args.faces_a, args.faces_b, args.model_dir, config=config, resume=args.resume,
+                        init_from=args.init_from, device=args.device, distributed=dist, progress=bar)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"facetwin train: interrupted; the last step is saved in {args.model_dir}, "
+              "continue with --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
+        if dist.enabled:
+            import torch.distributed as torch_dist
+
+            torch_dist.destroy_process_group()
+    if dist.rank == 0:
+        if summary.transfer:
+            print(f"init from {args.init_from}: {summary.transfer}")
+        print(f"train: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
+              f"L1 loss A {summary.loss_a:.4f} B {summary.loss_b:.4f}, {summary.samples_per_s:.1f} faces/s, "
+              f"{summary.seconds:.0f} s -> {summary.model_dir}")
     return EXIT_OK
 
 
@@ -228,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    commands = {"extract": _cmd_extract, "demo": _cmd_demo}
+    commands = {"extract": _cmd_extract, "train": _cmd_train, "demo": _cmd_demo}
     _terminate_as_interrupt()
     try:
         return commands[args.command](args)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Literal
 
 from facetwin._check import check_choice, check_range
+from facetwin.errors import InvalidOptionError
 
-__all__ = ["ExtractConfig"]
+__all__ = ["ExtractConfig", "TrainConfig"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,3 +73,88 @@ class ExtractConfig:
         d = self.to_json()
         d.pop("png_compression")
         return d
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """How a swap model is trained.
+
+    Architecture fields (``model``, ``mask``) are fixed when a model directory is
+    created; the rest may change when a run is resumed.
+    """
+
+    # Architecture from the registry (facetwin.models.list_models()).
+    model: str = "fast64"
+    # Predict a face mask as a 4th channel (None: the architecture's default).
+    mask: bool | None = None
+    # Faces of each person per step.
+    batch_size: int = 64
+    # Adam, with the original's settings.
+    lr: float = 5e-5
+    beta1: float = 0.5
+    beta2: float = 0.999
+    # Loss weights: L1 (the original's), DSSIM, extra weight on eyes and mouth (0 = none;
+    # 2 makes those pixels count three times), mask (used when the model predicts one).
+    l1_weight: float = 1.0
+    ssim_weight: float = 0.0
+    eyes_mouth_weight: float = 0.0
+    mask_weight: float = 1.0
+    # Shift each channel's mean of A's faces to B's (the original did).
+    match_colour: bool = True
+    # Stop after this many steps in total, or this many seconds of this run (None: no limit).
+    steps: int | None = None
+    time_limit: float | None = None
+    # Write a preview grid, and save a checkpoint, every N steps.
+    preview_every: int = 100
+    save_every: int = 500
+    # Log losses (and refresh history.csv, loss.png) every N steps.
+    log_every: int = 10
+    seed: int = 0
+    # "auto": bf16 autocast where the hardware has fast bf16 (CUDA, or CPUs with AMX/AVX512-BF16).
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    # Parts to keep fixed: () or ("encoder",).
+    freeze: tuple[str, ...] = ()
+    # Random transform and warp settings.
+    rotation: float = 10.0
+    zoom: float = 0.05
+    shift: float = 0.05
+    flip: float = 0.4
+    warp_sigma: float = 5 / 256
+    colour_jitter: float = 0.05
+
+    def __post_init__(self) -> None:
+        from facetwin.models import list_models
+
+        check_choice(self.model, "model", list_models())
+        check_range(self.batch_size, "batch_size", low=1, high=4096)
+        check_range(self.lr, "lr", low=0, high=1, low_open=True)
+        check_range(self.beta1, "beta1", low=0, high=1)
+        check_range(self.beta2, "beta2", low=0, high=1)
+        for name in ("l1_weight", "ssim_weight", "eyes_mouth_weight", "mask_weight"):
+            check_range(getattr(self, name), name, low=0)
+        if self.l1_weight == 0 and self.ssim_weight == 0:
+            raise InvalidOptionError("l1_weight", 0, "> 0 when ssim_weight is 0 (no reconstruction loss)")
+        if self.steps is not None:
+            check_range(self.steps, "steps", low=1)
+        if self.time_limit is not None:
+            check_range(self.time_limit, "time_limit", low=0, low_open=True)
+        for name in ("preview_every", "save_every", "log_every"):
+            check_range(getattr(self, name), name, low=1)
+        check_choice(self.precision, "precision", ["auto", "bf16", "fp32"])
+        object.__setattr__(self, "freeze", tuple(self.freeze))
+        for part in self.freeze:
+            check_choice(part, "freeze", ["encoder"])
+        check_range(self.rotation, "rotation", low=0, high=180)
+        check_range(self.zoom, "zoom", low=0, high=0.5)
+        check_range(self.shift, "shift", low=0, high=0.5)
+        check_range(self.flip, "flip", low=0, high=1)
+        check_range(self.warp_sigma, "warp_sigma", low=0, high=0.2)
+        check_range(self.colour_jitter, "colour_jitter", low=0, high=0.5)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    #: Fields that define the network; they cannot change once a model directory exists.
+    ARCHITECTURE: ClassVar[tuple[str, ...]] = ("model", "mask")

@@ -22,6 +22,9 @@ __all__ = [
     "InvalidOptionError",
     "OutputConflictError",
     "ModelFileError",
+    "FacesetError",
+    "ModelDirError",
+    "TrainingDivergedError",
 ]
 
 
@@ -113,3 +116,34 @@ class ModelFileError(FacetwinError, OSError):
 
     def __str__(self) -> str:
         return f"model file for {self.name} at {self.path} {self.problem}; reinstall facetwin"
+
+
+class FacesetError(FacetwinError, ValueError):
+    """A set of training faces that cannot be trained on, and why."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"faces in {self.path}: {problem}")
+
+
+class ModelDirError(FacetwinError, ValueError):
+    """A model directory that cannot be used for what was asked."""
+
+    def __init__(self, path: str | Path, problem: str, remedy: str = "") -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"model {self.path}: {problem}" + (f"; {remedy}" if remedy else ""))
+
+
+class TrainingDivergedError(FacetwinError, ArithmeticError):
+    """Losses kept turning NaN or infinite even after rolling back."""
+
+    def __init__(self, step: int, attempts: int) -> None:
+        self.step = step
+        self.attempts = attempts
+        super().__init__(
+            f"the loss became NaN or infinite at step {step} {attempts} times in a row, each time "
+            "after rolling back to the last good checkpoint; lower --lr or check the faces"
+        )

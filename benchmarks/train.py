@@ -1,0 +1,363 @@
+"""Training throughput: facetwin's trainer against a re-creation of the original loop.
+
+Both train the 'original' 64x64 autoencoder (82 M parameters) at batch 64 on the
+classic trump (A) / cage (B) face sets; one step trains 64 faces of A and 64 of B, so
+128 samples.
+
+(a) facetwin: ``facetwin.train.train`` with ``TrainConfig(model="original",
+    batch_size=64)`` and facetwin's defaults otherwise (bf16 autocast where the CPU has
+    fast bf16, channels_last, batched torch augmentation, one optimiser step on the sum
+    of both losses). Step times come from the progress callback; the first 2 steps are
+    warm-up and not counted.
+(b) the original code's loop, re-created from its description (DESIGN.md, "The seeds'
+    model"): eager float32 NCHW, no autocast; per-image numpy/OpenCV augmentation in a
+    Python loop (random_transform: rotation +-10 deg, zoom +-5 %, shift +-5 %, flip
+    p=0.4, warpAffine with replicated border; random_warp: 5x5 grid over the central
+    160 px of the 256 face, noise sigma 5 px, maps resized to 80x80 and cropped to
+    [8:72, 8:72], remap to the 64x64 input; target warped by the Umeyama similarity
+    from the noisy grid onto the regular 0..64 step 16 grid); mean colour of A matched
+    to B once at load; one Adam (lr 5e-5, betas 0.5/0.999) stepped twice per iteration,
+    autoencoder A on the A batch then autoencoder B on the B batch (L1 loss), then the
+    per-iteration preview: 14 target faces of A through A->A and A->B and 14 of B
+    through B->B and B->A. The first iteration is warm-up and not counted.
+
+Each block runs in its own child process so that its peak RSS (ru_maxrss) belongs to
+one approach; blocks alternate (facetwin, original, facetwin, original, ...) so that
+the load of this shared machine falls on both alike. The medians are over all timed
+steps of all blocks of an approach. facetwin's default ``fast64`` model is measured
+once more at the end, for reference.
+
+Run: python benchmarks/train.py [--steps 12] [--original-steps 7] [--repeats 2] [--threads N]
+(defaults take about 8-11 minutes on a 2-core CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BATCH = 64
+FACETWIN_WARMUP = 2
+ORIGINAL_WARMUP = 1
+PREVIEW_FACES = 14
+_MARK = "BENCH_RESULT "
+
+
+# --------------------------------------------------------------------------------------
+# (b) The original's training loop, re-created.
+# --------------------------------------------------------------------------------------
+
+
+
+def _original_random_transform(image, rng):
+    """Rotation +-10 deg and zoom +-5 % about the centre, shift +-5 % of the side,
+    replicated border, then a horizontal flip with probability 0.4 (float image HWC)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    angle = rng.uniform(-10.0, 10.0)
+    scale = rng.uniform(1 - 0.05, 1 + 0.05)
+    dx = rng.uniform(-0.05, 0.05) * w
+    dy = rng.uniform(-0.05, 0.05) * h
+    matrix = cv2.getRotationMatrix2D((w // 2, h // 2), angle, scale)
+    matrix[:, 2] += (dx, dy)
+    out = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    if rng.random() < 0.4:
+        out = out[:, ::-1]
+    return out
+
+
+def _original_random_warp(image, rng):
+    """(warped 64x64 input, 64x64 target) from a transformed 256x256 face."""
+    import cv2
+    import numpy as np
+
+    from facetwin.faces.align import umeyama
+
+    lines = np.linspace(128 - 80, 128 + 80, 5)
+    # Noisy grid: node (row i, column j) starts at (x=lines[j], y=lines[i]).
+    grid_x = np.tile(lines, (5, 1)) + rng.normal(0.0, 5.0, (5, 5))
+    grid_y = np.tile(lines[:, None], (1, 5)) + rng.normal(0.0, 5.0, (5, 5))
+    map_x = cv2.resize(grid_x, (80, 80))[8:72, 8:72].astype(np.float32)
+    map_y = cv2.resize(grid_y, (80, 80))[8:72, 8:72].astype(np.float32)
+    warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)
+    noisy = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    steps = np.arange(0, 65, 16, dtype=np.float64)
+    regular = np.column_stack([np.tile(steps, 5), np.repeat(steps, 5)])  # same node order
+    similarity = umeyama(noisy, regular)[:2]
+    target = cv2.warpAffine(image, similarity, (64, 64))
+    return warped, target
+
+
+def _original_load(folder: Path):
+    """float32 HWC images in [0, 1], in file-name order (the original read with cv2: BGR)."""
+    import cv2
+    import numpy as np
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return np.stack([cv2.imread(str(p)) for p in files]).astype(np.float32) / 255.0
+
+
+def _original_batch(images, rng):
+    """One training batch, one face at a time in a Python loop, as the original did."""
+    import numpy as np
+
+    picks = rng.integers(0, len(images), size=BATCH)
+    warped = np.empty((BATCH, 64, 64, 3), np.float32)
+    target = np.empty((BATCH, 64, 64, 3), np.float32)
+    for k, index in enumerate(picks):
+        transformed = _original_random_transform(images[index], rng)
+        warped[k], target[k] = _original_random_warp(transformed, rng)
+    return warped, target
+
+
+def run_original(iterations: int, data: Path) -> dict:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from facetwin.models import create_model
+
+    images_a = _original_load(data / "trump")
+    images_b = _original_load(data / "cage")
+    images_a += images_b.mean(axis=(0, 1, 2)) - images_a.mean(axis=(0, 1, 2))  # colour match, once
+
+    model = create_model("original")  # layer for layer the original, Glorot init
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-5, betas=(0.5, 0.999))
+    rng = np.random.default_rng(0)
+
+    def nchw(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+
+    def train_on_batch(to: str, warped: np.ndarray, target: np.ndarray) -> float:
+        # Keras' train_on_batch on autoencoder_A / _B: only that autoencoder's weights
+        # get gradients; Adam skips parameters whose .grad is None.
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.l1_loss(model(nchw(warped), to=to), nchw(target))
+        loss.backward()
+        optimizer.step()
+        return float(loss.item())
+
+    times, parts, losses = [], [], []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        warped_a, target_a = _original_batch(images_a, rng)
+        warped_b, target_b = _original_batch(images_b, rng)
+        t1 = time.perf_counter()
+        loss_a = train_on_batch("a", warped_a, target_a)
+        loss_b = train_on_batch("b", warped_b, target_b)
+        t2 = time.perf_counter()
+        # The preview the original computed (and showed) every iteration.
+        test_a, test_b = nchw(target_a[:PREVIEW_FACES]), nchw(target_b[:PREVIEW_FACES])
+        with torch.no_grad():
+            rows_a = [test_a, model(test_a, to="a"), model(test_a, to="b")]
+            rows_b = [test_b, model(test_b, to="b"), model(test_b, to="a")]
+        figure = torch.cat([torch.stack(rows_a, 1), torch.stack(rows_b, 1)], 0).permute(0, 1, 3, 4, 2).numpy()
+        figure = np.clip(figure * 255, 0, 255).astype(np.uint8)
+        t3 = time.perf_counter()
+        times.append(t3 - t0)
+        parts.append((t1 - t0, t2 - t1, t3 - t2))
+        losses.append((loss_a, loss_b))
+    timed = parts[ORIGINAL_WARMUP:]
+    return {
+        "step_seconds": times[ORIGINAL_WARMUP:],
+        "warmup_seconds": times[:ORIGINAL_WARMUP],
+        "augment_s": statistics.median(p[0] for p in timed),
+        "train_s": statistics.median(p[1] for p in timed),
+        "preview_s": statistics.median(p[2] for p in timed),
+        "last_loss": losses[-1],
+        "bf16": False,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# (a) facetwin's trainer.
+# --------------------------------------------------------------------------------------
+
+def run_facetwin(model: str, steps: int, data: Path) -> dict:
+    import torch
+
+    from facetwin.config import TrainConfig
+    from facetwin.train import train
+    from facetwin.train.trainer import pick_device, use_bf16
+
+    config = TrainConfig(
+        model=model, batch_size=BATCH, steps=steps, preview_every=10**9, save_every=10**9, log_every=steps
+    )
+    elapsed: list[float] = []
+    rss_steps = [0.0]
+
+    def progress(status) -> None:
+        elapsed.append(status.elapsed)
+        # Peak so far, before the final checkpoint and preview that train() writes on exit.
+        rss_steps[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    with tempfile.TemporaryDirectory(prefix="facetwin-bench-") as tmp:
+        summary = train(data / "trump", data / "cage", Path(tmp) / "model", config=config, progress=progress)
+    if len(elapsed) != steps:
+        raise RuntimeError(f"progress was called {len(elapsed)} times for {steps} steps")
+    durations = [b - a for a, b in zip([0.0, *elapsed], elapsed)]
+    return {
+        "step_seconds": durations[FACETWIN_WARMUP:],
+        "warmup_seconds": durations[:FACETWIN_WARMUP],
+        "last_loss": (summary.loss_a, summary.loss_b),
+        "bf16": use_bf16(config.precision, pick_device("auto")),
+        "channels_last": config.channels_last,
+        "peak_rss_steps_mib": rss_steps[0],
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Child process and the parent's table.
+# --------------------------------------------------------------------------------------
+
+def child(args: argparse.Namespace) -> None:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    if args.child == "original":
+        result = run_original(args.original_steps, args.data)
+    else:
+        result = run_facetwin(args.child.split(":", 1)[1], args.steps, args.data)
+    result.update(
+        wall_s=time.perf_counter() - started,
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+    )
+    print(_MARK + json.dumps(result), flush=True)
+
+
+def spawn(what: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", what, "--data", str(args.data),
+           "--steps", str(args.fast_steps if what == "facetwin:fast64" else args.steps),
+           "--original-steps", str(args.original_steps)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(_MARK)]
+    if proc.returncode != 0 or not lines:
+        sys.stdout.write(proc.stdout)
+        sys.exit(f"benchmarks/train.py: the {what} child failed (exit {proc.returncode}); see its output above")
+    return json.loads(lines[-1][len(_MARK):])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=12,
+                        help=f"facetwin steps per block, the first {FACETWIN_WARMUP} not timed (default 12)")
+    parser.add_argument("--original-steps", type=int, default=7,
+                        help=f"original iterations per block, the first {ORIGINAL_WARMUP} not timed (default 7)")
+    parser.add_argument("--fast-steps", type=int, default=22, help="fast64 steps (default 22)")
+    parser.add_argument("--repeats", type=int, default=2, help="facetwin/original block pairs (default 2)")
+    parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's default)")
+    parser.add_argument("--no-fast64", action="store_true", help="skip the fast64 reference line")
+    parser.add_argument("--data", type=Path, default=DATA / "faces", help="folder holding trump/ and cage/")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.steps <= FACETWIN_WARMUP or args.fast_steps <= FACETWIN_WARMUP:
+        parser.error(f"--steps and --fast-steps must be > {FACETWIN_WARMUP} (warm-up steps)")
+    if args.original_steps <= ORIGINAL_WARMUP:
+        parser.error(f"--original-steps must be > {ORIGINAL_WARMUP} (warm-up iterations)")
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    missing = [p for p in (args.data / "trump", args.data / "cage") if not p.is_dir()]
+    if missing:
+        sys.exit(f"benchmarks/train.py: face data not found: {', '.join(map(str, missing))}\n"
+                 "It is not part of the repository; it lives in ../shared/data/faces (see --data).")
+    if args.child:
+        child(args)
+        return
+
+    import cv2
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, Python {platform.python_version()}, "
+          f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} logical CPUs")
+    print(f"data: A = {args.data / 'trump'}, B = {args.data / 'cage'}; batch {BATCH} per person "
+          f"= {2 * BATCH} samples per step")
+    print(f"plan: {args.repeats} x (facetwin original {args.steps} steps [{FACETWIN_WARMUP} warm-up], "
+          f"re-created original {args.original_steps} iterations [{ORIGINAL_WARMUP} warm-up])"
+          + ("" if args.no_fast64 else f", then facetwin fast64 {args.fast_steps} steps [{FACETWIN_WARMUP} warm-up]"),
+          flush=True)
+
+    rows: list[tuple[str, int, dict]] = []
+    started = time.perf_counter()
+    for r in range(1, args.repeats + 1):
+        for what, label in (("facetwin:original", "facetwin (original)"), ("original", "re-created original")):
+            result = spawn(what, args)
+            rows.append((label, r, result))
+            med = statistics.median(result["step_seconds"])
+            print(f"  block {r} {label}: median {med:.2f} s/step over {len(result['step_seconds'])} steps, "
+                  f"{result['wall_s']:.0f} s in all", flush=True)
+    fast = None
+    if not args.no_fast64:
+        fast = spawn("facetwin:fast64", args)
+        rows.append(("facetwin (fast64)", 1, fast))
+
+    first = rows[0][2]
+    print()
+    print(f"threads: {first['threads']} (torch.get_num_threads in each child)"
+          f"{'' if args.threads else ', torch default'}; "
+          f"facetwin bf16 autocast: {'yes' if first['bf16'] else 'no'}, channels_last: "
+          f"{'yes' if first.get('channels_last') else 'no'}; original: float32, NCHW, no autocast")
+    print()
+    header = f"{'approach':<22} {'block':>5} {'timed':>5} {'median s/step':>13} {'min':>6} {'max':>6} " \
+             f"{'samples/s':>9} {'peak RSS MiB':>12} {'last L1 A/B':>13}"
+    print(header)
+    print("-" * len(header))
+    for label, r, res in rows:
+        s = res["step_seconds"]
+        med = statistics.median(s)
+        la, lb = res["last_loss"]
+        print(f"{label:<22} {r:>5} {len(s):>5} {med:>13.3f} {min(s):>6.2f} {max(s):>6.2f} "
+              f"{2 * BATCH / med:>9.2f} {res['peak_rss_mib']:>12.0f} {la:>6.3f}/{lb:.3f}")
+    print("-" * len(header))
+
+    def pooled(label: str) -> tuple[float, int, float]:
+        steps = [t for lab, _, res in rows if lab == label for t in res["step_seconds"]]
+        peak = max(res["peak_rss_mib"] for lab, _, res in rows if lab == label)
+        return statistics.median(steps), len(steps), peak
+
+    ft, ft_n, ft_rss = pooled("facetwin (original)")
+    og, og_n, og_rss = pooled("re-created original")
+    for label, med, n, rss in (("facetwin (original)", ft, ft_n, ft_rss), ("re-created original", og, og_n, og_rss)):
+        print(f"{label:<22} {'all':>5} {n:>5} {med:>13.3f} {'':>6} {'':>6} {2 * BATCH / med:>9.2f} {rss:>12.0f}")
+    print()
+    parts = [(res["augment_s"], res["train_s"], res["preview_s"]) for lab, _, res in rows if lab == "re-created original"]
+    print("re-created original, median seconds per iteration: augmentation (2 x 64 faces) "
+          f"{statistics.median(p[0] for p in parts):.2f}, two train_on_batch {statistics.median(p[1] for p in parts):.2f}, "
+          f"preview (4 x 14 faces) {statistics.median(p[2] for p in parts):.2f}")
+    during = [res["peak_rss_steps_mib"] for lab, _, res in rows if lab == "facetwin (original)"]
+    print(f"facetwin (original) peak RSS up to its last step, before train()'s closing checkpoint and preview: "
+          f"{max(during):.0f} MiB (whole child: {ft_rss:.0f} MiB)")
+    ratio = og / ft
+    print(f"ratio facetwin/original samples/s: {ratio:.2f}x "
+          f"(issue requires >= 3x: {'met' if ratio >= 3 else 'NOT met'})")
+    if fast is not None:
+        fm = statistics.median(fast["step_seconds"])
+        print(f"facetwin default model fast64, batch {BATCH}: {2 * BATCH / fm:.2f} samples/s "
+              f"({fm:.3f} s/step, median of {len(fast['step_seconds'])} steps), {fast['peak_rss_mib']:.0f} MiB peak RSS, "
+              f"{og / fm:.1f}x the re-created original")
+    print(f"total wall time {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

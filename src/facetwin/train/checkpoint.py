@@ -1,0 +1,740 @@
+"""Model folders: save a training run, resume it exactly, start another from its weights.
+
+A model folder holds four files::
+
+    config.json            {"format": "facetwin/model-config", "version": 1, ...caller's config}
+    weights.safetensors    the model's state_dict; metadata "facetwin": {"format": "facetwin/weights", "version": 1, "step": N}
+    optimizer.safetensors  optimiser tensors as "state.{param index}.{name}"; metadata "facetwin":
+                           {"format": "facetwin/optimizer-state", "version": 1, "step": N,
+                            "optimizer": class name, "param_groups": [...], "state": {index: {non-tensor values}}}
+    state.json             {"format": "facetwin/train-state", "version": 1, "step": N, "seed": S, ...caller's state}
+
+Why this shape:
+
+- safetensors, never pickle: loading a pickled checkpoint runs whatever code it holds,
+  and model folders get shared.
+- Weights are saved from the module as it was before ``torch.compile`` or DDP wrapped it,
+  so keys never gain ``_orig_mod.`` or ``module.`` and a checkpoint loads the same into
+  a plain, compiled or distributed model.
+- A save first writes every file to a staged name (each one atomically, flushed to
+  disk), and only then renames them over the old ones, ``state.json`` last. A full disk
+  or a crash while writing leaves the previous checkpoint untouched. Only a crash in the
+  instant between two renames can mix steps; every file records its step and loading
+  refuses a mixture, so a run never resumes from weights of one step with the
+  optimiser or counters of another.
+- Exact resume: the optimiser's tensors and its non-tensor state (step counters kept as
+  Python numbers, ``param_groups``) come back bit for bit, so one more step after
+  loading equals the step the original run would have taken.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as _safetensors_bytes
+
+from facetwin.errors import FacetwinError, InvalidOptionError, ModelDirError
+from facetwin.io.atomic import atomic_write_bytes
+
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_config",
+    "read_weights",
+    "load_matching",
+    "is_model_dir",
+    "unwrap_model",
+    "LoadReport",
+    "NotAModelDirError",
+    "CheckpointFormatError",
+    "CorruptCheckpointError",
+    "CheckpointStepMismatchError",
+    "IncompatibleCheckpointError",
+    "CheckpointSaveError",
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "OPTIMIZER_NAME",
+    "STATE_NAME",
+]
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "weights.safetensors"
+OPTIMIZER_NAME = "optimizer.safetensors"
+STATE_NAME = "state.json"
+
+_CONFIG_FORMAT = "facetwin/model-config"
+_STATE_FORMAT = "facetwin/train-state"
+_WEIGHTS_FORMAT = "facetwin/weights"
+_OPTIMIZER_FORMAT = "facetwin/optimizer-state"
+
+# The version each format is written at. Older files are upgraded on load, one step per
+# version: _UPGRADES[format][v] turns a version-v document into version v + 1.
+_VERSIONS = {_CONFIG_FORMAT: 1, _STATE_FORMAT: 1, _WEIGHTS_FORMAT: 1, _OPTIMIZER_FORMAT: 1}
+_UPGRADES: dict[str, dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {f: {} for f in _VERSIONS}
+
+_RESERVED = ("format", "version")
+_META_KEY = "facetwin"  # safetensors metadata key holding our JSON header
+_REQUIRED = (CONFIG_NAME, WEIGHTS_NAME, STATE_NAME)
+_BACKUP_REMEDY = (
+    "restore the folder from a backup, or start a new run from its weights "
+    "(load_matching(model, read_weights(folder)))"
+)
+
+
+# --- errors -------------------------------------------------------------------------
+# These belong in facetwin/errors.py beside ModelDirError; they live here until moved.
+
+
+class NotAModelDirError(ModelDirError, FileNotFoundError):
+    """A path that is not a facetwin model folder (absent, a file, or files missing)."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(path, problem, "pass the folder a training run saved into (" + ", ".join(_REQUIRED) + ")")
+
+    def __str__(self) -> str:  # FileNotFoundError would otherwise format errno fields
+        return self.args[0]
+
+
+class CheckpointFormatError(ModelDirError):
+    """A checkpoint file of another format, a newer version, or with an invalid field."""
+
+    def __init__(self, path: str | Path, file: str, problem: str, remedy: str = "") -> None:
+        self.file = file
+        super().__init__(path, f"{file} {problem}", remedy)
+
+
+class CorruptCheckpointError(ModelDirError, OSError):
+    """A checkpoint file that is truncated or damaged and cannot be decoded."""
+
+    def __init__(self, path: str | Path, file: str, reason: str) -> None:
+        self.file = file
+        self.reason = reason
+        super().__init__(path, f"{file} is truncated or damaged ({reason})", _BACKUP_REMEDY)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class CheckpointStepMismatchError(ModelDirError):
+    """Files of one checkpoint that come from different steps (a save was interrupted)."""
+
+    def __init__(self, path: str | Path, steps: Mapping[str, int]) -> None:
+        self.steps = dict(steps)
+        listed = ", ".join(f"{name} is at step {step}" for name, step in self.steps.items())
+        super().__init__(
+            path,
+            f"{listed}: a save was interrupted between files, so training cannot resume exactly",
+            _BACKUP_REMEDY,
+        )
+
+
+class IncompatibleCheckpointError(ModelDirError):
+    """A checkpoint whose weights or optimiser state do not fit the model or optimiser given."""
+
+    def __init__(self, path: str | Path, file: str, problem: str, remedy: str) -> None:
+        self.file = file
+        super().__init__(path, f"{file} {problem}", remedy)
+
+
+class CheckpointSaveError(FacetwinError, OSError):
+    """Writing a checkpoint failed (disk full, permissions); says whether the old one survived."""
+
+    def __init__(self, path: str | Path, cause: OSError, *, intact: bool) -> None:
+        self.path = Path(path)
+        self.reason = cause.strerror or str(cause)
+        self.intact = intact
+        outcome = (
+            "the previous checkpoint there is unchanged"
+            if intact
+            else "the folder now mixes two steps and will refuse to resume; free space and save again"
+        )
+        self.message = f"cannot save the checkpoint in {self.path}: {self.reason}; {outcome}"
+        super().__init__(self.message)
+        self.errno = cause.errno  # so callers can still tell ENOSPC from EACCES
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- public API ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What ``load_matching`` did with each tensor.
+
+    Attributes:
+        loaded: model tensors that received a value, by name (model order).
+        missing: model tensors the weights did not name; they keep their values.
+        unexpected: names in the weights (after remapping) that the model lacks.
+        mismatched: ``(name, shape in the weights, shape in the model)`` for names both
+            hold at different shapes; the model keeps its values.
+    """
+
+    loaded: list[str]
+    missing: list[str]
+    unexpected: list[str]
+    mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]]
+
+    @property
+    def complete(self) -> bool:
+        """True when every model tensor was loaded and every weight was used."""
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def __str__(self) -> str:
+        total = len(self.loaded) + len(self.missing) + len(self.mismatched)
+        if self.complete:
+            return f"loaded all {total} model tensors"
+        parts = [f"loaded {len(self.loaded)} of {total} model tensors"]
+        if self.mismatched:
+            shown = [f"{n} {tuple(w)} in the weights, {tuple(m)} in the model" for n, w, m in self.mismatched]
+            parts.append(f"{len(self.mismatched)} kept their values for another shape ({_first(shown)})")
+        if self.missing:
+            parts.append(f"{len(self.missing)} not in the weights kept their values ({_first(self.missing)})")
+        if self.unexpected:
+            parts.append(f"{len(self.unexpected)} weights have no place in the model ({_first(self.unexpected)})")
+        return "; ".join(parts)
+
+
+def save_checkpoint(
+    model_dir: str | Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    state: dict[str, Any],
+    config: dict[str, Any],
+) -> None:
+    """Save model, optimiser and training state into ``model_dir`` (created if needed).
+
+    Args:
+        model_dir: the model folder.
+        model: the model; a ``torch.compile``, DDP or DataParallel wrapper is unwrapped.
+        optimizer: its optimiser, or None to save weights only (an older
+            ``optimizer.safetensors`` is then removed so it cannot pair with new weights).
+        state: JSON-able dict with ``step`` (int >= 0) and ``seed`` (int), plus anything
+            the caller wants back from ``load_checkpoint``.
+        config: JSON-able dict written as ``config.json`` and returned by ``read_config``.
+
+    Raises:
+        InvalidOptionError: ``state`` lacks step or seed, a dict uses the reserved keys
+            ``format``/``version``, or holds values JSON cannot.
+        CheckpointSaveError: writing failed (disk full...); ``intact`` says whether the
+            previous checkpoint survived (it does unless the failure came between renames).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> save_checkpoint(folder, model=torch.nn.Linear(2, 1), optimizer=None,
+    ...                 state={"step": 7, "seed": 0}, config={"model": "tiny"})
+    >>> sorted(p.name for p in folder.iterdir())
+    ['config.json', 'state.json', 'weights.safetensors']
+    """
+    model_dir = Path(model_dir)
+    step = _check_state_arg(state)
+    config_bytes = _json_document(_CONFIG_FORMAT, config, "config")
+    state_bytes = _json_document(_STATE_FORMAT, state, "state")
+    # Encoders run one at a time, each output written before the next is built, so
+    # the peak memory is one file's bytes, not all of them.
+    files: list[tuple[str, Callable[[], bytes]]] = [
+        (CONFIG_NAME, lambda: config_bytes),
+        (WEIGHTS_NAME, lambda: _weights_bytes(model, step)),
+    ]
+    if optimizer is not None:
+        files.append((OPTIMIZER_NAME, lambda: _optimizer_bytes(optimizer, step)))
+    files.append((STATE_NAME, lambda: state_bytes))
+
+    staged: list[tuple[Path, Path]] = []
+    replaced: list[str] = []
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(model_dir)
+        for name, encode in files:
+            stage = model_dir / f".{name}.staged"
+            atomic_write_bytes(stage, encode())
+            staged.append((stage, model_dir / name))
+        if optimizer is None:
+            # Before the weights change: a crash right after leaves old weights + old
+            # state, still a consistent (weights-only) checkpoint.
+            (model_dir / OPTIMIZER_NAME).unlink(missing_ok=True)
+        for stage, final in staged:
+            os.replace(stage, final)
+            replaced.append(final.name)
+        _fsync_dir(model_dir)
+    except OSError as error:
+        # config.json carries no step; the old checkpoint is gone only once a
+        # step-bearing file was replaced without state.json following it.
+        intact = not {WEIGHTS_NAME, OPTIMIZER_NAME} & set(replaced)
+        raise CheckpointSaveError(model_dir, error, intact=intact) from error
+    finally:
+        for stage, _ in staged:
+            stage.unlink(missing_ok=True)  # only left when something failed
+    log.debug("saved checkpoint at step %d to %s", step, model_dir)
+
+
+def load_checkpoint(
+    model_dir: str | Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    strict: bool = True,
+) -> dict[str, Any]:
+    """Load weights (and optimiser state when ``optimizer`` is given) saved by ``save_checkpoint``.
+
+    Every file is read and checked before the model or optimiser changes.
+
+    Args:
+        model_dir: the model folder.
+        model: a model built from the folder's config; wrappers are unwrapped.
+        optimizer: an optimiser of the same class over the same parameters, or None.
+        strict: refuse weights that do not fit the model exactly. With False, load
+            what fits (as ``load_matching``) and log what did not; an ``optimizer``
+            still needs an exact fit.
+
+    Returns:
+        The ``state`` dict given to ``save_checkpoint`` (``step``, ``seed``, ...).
+
+    Raises:
+        NotAModelDirError: the folder is absent or lacks a required file.
+        CheckpointFormatError: a file of another format, a newer version, or invalid.
+        CorruptCheckpointError: a file is truncated or damaged.
+        CheckpointStepMismatchError: the files come from different steps.
+        IncompatibleCheckpointError: the weights do not fit the model, or the
+            optimiser state does not fit the optimiser (or was not saved).
+    """
+    model_dir = _require_model_dir(model_dir)
+    state = _read_json(model_dir, STATE_NAME, _STATE_FORMAT)
+    for key, low in (("step", 0), ("seed", None)):
+        value = state.get(key)
+        if not _is_int(value) or (low is not None and value < low):
+            raise CheckpointFormatError(
+                model_dir, STATE_NAME, f"{key} must be an integer{'' if low is None else f' >= {low}'}, got {value!r}"
+            )
+    header, weights = _read_safetensors(model_dir, WEIGHTS_NAME, _WEIGHTS_FORMAT)
+    steps = {STATE_NAME: state["step"], WEIGHTS_NAME: header["step"]}
+    optimizer_state = None
+    if optimizer is not None:
+        if not (model_dir / OPTIMIZER_NAME).is_file():
+            raise IncompatibleCheckpointError(
+                model_dir, OPTIMIZER_NAME, "is missing (the checkpoint was saved without optimiser state)",
+                "load without an optimiser to start it afresh",
+            )
+        opt_header, opt_tensors = _read_safetensors(model_dir, OPTIMIZER_NAME, _OPTIMIZER_FORMAT)
+        steps[OPTIMIZER_NAME] = opt_header["step"]
+        optimizer_state = _optimizer_state_dict(model_dir, opt_header, opt_tensors, optimizer)
+    if len(set(steps.values())) > 1:
+        raise CheckpointStepMismatchError(model_dir, steps)
+
+    to_load, report = _match(model, weights, remap=None)
+    if not report.complete and (strict or optimizer is not None):
+        raise IncompatibleCheckpointError(
+            model_dir, WEIGHTS_NAME, f"does not fit the model: {report}",
+            "build the model from this folder's config.json"
+            + ("" if strict else ", or load without the optimiser"),
+        )
+    unwrap_model(model).load_state_dict(to_load, strict=False)
+    if not report.complete:
+        log.warning("%s: %s", model_dir / WEIGHTS_NAME, report)
+    if optimizer_state is not None:
+        assert optimizer is not None
+        optimizer.load_state_dict(optimizer_state)
+    return {k: v for k, v in state.items() if k not in _RESERVED}
+
+
+def read_config(model_dir: str | Path) -> dict[str, Any]:
+    """The ``config`` dict saved with the model (without the ``format``/``version`` keys).
+
+    Raises:
+        NotAModelDirError: no such folder, or it has no config.json.
+        CheckpointFormatError: another format, a newer version, or not a JSON object.
+        CorruptCheckpointError: config.json does not parse.
+    """
+    model_dir = Path(model_dir)
+    _require_dir(model_dir)
+    doc = _read_json(model_dir, CONFIG_NAME, _CONFIG_FORMAT)
+    return {k: v for k, v in doc.items() if k not in _RESERVED}
+
+
+def read_weights(model_dir: str | Path) -> dict[str, torch.Tensor]:
+    """All tensors of the folder's ``weights.safetensors``, on the CPU, by unwrapped name.
+
+    For starting another model from these weights with ``load_matching``.
+
+    Raises:
+        NotAModelDirError: no such folder, or no weights.safetensors in it.
+        CheckpointFormatError, CorruptCheckpointError: as for ``load_checkpoint``.
+    """
+    model_dir = Path(model_dir)
+    _require_dir(model_dir)
+    if not (model_dir / WEIGHTS_NAME).is_file():
+        raise NotAModelDirError(model_dir, f"has no {WEIGHTS_NAME}")
+    return _read_safetensors(model_dir, WEIGHTS_NAME, _WEIGHTS_FORMAT)[1]
+
+
+def is_model_dir(path: str | Path) -> bool:
+    """True if ``path`` is a folder holding config.json, weights.safetensors and state.json.
+
+    A cheap test of presence only: a damaged folder still counts, and loading it
+    says what is wrong.
+
+    >>> is_model_dir(".")
+    False
+    """
+    path = Path(path)
+    return path.is_dir() and all((path / name).is_file() for name in _REQUIRED)
+
+
+def load_matching(
+    model: torch.nn.Module,
+    weights: Mapping[str, torch.Tensor],
+    *,
+    remap: Callable[[str], str | None] | None = None,
+) -> LoadReport:
+    """Load every tensor of ``weights`` whose name and shape match the model (transfer learning).
+
+    Names are compared unwrapped on both sides: ``_orig_mod.`` (torch.compile) is
+    dropped wherever it appears, and a ``module.`` (DDP) prefix that every weight has
+    and no model key has is dropped. Tensors keep the model's dtype and device.
+
+    Args:
+        model: the model to fill in place; wrappers are unwrapped.
+        weights: name -> tensor, e.g. from ``read_weights`` or ``safetensors.torch.load_file``.
+        remap: maps each (unwrapped) weight name to the model's name for it, or to
+            None to leave that weight out (it is then not reported as unexpected).
+
+    Returns:
+        What was loaded and what was not; ``str()`` gives a one-paragraph summary.
+
+    Raises:
+        InvalidOptionError: a value is not a tensor, or two weights map to one name.
+
+    >>> target = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 1))
+    >>> source = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 2))
+    >>> print(load_matching(target, source.state_dict()))
+    loaded 2 of 4 model tensors; 2 kept their values for another shape (1.weight (2, 3) in the weights, (1, 3) in the model, 1.bias (2,) in the weights, (1,) in the model)
+    """
+    to_load, report = _match(model, weights, remap=remap)
+    unwrap_model(model).load_state_dict(to_load, strict=False)
+    return report
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The module inside any ``torch.compile``, DDP or DataParallel wrappers.
+
+    >>> inner = torch.nn.Linear(2, 2)
+    >>> unwrap_model(torch.nn.DataParallel(inner)) is inner
+    True
+    """
+    while True:
+        if isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
+            model = model.module
+        elif isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):
+            model = model._orig_mod  # torch.compile's OptimizedModule
+        else:
+            return model
+
+
+# --- encoding -----------------------------------------------------------------------
+
+
+def _check_state_arg(state: Mapping[str, Any]) -> int:
+    step, seed = state.get("step"), state.get("seed")
+    if not _is_int(step) or step < 0:
+        raise InvalidOptionError("state['step']", step, "an integer >= 0")
+    if not _is_int(seed):
+        raise InvalidOptionError("state['seed']", seed, "an integer")
+    return int(step)
+
+
+def _json_document(fmt: str, doc: Mapping[str, Any], name: str) -> bytes:
+    """``doc`` under a format/version header, encoded as atomic_write_json would."""
+    clash = [k for k in _RESERVED if k in doc]
+    if clash:
+        raise InvalidOptionError(name, clash, "a dict without the reserved keys " + ", ".join(_RESERVED))
+    try:
+        text = json.dumps({"format": fmt, "version": _VERSIONS[fmt], **doc}, indent=1, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(name, str(error), "a dict of JSON values (no NaN, no objects)") from error
+    return (text + "\n").encode("utf-8")
+
+
+def _weights_bytes(model: torch.nn.Module, step: int) -> bytes:
+    tensors: dict[str, torch.Tensor] = {}
+    for key, tensor in unwrap_model(model).state_dict().items():
+        clean = _clean_key(key)
+        if clean in tensors:
+            raise ValueError(f"two model tensors are both named {clean!r} once '_orig_mod.' is removed")
+        tensors[clean] = tensor
+    return _safetensors_bytes(_plain(tensors), metadata=_metadata(_WEIGHTS_FORMAT, step, {}))
+
+
+def _optimizer_bytes(optimizer: torch.optim.Optimizer, step: int) -> bytes:
+    saved = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    values: dict[str, dict[str, Any]] = {}
+    for index, entry in saved["state"].items():
+        for name, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"state.{index}.{name}"] = value
+            else:
+                values.setdefault(str(index), {})[name] = value
+    groups: list[dict[str, Any]] = []
+    for g, group in enumerate(saved["param_groups"]):
+        groups.append({})
+        for name, value in group.items():
+            if isinstance(value, torch.Tensor):  # e.g. a tensor learning rate
+                tensors[f"param_groups.{g}.{name}"] = value
+            else:
+                groups[-1][name] = value
+    extra = {"optimizer": type(optimizer).__name__, "param_groups": groups, "state": values}
+    return _safetensors_bytes(_plain(tensors), metadata=_metadata(_OPTIMIZER_FORMAT, step, extra))
+
+
+def _metadata(fmt: str, step: int, extra: dict[str, Any]) -> dict[str, str]:
+    header = {"format": fmt, "version": _VERSIONS[fmt], "step": step, **extra}
+    try:
+        # Infinity/NaN allowed: optimiser settings may hold them and only Python reads this back.
+        return {_META_KEY: json.dumps(header)}
+    except TypeError as error:
+        raise TypeError(f"cannot save {fmt}: a value is neither a tensor nor JSON-able ({error})") from error
+
+
+def _plain(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CPU, contiguous tensors that share no storage, as safetensors requires.
+
+    Tied weights (two names, one tensor) are cloned rather than refused: loading fills
+    both names with the same values, which keeps them tied in the model.
+    """
+    out: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for key, tensor in tensors.items():
+        tensor = tensor.detach().to("cpu").contiguous()
+        storage = tensor.untyped_storage().data_ptr()
+        if storage in seen or tensor.numel() == 0:
+            tensor = tensor.clone()
+        elif storage:
+            seen.add(storage)
+        out[key] = tensor
+    return out
+
+
+def _remove_leftovers(model_dir: Path) -> None:
+    """Delete staged and temporary files a killed save left behind (possibly gigabytes)."""
+    names = (CONFIG_NAME, WEIGHTS_NAME, OPTIMIZER_NAME, STATE_NAME)
+    for entry in model_dir.iterdir():
+        n = entry.name
+        if n.startswith(".") and n.endswith((".tmp", ".staged")) and any(f".{name}." in n for name in names):
+            entry.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the renames durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- decoding -----------------------------------------------------------------------
+
+
+def _require_dir(path: Path) -> None:
+    if not path.exists():
+        raise NotAModelDirError(path, "does not exist")
+    if not path.is_dir():
+        raise NotAModelDirError(path, "is a file, not a model folder")
+
+
+def _require_model_dir(model_dir: str | Path) -> Path:
+    path = Path(model_dir)
+    _require_dir(path)
+    missing = [name for name in _REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise NotAModelDirError(path, "is not a facetwin model folder: " + ", ".join(missing) + " missing")
+    return path
+
+
+def _read_json(model_dir: Path, name: str, fmt: str) -> dict[str, Any]:
+    path = model_dir / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotAModelDirError(model_dir, f"has no {name}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CorruptCheckpointError(model_dir, name, str(error)) from error
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CorruptCheckpointError(model_dir, name, f"not valid JSON: {error}") from error
+    return _check_header(model_dir, name, doc, fmt)
+
+
+def _check_header(model_dir: Path, name: str, doc: object, fmt: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise CheckpointFormatError(model_dir, name, f"must hold a JSON object, got {type(doc).__name__}")
+    if doc.get("format") != fmt:
+        got = json.dumps(doc["format"])[:60] if "format" in doc else "no format field"
+        raise CheckpointFormatError(model_dir, name, f'has format {got}, expected "{fmt}"')
+    version, current = doc.get("version"), _VERSIONS[fmt]
+    if not _is_int(version) or version < 1:
+        raise CheckpointFormatError(model_dir, name, f"version must be an integer >= 1, got {version!r}")
+    if version > current:
+        raise CheckpointFormatError(
+            model_dir, name, f"is version {version}, newer than this facetwin reads ({current})",
+            "upgrade facetwin",
+        )
+    while version < current:
+        doc = _UPGRADES[fmt][version](doc)
+        version += 1
+    return doc
+
+
+def _read_safetensors(model_dir: Path, name: str, fmt: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    path = model_dir / name
+    try:
+        with safe_open(path, framework="pt", device="cpu") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except FileNotFoundError:
+        raise NotAModelDirError(model_dir, f"has no {name}") from None
+    except (SafetensorError, OSError) as error:
+        raise CorruptCheckpointError(model_dir, name, str(error)) from error
+    if _META_KEY not in metadata:
+        raise CheckpointFormatError(
+            model_dir, name, f'has no "{_META_KEY}" metadata: it was not saved by facetwin',
+            "load foreign weights with safetensors.torch.load_file and load_matching",
+        )
+    try:
+        doc = json.loads(metadata[_META_KEY])
+    except json.JSONDecodeError as error:
+        raise CorruptCheckpointError(model_dir, name, f"its metadata is not valid JSON: {error}") from error
+    header = _check_header(model_dir, name, doc, fmt)
+    if not _is_int(header.get("step")) or header["step"] < 0:
+        raise CheckpointFormatError(model_dir, name, f"step must be an integer >= 0, got {header.get('step')!r}")
+    return header, tensors
+
+
+def _optimizer_state_dict(
+    model_dir: Path, header: dict[str, Any], tensors: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer
+) -> dict[str, Any]:
+    """Rebuild ``optimizer.state_dict()`` from the file, checked against the live optimiser."""
+
+    def bad(problem: str) -> CheckpointFormatError:
+        return CheckpointFormatError(model_dir, OPTIMIZER_NAME, problem)
+
+    def incompatible(problem: str) -> IncompatibleCheckpointError:
+        return IncompatibleCheckpointError(
+            model_dir, OPTIMIZER_NAME, problem, "build the optimiser as the saving run did, or load without it"
+        )
+
+    kind = header.get("optimizer")
+    if kind != type(optimizer).__name__:
+        raise incompatible(f"holds the state of {kind}, not of {type(optimizer).__name__}")
+    groups, values = header.get("param_groups"), header.get("state")
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise bad("param_groups must be a list of objects")
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise bad("state must be an object of objects")
+    live = optimizer.param_groups
+    saved_sizes = [len(g.get("params", ())) for g in groups]
+    live_sizes = [len(g["params"]) for g in live]
+    if saved_sizes != live_sizes:
+        raise incompatible(f"has parameter groups of sizes {saved_sizes}, the optimiser {live_sizes}")
+
+    state: dict[Any, dict[str, Any]] = {_index(i): dict(v) for i, v in values.items()}
+    for key, tensor in tensors.items():
+        parts = key.split(".", 2)
+        if len(parts) != 3 or parts[0] not in ("state", "param_groups"):
+            raise bad(f"holds a tensor named {key!r}, expected state.<index>.<name>")
+        if parts[0] == "state":
+            state.setdefault(_index(parts[1]), {})[parts[2]] = tensor
+        elif parts[1].isdigit() and int(parts[1]) < len(groups):
+            groups[int(parts[1])][parts[2]] = tensor
+        else:
+            raise bad(f"holds a tensor for parameter group {parts[1]}, of {len(groups)}")
+    # JSON turned tuples (Adam's betas) into lists; give back the type the optimiser uses.
+    for saved, current in zip(groups, live):
+        for name, value in saved.items():
+            if isinstance(value, list) and isinstance(current.get(name), tuple):
+                saved[name] = tuple(value)
+    return {"state": state, "param_groups": groups}
+
+
+def _index(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+# --- matching -----------------------------------------------------------------------
+
+
+def _clean_key(key: str) -> str:
+    # torch.compile inserts "_orig_mod" at whichever level was compiled, not only first.
+    return ".".join(part for part in key.split(".") if part != "_orig_mod")
+
+
+def _match(
+    model: torch.nn.Module,
+    weights: Mapping[str, torch.Tensor],
+    *,
+    remap: Callable[[str], str | None] | None,
+) -> tuple[dict[str, torch.Tensor], LoadReport]:
+    """Pair weights with model keys; returns the dict to load (model's own keys) and the report."""
+    target = unwrap_model(model).state_dict()
+    by_name = {_clean_key(k): k for k in target}
+    source: dict[str, torch.Tensor] = {}
+    for key, tensor in weights.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise InvalidOptionError(f"weights[{key!r}]", type(tensor).__name__, "a tensor")
+        source[_clean_key(key)] = tensor
+    # DDP's "module." goes only when every weight has it and no model key does, so a
+    # submodule that really is called "module" still matches.
+    if source and all(k.startswith("module.") for k in source) and not any(k.startswith("module.") for k in by_name):
+        source = {k[len("module."):]: v for k, v in source.items()}
+    if remap is not None:
+        renamed: dict[str, torch.Tensor] = {}
+        for key, tensor in source.items():
+            new = remap(key)
+            if new is None:
+                continue
+            if new in renamed:
+                raise InvalidOptionError("remap", new, "a function giving each weight its own name")
+            renamed[new] = tensor
+        source = renamed
+
+    to_load: dict[str, torch.Tensor] = {}
+    loaded, missing, mismatched = [], [], []
+    for name, key in by_name.items():
+        if name not in source:
+            missing.append(name)
+            continue
+        have, want = tuple(source[name].shape), tuple(target[key].shape)
+        if have == want:
+            to_load[key] = source[name]
+            loaded.append(name)
+        else:
+            mismatched.append((name, have, want))
+    unexpected = [name for name in source if name not in by_name]
+    return to_load, LoadReport(loaded, missing, unexpected, mismatched)
+
+
+def _first(names: list[str], limit: int = 4) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

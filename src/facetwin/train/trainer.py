@@ -1,0 +1,410 @@
+"""Stage 2: teach one shared encoder and two decoders to repair warped faces.
+
+The loop reads top to bottom like nanoGPT's: build everything, then one step at a
+time sample, augment, forward under one autocast, float32 losses, backward, step.
+Every random draw of a step comes from a generator seeded by (seed, step, rank,
+rollbacks), so a resumed run draws exactly the batches the uninterrupted run would
+have, and the optimiser state is restored with the weights.
+
+Model directory::
+
+    config.json             facetwin/model-config: architecture + training settings
+    weights.safetensors     the SwapModel's weights (unwrapped: no compile/DDP prefixes)
+    optimizer.safetensors   Adam state
+    state.json              facetwin/train-state: step, seed, data fingerprints, ...
+    history.csv             losses and throughput every log_every steps
+    loss.png                the loss curves, refreshed as training goes
+    preview.png             latest A, A->A, A->B, B, B->B, B->A grid
+    previews/step_NNNNNNN.png
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from facetwin.config import TrainConfig
+from facetwin.data.augment import AugmentConfig, augment_batch
+from facetwin.data.dataset import Faces, load_faces, match_mean_colour
+from facetwin.errors import ModelDirError, TrainingDivergedError
+from facetwin.models import SwapModel, create_model
+from facetwin.train.checkpoint import (
+    is_model_dir,
+    load_checkpoint,
+    load_matching,
+    read_config,
+    read_weights,
+    save_checkpoint,
+)
+from facetwin.train.losses import l1_loss, ssim_loss
+from facetwin.train.plot import append_history, plot_history
+from facetwin.train.preview import make_preview, write_preview
+from facetwin.train.regions import region_masks
+
+__all__ = ["train", "TrainSummary", "TrainStatus", "Distributed", "pick_device", "use_bf16"]
+
+log = logging.getLogger(__name__)
+
+_MAX_ROLLBACKS = 3
+_PREVIEW_FACES = 4
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place in a torchrun job (rank 0 of 1 when not distributed)."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+@dataclass
+class TrainStatus:
+    """What a progress callback is told after each step."""
+
+    step: int
+    total_steps: int | None
+    loss_a: float | None
+    loss_b: float | None
+    samples_per_s: float | None
+    elapsed: float
+
+
+@dataclass
+class TrainSummary:
+    model_dir: Path
+    start_step: int
+    step: int
+    loss_a: float
+    loss_b: float
+    seconds: float
+    samples_per_s: float
+    stopped_by: str
+    rollbacks: int = 0
+    transfer: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast where the hardware computes it fast (AMX/AVX512-BF16 CPUs, Ampere+ GPUs)."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _augment_config(config: TrainConfig) -> AugmentConfig:
+    j = config.colour_jitter
+    return AugmentConfig(
+        rotation=config.rotation, zoom=config.zoom, shift=config.shift, flip=config.flip,
+        warp_sigma=config.warp_sigma, brightness=j, contrast=j, saturation=j,
+    )
+
+
+def _step_generator(seed: int, step: int, rank: int, rollbacks: int, device: torch.device) -> torch.Generator:
+    g = torch.Generator(device=device)
+    g.manual_seed((seed * 1_000_003 + step * 7_919 + rank * 104_729 + rollbacks * 15_485_863) % (2**63))
+    return g
+
+
+def _model_config(model: SwapModel, config: TrainConfig, faces_a: Faces, faces_b: Faces) -> dict[str, Any]:
+    return {
+        "model": model.config,
+        "input_size": model.input_size,
+        "predicts_mask": model.predicts_mask,
+        "face_size": faces_a.size,
+        "train": config.to_json(),
+    }
+
+
+def _prepare_model_dir(model_dir: Path, config: TrainConfig, resume: bool) -> dict | None:
+    """Previous config.json when resuming; checks that the folder fits the request."""
+    if resume:
+        if not is_model_dir(model_dir):
+            raise ModelDirError(model_dir, "holds no trained model to resume", "leave out --resume to start one")
+        previous = read_config(model_dir)
+        old = previous.get("train", {})
+        for name in TrainConfig.ARCHITECTURE:
+            if old.get(name) != getattr(config, name) and not (name == "mask" and config.mask is None):
+                raise ModelDirError(
+                    model_dir,
+                    f"was trained with {name}={old.get(name)!r}, not {getattr(config, name)!r}",
+                    "an architecture cannot change on resume; train a new model with --init-from",
+                )
+        return previous
+    if is_model_dir(model_dir):
+        raise ModelDirError(model_dir, "already holds a trained model", "use --resume to continue it or choose another folder")
+    if model_dir.exists() and not model_dir.is_dir():
+        raise ModelDirError(model_dir, "exists and is not a folder")
+    if model_dir.exists() and any(model_dir.iterdir()):
+        raise ModelDirError(model_dir, "is a folder with other files in it", "choose an empty or new folder")
+    return None
+
+
+def train(
+    faces_a: str | Path | Faces,
+    faces_b: str | Path | Faces,
+    model_dir: str | Path,
+    *,
+    config: TrainConfig | None = None,
+    resume: bool = False,
+    init_from: str | Path | None = None,
+    device: str = "auto",
+    distributed: Distributed | None = None,
+    progress: Callable[[TrainStatus], None] | None = None,
+) -> TrainSummary:
+    """Train (or continue training) a face-swap model between person A and person B.
+
+    Args:
+        faces_a, faces_b: extraction folders, folders of face images, or loaded ``Faces``.
+        model_dir: where checkpoints, previews and the loss history go.
+        config: training settings; ``TrainConfig()`` when omitted.
+        resume: continue the model in ``model_dir`` from its last checkpoint.
+        init_from: start from another model's weights (every tensor whose name and shape
+            match), for example one trained on other people.
+        device: "auto", "cpu", "cuda", "cuda:1", ...
+        distributed: this process's rank in a torchrun job; None for one process.
+        progress: called after every step (rank 0 only).
+
+    Returns:
+        Where it stopped and the last losses. Ctrl-C saves a checkpoint and re-raises
+        ``KeyboardInterrupt``.
+    """
+    config = config or TrainConfig()
+    dist = distributed or Distributed()
+    is_main = dist.rank == 0
+    model_dir = Path(model_dir)
+    dev = pick_device(device)
+    if dev.type == "cuda" and dist.enabled:
+        dev = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(dev)
+
+    previous = _prepare_model_dir(model_dir, config, resume)
+    if previous is not None and config.mask is None:
+        config = TrainConfig(**{**config.to_json(), "mask": previous["train"].get("mask")})
+
+    # --- data --------------------------------------------------------------------
+    a = faces_a if isinstance(faces_a, Faces) else load_faces(faces_a)
+    b = faces_b if isinstance(faces_b, Faces) else load_faces(faces_b)
+    if a.size != b.size:
+        raise ModelDirError(
+            model_dir, f"faces of A are {a.size} px and faces of B {b.size} px", "extract both at one --crop-size"
+        )
+    if config.match_colour:
+        a = match_mean_colour(a, b)
+    regions = region_masks(a.size).to(dev)
+    augment = _augment_config(config)
+
+    # --- model and optimiser -----------------------------------------------------
+    overrides = {} if config.mask is None else {"mask": config.mask}
+    torch.manual_seed(config.seed)  # the initial weights too are a function of the seed
+    model = create_model(config.model, **overrides)
+    transfer_report = None
+    if init_from is not None and previous is None:
+        init_dir = Path(init_from)
+        if not is_model_dir(init_dir):
+            raise ModelDirError(init_dir, "holds no trained model to start from (--init-from)")
+        transfer_report = load_matching(model, read_weights(init_dir))
+        log.info("init from %s: %s", init_dir, transfer_report)
+    for part in config.freeze:
+        for p in getattr(model, part).parameters():
+            p.requires_grad_(False)
+    model.to(dev)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(
+        [p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=(config.beta1, config.beta2)
+    )
+    state: dict[str, Any] = {"step": 0, "seed": config.seed, "rollbacks": 0, "seconds": 0.0}
+    if previous is not None:
+        state = load_checkpoint(model_dir, model=model, optimizer=optimizer)
+        for group in optimizer.param_groups:  # runtime settings may change on resume
+            group["lr"] = config.lr
+            group["betas"] = (config.beta1, config.beta2)
+    start_step = int(state["step"])
+    state.update(
+        data={"a": {"folder": str(a.source), "faces": len(a), "fingerprint": a.fingerprint()},
+              "b": {"folder": str(b.source), "faces": len(b), "fingerprint": b.fingerprint()}},
+    )
+    model_config = _model_config(model, config, a, b)
+
+    net: torch.nn.Module = model
+    if config.compile:
+        net = torch.compile(model)
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
+    bf16 = use_bf16(config.precision, dev)
+    size = model.input_size
+
+    def forward(x: torch.Tensor, to: str) -> torch.Tensor:
+        # DDP wraps forward; the SwapModel's `to` goes through as a keyword.
+        return net(x, to=to)
+
+    def save(step: int) -> None:
+        if is_main:
+            save_checkpoint(model_dir, model=model, optimizer=optimizer, state={**state, "step": step}, config=model_config)
+
+    # Fixed faces for previews: evenly spread through each set, no augmentation.
+    plain = AugmentConfig(rotation=0, zoom=0, shift=0, flip=0, warp_sigma=0)
+    fixed = {
+        name: augment_batch(
+            faces.images[torch.linspace(0, len(faces) - 1, _PREVIEW_FACES).long()].to(dev),
+            size=size, config=plain, generator=torch.Generator(device=dev).manual_seed(0),
+        ).target
+        for name, faces in (("a", a), ("b", b))
+    }
+
+    def preview(step: int) -> None:
+        if not is_main:
+            return
+        model.eval()
+        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            grid = make_preview(fixed["a"], fixed["b"], lambda x, to: model(x, to=to)[:, :3].float())
+        model.train()
+        (model_dir / "previews").mkdir(exist_ok=True)
+        write_preview(model_dir / "previews" / f"step_{step:07d}.png", grid)
+        shutil.copyfile(model_dir / "previews" / f"step_{step:07d}.png", model_dir / ".preview.png.tmp")
+        os.replace(model_dir / ".preview.png.tmp", model_dir / "preview.png")
+
+    if is_main:
+        model_dir.mkdir(parents=True, exist_ok=True)
+    if previous is None:
+        save(0)  # a checkpoint to roll back to from the very first step
+        preview(0)
+
+    # --- the loop ------------------------------------------------------------------
+    step = start_step
+    started = time.perf_counter()
+    seconds_before = float(state.get("seconds", 0.0))
+    last_log_time, last_log_step = started, step
+    consecutive_rollbacks = 0
+    loss_a_value = loss_b_value = float("nan")
+    samples_per_s = 0.0
+    stopped_by = "steps"
+    history = model_dir / "history.csv"
+
+    def out_of_budget() -> bool:
+        if config.steps is not None and step >= config.steps:
+            return True
+        return config.time_limit is not None and time.perf_counter() - started >= config.time_limit
+
+    def one_person(faces: Faces, to: str, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.randint(len(faces), (config.batch_size,), generator=gen, device=gen.device)
+        batch = faces.images[index.cpu()].to(dev, non_blocking=True)
+        aug = augment_batch(
+            batch, size=size, config=augment, generator=gen,
+            extra=regions.unsqueeze(0).expand(config.batch_size, -1, -1, -1),
+        )
+        warped = aug.warped.contiguous(memory_format=torch.channels_last) if config.channels_last else aug.warped
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            out = forward(warped, to)
+        out = out.float()
+        face_mask, eyes, mouth = aug.target_extra[:, 0:1], aug.target_extra[:, 1:2], aug.target_extra[:, 2:3]
+        weight = 1 + config.eyes_mouth_weight * (eyes + mouth).clamp(0, 1) if config.eyes_mouth_weight else None
+        recon = l1_loss(out[:, :3], aug.target, weight)
+        total = config.l1_weight * recon
+        if config.ssim_weight:
+            total = total + config.ssim_weight * ssim_loss(out[:, :3], aug.target, weight)
+        if model.predicts_mask and config.mask_weight:
+            total = total + config.mask_weight * F.l1_loss(out[:, 3:4], face_mask)
+        return total, recon.detach()
+
+    try:
+        while not out_of_budget():
+            gen = _step_generator(config.seed, step, dist.rank, int(state["rollbacks"]), dev)
+            loss_a, recon_a = one_person(a, "a", gen)
+            loss_b, recon_b = one_person(b, "b", gen)
+            optimizer.zero_grad(set_to_none=True)
+            (loss_a + loss_b).backward()
+            optimizer.step()
+            step += 1
+
+            logging_step = step % config.log_every == 0 or out_of_budget()
+            if logging_step:
+                loss_a_value, loss_b_value = recon_a.item(), recon_b.item()
+                if not (math.isfinite(loss_a_value) and math.isfinite(loss_b_value)
+                        and math.isfinite(loss_a.item()) and math.isfinite(loss_b.item())):
+                    consecutive_rollbacks += 1
+                    state["rollbacks"] = int(state["rollbacks"]) + 1
+                    if consecutive_rollbacks > _MAX_ROLLBACKS:
+                        raise TrainingDivergedError(step, consecutive_rollbacks - 1)
+                    good = load_checkpoint(model_dir, model=model, optimizer=optimizer)
+                    log.warning("non-finite loss at step %d: rolled back to step %d", step, good["step"])
+                    step = int(good["step"])
+                    continue
+                consecutive_rollbacks = 0
+                now = time.perf_counter()
+                samples_per_s = 2 * config.batch_size * (step - last_log_step) * dist.world_size / max(now - last_log_time, 1e-9)
+                last_log_time, last_log_step = now, step
+                if is_main:
+                    append_history(history, {
+                        "step": step,
+                        "seconds": round(seconds_before + now - started, 3),
+                        "loss_a": round(loss_a_value, 6),
+                        "loss_b": round(loss_b_value, 6),
+                        "total_a": round(loss_a.item(), 6),
+                        "total_b": round(loss_b.item(), 6),
+                        "samples_per_s": round(samples_per_s, 2),
+                        "lr": config.lr,
+                    })
+            if is_main and progress is not None:
+                progress(TrainStatus(step, config.steps, loss_a_value, loss_b_value,
+                                     samples_per_s or None, time.perf_counter() - started))
+            if step % config.preview_every == 0:
+                preview(step)
+                if is_main and history.exists():
+                    plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
+            if step % config.save_every == 0:
+                state["seconds"] = seconds_before + time.perf_counter() - started
+                save(step)
+        stopped_by = "steps" if config.steps is not None and step >= config.steps else "time"
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
+        raise
+    finally:
+        # Whatever stopped the run (limit, Ctrl-C, an error), keep the work done since
+        # the last checkpoint, unless the weights themselves went bad.
+        if step > start_step:
+            if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+                state["seconds"] = seconds_before + time.perf_counter() - started
+                save(step)
+                if is_main and history.exists():
+                    preview(step)
+                    plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
+    seconds = time.perf_counter() - started
+    return TrainSummary(
+        model_dir=model_dir,
+        start_step=start_step,
+        step=step,
+        loss_a=loss_a_value,
+        loss_b=loss_b_value,
+        seconds=seconds,
+        samples_per_s=2 * config.batch_size * (step - start_step) * dist.world_size / max(seconds, 1e-9),
+        stopped_by=stopped_by,
+        rollbacks=int(state["rollbacks"]),
+        transfer=str(transfer_report) if transfer_report is not None else None,
+    )
