@@ -12,7 +12,20 @@ import numpy as np
 
 from facetwin.errors import InvalidOptionError
 
-__all__ = ["check_array", "check_choice", "check_range"]
+__all__ = ["check_array", "check_tensor", "check_choice", "check_range", "described"]
+
+
+def _shape_matches(actual: Sequence[int], shape: Sequence[int | str]) -> bool:
+    if len(actual) != len(shape):
+        return False
+    seen: dict[str, int] = {}
+    for size, want in zip(actual, shape):
+        if isinstance(want, int):
+            if size != want:
+                return False
+        elif want != "*" and seen.setdefault(want, size) != size:
+            return False
+    return True
 
 
 def check_array(
@@ -37,18 +50,32 @@ def check_array(
     expected = "an array of shape (" + ", ".join(str(s) for s in shape) + ")"
     if not isinstance(x, np.ndarray):
         raise InvalidOptionError(name, type(x).__name__, expected)
-    ok = x.ndim == len(shape)
-    seen: dict[str, int] = {}
-    for size, want in zip(x.shape, shape) if ok else ():
-        if isinstance(want, int):
-            ok = ok and size == want
-        elif want != "*":
-            ok = ok and seen.setdefault(want, size) == size
-    if not ok:
+    if not _shape_matches(x.shape, shape):
         raise InvalidOptionError(name, _Shape(x.shape), expected)
     if dtypes is not None and not any(x.dtype == np.dtype(d) for d in dtypes):
         names = ", ".join(np.dtype(d).name for d in dtypes)
         raise InvalidOptionError(name, _Shape(x.dtype.name, "dtype"), f"of dtype {names}")
+    return x
+
+
+def check_tensor(x: object, name: str, shape: Sequence[int | str], *, floating: bool = False):
+    """``check_array`` for torch tensors: same shape rules and messages.
+
+    >>> import torch
+    >>> check_tensor(torch.zeros(2, 3), "x", ["B", 4])
+    Traceback (most recent call last):
+    ...
+    facetwin.errors.InvalidOptionError: x must be a tensor of shape (B, 4), got shape (2, 3)
+    """
+    import torch
+
+    expected = "a tensor of shape (" + ", ".join(str(s) for s in shape) + ")"
+    if not isinstance(x, torch.Tensor):
+        raise InvalidOptionError(name, type(x).__name__, expected)
+    if not _shape_matches(tuple(x.shape), shape):
+        raise InvalidOptionError(name, _Shape(tuple(x.shape)), expected)
+    if floating and not x.is_floating_point():
+        raise InvalidOptionError(name, _Shape(x.dtype, "dtype"), "a floating-point tensor")
     return x
 
 
@@ -91,6 +118,11 @@ def check_range(
         bad = bad or value > high
     if bad or value != value:  # NaN fails every comparison, so catch it explicitly
         raise InvalidOptionError(name, value, " and ".join(parts) or "a number")
+
+
+def described(value: object, label: str) -> object:
+    """A value that prints as 'LABEL VALUE' in an error message ("got dtype float32")."""
+    return _Shape(value, label)
 
 
 class _Shape:

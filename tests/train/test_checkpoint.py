@@ -285,7 +285,7 @@ def test_disk_full_leaves_the_previous_checkpoint(tmp_path, monkeypatch, fail_at
     assert caught.value.errno == errno.ENOSPC and caught.value.intact
     assert isinstance(caught.value, OSError) and isinstance(caught.value, FacetwinError)
     assert str(caught.value) == (
-        f"cannot save the checkpoint in {tmp_path}: No space left on device; the previous checkpoint there is unchanged"
+        f"cannot save the checkpoint in {tmp_path}: No space left on device; any checkpoint already there is unchanged"
     )
     assert sorted(os.listdir(tmp_path)) == FILES  # no staged or temporary files left
     assert {name: (tmp_path / name).read_bytes() for name in FILES} == before

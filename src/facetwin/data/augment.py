@@ -39,12 +39,11 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 
-from facetwin._check import check_range
+from facetwin._check import check_range, check_tensor, described
 from facetwin.errors import InvalidOptionError
 
 __all__ = ["AugmentConfig", "Augmented", "augment_batch", "umeyama_batched"]
@@ -165,18 +164,18 @@ def augment_batch(
     if not isinstance(images, torch.Tensor):
         raise InvalidOptionError("images", type(images).__name__, "a torch.Tensor")
     if images.dtype == torch.uint8:
-        _check_tensor(images, "images", ["B", "N", "N", 3])
+        check_tensor(images, "images", ["B", "N", "N", 3])
         source = images.permute(0, 3, 1, 2)
     elif images.is_floating_point():
-        _check_tensor(images, "images", ["B", 3, "N", "N"])
+        check_tensor(images, "images", ["B", 3, "N", "N"])
         source = images
     else:
         raise InvalidOptionError(
-            "images", _Described(images.dtype, "dtype"), "uint8 (B, N, N, 3) or float (B, 3, N, N)"
+            "images", described(images.dtype, "dtype"), "uint8 (B, N, N, 3) or float (B, 3, N, N)"
         )
     batch, side = source.shape[0], source.shape[-1]
     if extra is not None:
-        _check_tensor(extra, "extra", [batch, "K", side, side], floating=True)
+        check_tensor(extra, "extra", [batch, "K", side, side], floating=True)
     if not isinstance(size, numbers.Integral) or isinstance(size, bool):
         raise InvalidOptionError("size", size, "an int")
     size = int(size)
@@ -271,8 +270,8 @@ def umeyama_batched(
     tensor([[2., 0., 3.],
             [0., 2., 4.]])
     """
-    _check_tensor(src, "src", ["B", "N", 2], floating=True)
-    _check_tensor(dst, "dst", [src.shape[0], src.shape[1], 2], floating=True)
+    check_tensor(src, "src", ["B", "N", 2], floating=True)
+    check_tensor(dst, "dst", [src.shape[0], src.shape[1], 2], floating=True)
     check_range(src.shape[1], "number of points", low=2)
     dst = dst.to(src.dtype)
     mu_src, mu_dst = src.mean(dim=1, keepdim=True), dst.mean(dim=1, keepdim=True)
@@ -412,34 +411,3 @@ def _colour_jitter(
         warped = torch.lerp(_grey(warped), warped, factor).clamp_(0, 1)
         target = torch.lerp(_grey(target), target, factor).clamp_(0, 1)
     return warped, target
-
-
-def _check_tensor(
-    x: object, name: str, shape: Sequence[int | str], *, floating: bool = False
-) -> torch.Tensor:
-    """Tensor twin of ``facetwin._check.check_array``: same shape rules and messages."""
-    expected = "a tensor of shape (" + ", ".join(str(s) for s in shape) + ")"
-    if not isinstance(x, torch.Tensor):
-        raise InvalidOptionError(name, type(x).__name__, expected)
-    ok = x.ndim == len(shape)
-    seen: dict[str, int] = {}
-    for got, want in zip(x.shape, shape) if ok else ():
-        if isinstance(want, int):
-            ok = ok and got == want
-        elif want != "*":
-            ok = ok and seen.setdefault(want, got) == got
-    if not ok:
-        raise InvalidOptionError(name, _Described(tuple(x.shape), "shape"), expected)
-    if floating and not x.is_floating_point():
-        raise InvalidOptionError(name, _Described(x.dtype, "dtype"), "a floating-point tensor")
-    return x
-
-
-class _Described:
-    """Repr helper so messages read 'got shape (5, 2)' rather than 'got (5, 2)'."""
-
-    def __init__(self, value: object, label: str) -> None:
-        self.value, self.label = value, label
-
-    def __repr__(self) -> str:
-        return f"{self.label} {self.value}"

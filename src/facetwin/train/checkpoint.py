@@ -154,7 +154,7 @@ class CheckpointSaveError(FacetwinError, OSError):
         self.reason = cause.strerror or str(cause)
         self.intact = intact
         outcome = (
-            "the previous checkpoint there is unchanged"
+            "any checkpoint already there is unchanged"
             if intact
             else "the folder now mixes two steps and will refuse to resume; free space and save again"
         )
@@ -229,7 +229,7 @@ def save_checkpoint(
         InvalidOptionError: ``state`` lacks step or seed, a dict uses the reserved keys
             ``format``/``version``, or holds values JSON cannot.
         CheckpointSaveError: writing failed (disk full...); ``intact`` says whether the
-            previous checkpoint survived (it does unless the failure came between renames).
+            folder was left as it was (it is, unless the failure came between renames).
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
