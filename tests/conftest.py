@@ -10,6 +10,14 @@ import pytest
 from _helpers import SHARED_DATA, shared_data, shifted, write_video  # noqa: F401  (re-exported)
 
 
+def pytest_configure(config) -> None:
+    # Tests run tiny models: one torch thread avoids oversubscribing the shared cores,
+    # which made small steps hundreds of times slower.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """RGB uint8 (512, 512, 3): Eileen Collins, shipped inside scikit-image."""

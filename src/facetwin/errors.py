@@ -8,7 +8,7 @@ catch ``ValueError`` or ``OSError`` as usual.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -25,6 +25,12 @@ __all__ = [
     "FacesetError",
     "ModelDirError",
     "TrainingDivergedError",
+    "NotAModelDirError",
+    "CheckpointFormatError",
+    "CorruptCheckpointError",
+    "CheckpointStepMismatchError",
+    "IncompatibleCheckpointError",
+    "CheckpointSaveError",
 ]
 
 
@@ -147,3 +153,81 @@ class TrainingDivergedError(FacetwinError, ArithmeticError):
             f"the loss became NaN or infinite at step {step} {attempts} times in a row, each time "
             "after rolling back to the last good checkpoint; lower --lr or check the faces"
         )
+
+
+_CHECKPOINT_BACKUP_REMEDY = (
+    "restore the folder from a backup, or start a new run from its weights "
+    "(load_matching(model, read_weights(folder)))"
+)
+
+
+
+class NotAModelDirError(ModelDirError, FileNotFoundError):
+    """A path that is not a facetwin model folder (absent, a file, or files missing)."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(path, problem, "pass the folder a training run saved into (config.json, weights.safetensors, state.json)")
+
+    def __str__(self) -> str:  # FileNotFoundError would otherwise format errno fields
+        return self.args[0]
+
+
+class CheckpointFormatError(ModelDirError):
+    """A checkpoint file of another format, a newer version, or with an invalid field."""
+
+    def __init__(self, path: str | Path, file: str, problem: str, remedy: str = "") -> None:
+        self.file = file
+        super().__init__(path, f"{file} {problem}", remedy)
+
+
+class CorruptCheckpointError(ModelDirError, OSError):
+    """A checkpoint file that is truncated or damaged and cannot be decoded."""
+
+    def __init__(self, path: str | Path, file: str, reason: str) -> None:
+        self.file = file
+        self.reason = reason
+        super().__init__(path, f"{file} is truncated or damaged ({reason})", _CHECKPOINT_BACKUP_REMEDY)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class CheckpointStepMismatchError(ModelDirError):
+    """Files of one checkpoint that come from different steps (a save was interrupted)."""
+
+    def __init__(self, path: str | Path, steps: Mapping[str, int]) -> None:
+        self.steps = dict(steps)
+        listed = ", ".join(f"{name} is at step {step}" for name, step in self.steps.items())
+        super().__init__(
+            path,
+            f"{listed}: a save was interrupted between files, so training cannot resume exactly",
+            _CHECKPOINT_BACKUP_REMEDY,
+        )
+
+
+class IncompatibleCheckpointError(ModelDirError):
+    """A checkpoint whose weights or optimiser state do not fit the model or optimiser given."""
+
+    def __init__(self, path: str | Path, file: str, problem: str, remedy: str) -> None:
+        self.file = file
+        super().__init__(path, f"{file} {problem}", remedy)
+
+
+class CheckpointSaveError(FacetwinError, OSError):
+    """Writing a checkpoint failed (disk full, permissions); says whether the old one survived."""
+
+    def __init__(self, path: str | Path, cause: OSError, *, intact: bool) -> None:
+        self.path = Path(path)
+        self.reason = cause.strerror or str(cause)
+        self.intact = intact
+        outcome = (
+            "any checkpoint already there is unchanged"
+            if intact
+            else "the folder now mixes two steps and will refuse to resume; free space and save again"
+        )
+        self.message = f"cannot save the checkpoint in {self.path}: {self.reason}; {outcome}"
+        super().__init__(self.message)
+        self.errno = cause.errno  # so callers can still tell ENOSPC from EACCES
+
+    def __str__(self) -> str:
+        return self.message

@@ -97,6 +97,21 @@ def test_interrupt_saves_and_resumes(pair, tmp_path):
     assert json.loads((tmp_path / "m" / "state.json").read_text())["step"] == 3
     summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 5}), resume=True)
     assert (summary.start_step, summary.step) == (3, 5)
+    assert list(read_history(tmp_path / "m" / "history.csv")["step"]) == [1, 2, 3, 4, 5]
+
+
+def test_resume_from_an_older_checkpoint_drops_later_history(pair, tmp_path):
+    """Killed without a final save: the history past the checkpoint is trained again."""
+    train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 4, "save_every": 2}))
+    from facetwin.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: F401
+    # Pretend the run died after step 4's history row but before step 4's save:
+    # rewind the checkpoint to step 2 by training a twin to 2.
+    train(*pair, tmp_path / "twin", config=TrainConfig(**{**FAST, "steps": 2}))
+    for name in ("weights.safetensors", "optimizer.safetensors", "state.json"):
+        (tmp_path / "m" / name).write_bytes((tmp_path / "twin" / name).read_bytes())
+    summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 4}), resume=True)
+    assert summary.start_step == 2
+    assert list(read_history(tmp_path / "m" / "history.csv")["step"]) == [1, 2, 3, 4]
 
 
 def test_nan_rolls_back_to_the_last_good_checkpoint(pair, tmp_path, monkeypatch):

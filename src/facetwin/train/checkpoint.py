@@ -33,7 +33,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,17 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as _safetensors_bytes
 
-from facetwin.errors import FacetwinError, InvalidOptionError, ModelDirError
+from facetwin.errors import (
+    CheckpointFormatError,
+    CheckpointSaveError,
+    CheckpointStepMismatchError,
+    CorruptCheckpointError,
+    IncompatibleCheckpointError,
+    InvalidOptionError,
+    NotAModelDirError,
+)
 from facetwin.io.atomic import atomic_write_bytes
+from facetwin.train.transfer import LoadReport, clean_key, load_matching, match_weights, unwrap_model
 
 __all__ = [
     "save_checkpoint",
@@ -85,125 +93,9 @@ _UPGRADES: dict[str, dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {f
 _RESERVED = ("format", "version")
 _META_KEY = "facetwin"  # safetensors metadata key holding our JSON header
 _REQUIRED = (CONFIG_NAME, WEIGHTS_NAME, STATE_NAME)
-_BACKUP_REMEDY = (
-    "restore the folder from a backup, or start a new run from its weights "
-    "(load_matching(model, read_weights(folder)))"
-)
-
-
-# --- errors -------------------------------------------------------------------------
-# These belong in facetwin/errors.py beside ModelDirError; they live here until moved.
-
-
-class NotAModelDirError(ModelDirError, FileNotFoundError):
-    """A path that is not a facetwin model folder (absent, a file, or files missing)."""
-
-    def __init__(self, path: str | Path, problem: str) -> None:
-        super().__init__(path, problem, "pass the folder a training run saved into (" + ", ".join(_REQUIRED) + ")")
-
-    def __str__(self) -> str:  # FileNotFoundError would otherwise format errno fields
-        return self.args[0]
-
-
-class CheckpointFormatError(ModelDirError):
-    """A checkpoint file of another format, a newer version, or with an invalid field."""
-
-    def __init__(self, path: str | Path, file: str, problem: str, remedy: str = "") -> None:
-        self.file = file
-        super().__init__(path, f"{file} {problem}", remedy)
-
-
-class CorruptCheckpointError(ModelDirError, OSError):
-    """A checkpoint file that is truncated or damaged and cannot be decoded."""
-
-    def __init__(self, path: str | Path, file: str, reason: str) -> None:
-        self.file = file
-        self.reason = reason
-        super().__init__(path, f"{file} is truncated or damaged ({reason})", _BACKUP_REMEDY)
-
-    def __str__(self) -> str:
-        return self.args[0]
-
-
-class CheckpointStepMismatchError(ModelDirError):
-    """Files of one checkpoint that come from different steps (a save was interrupted)."""
-
-    def __init__(self, path: str | Path, steps: Mapping[str, int]) -> None:
-        self.steps = dict(steps)
-        listed = ", ".join(f"{name} is at step {step}" for name, step in self.steps.items())
-        super().__init__(
-            path,
-            f"{listed}: a save was interrupted between files, so training cannot resume exactly",
-            _BACKUP_REMEDY,
-        )
-
-
-class IncompatibleCheckpointError(ModelDirError):
-    """A checkpoint whose weights or optimiser state do not fit the model or optimiser given."""
-
-    def __init__(self, path: str | Path, file: str, problem: str, remedy: str) -> None:
-        self.file = file
-        super().__init__(path, f"{file} {problem}", remedy)
-
-
-class CheckpointSaveError(FacetwinError, OSError):
-    """Writing a checkpoint failed (disk full, permissions); says whether the old one survived."""
-
-    def __init__(self, path: str | Path, cause: OSError, *, intact: bool) -> None:
-        self.path = Path(path)
-        self.reason = cause.strerror or str(cause)
-        self.intact = intact
-        outcome = (
-            "any checkpoint already there is unchanged"
-            if intact
-            else "the folder now mixes two steps and will refuse to resume; free space and save again"
-        )
-        self.message = f"cannot save the checkpoint in {self.path}: {self.reason}; {outcome}"
-        super().__init__(self.message)
-        self.errno = cause.errno  # so callers can still tell ENOSPC from EACCES
-
-    def __str__(self) -> str:
-        return self.message
 
 
 # --- public API ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    """What ``load_matching`` did with each tensor.
-
-    Attributes:
-        loaded: model tensors that received a value, by name (model order).
-        missing: model tensors the weights did not name; they keep their values.
-        unexpected: names in the weights (after remapping) that the model lacks.
-        mismatched: ``(name, shape in the weights, shape in the model)`` for names both
-            hold at different shapes; the model keeps its values.
-    """
-
-    loaded: list[str]
-    missing: list[str]
-    unexpected: list[str]
-    mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]]
-
-    @property
-    def complete(self) -> bool:
-        """True when every model tensor was loaded and every weight was used."""
-        return not (self.missing or self.unexpected or self.mismatched)
-
-    def __str__(self) -> str:
-        total = len(self.loaded) + len(self.missing) + len(self.mismatched)
-        if self.complete:
-            return f"loaded all {total} model tensors"
-        parts = [f"loaded {len(self.loaded)} of {total} model tensors"]
-        if self.mismatched:
-            shown = [f"{n} {tuple(w)} in the weights, {tuple(m)} in the model" for n, w, m in self.mismatched]
-            parts.append(f"{len(self.mismatched)} kept their values for another shape ({_first(shown)})")
-        if self.missing:
-            parts.append(f"{len(self.missing)} not in the weights kept their values ({_first(self.missing)})")
-        if self.unexpected:
-            parts.append(f"{len(self.unexpected)} weights have no place in the model ({_first(self.unexpected)})")
-        return "; ".join(parts)
 
 
 def save_checkpoint(
@@ -333,7 +225,7 @@ def load_checkpoint(
     if len(set(steps.values())) > 1:
         raise CheckpointStepMismatchError(model_dir, steps)
 
-    to_load, report = _match(model, weights, remap=None)
+    to_load, report = match_weights(model, weights, remap=None)
     if not report.complete and (strict or optimizer is not None):
         raise IncompatibleCheckpointError(
             model_dir, WEIGHTS_NAME, f"does not fit the model: {report}",
@@ -392,56 +284,6 @@ def is_model_dir(path: str | Path) -> bool:
     return path.is_dir() and all((path / name).is_file() for name in _REQUIRED)
 
 
-def load_matching(
-    model: torch.nn.Module,
-    weights: Mapping[str, torch.Tensor],
-    *,
-    remap: Callable[[str], str | None] | None = None,
-) -> LoadReport:
-    """Load every tensor of ``weights`` whose name and shape match the model (transfer learning).
-
-    Names are compared unwrapped on both sides: ``_orig_mod.`` (torch.compile) is
-    dropped wherever it appears, and a ``module.`` (DDP) prefix that every weight has
-    and no model key has is dropped. Tensors keep the model's dtype and device.
-
-    Args:
-        model: the model to fill in place; wrappers are unwrapped.
-        weights: name -> tensor, e.g. from ``read_weights`` or ``safetensors.torch.load_file``.
-        remap: maps each (unwrapped) weight name to the model's name for it, or to
-            None to leave that weight out (it is then not reported as unexpected).
-
-    Returns:
-        What was loaded and what was not; ``str()`` gives a one-paragraph summary.
-
-    Raises:
-        InvalidOptionError: a value is not a tensor, or two weights map to one name.
-
-    >>> target = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 1))
-    >>> source = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 2))
-    >>> print(load_matching(target, source.state_dict()))
-    loaded 2 of 4 model tensors; 2 kept their values for another shape (1.weight (2, 3) in the weights, (1, 3) in the model, 1.bias (2,) in the weights, (1,) in the model)
-    """
-    to_load, report = _match(model, weights, remap=remap)
-    unwrap_model(model).load_state_dict(to_load, strict=False)
-    return report
-
-
-def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
-    """The module inside any ``torch.compile``, DDP or DataParallel wrappers.
-
-    >>> inner = torch.nn.Linear(2, 2)
-    >>> unwrap_model(torch.nn.DataParallel(inner)) is inner
-    True
-    """
-    while True:
-        if isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
-            model = model.module
-        elif isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):
-            model = model._orig_mod  # torch.compile's OptimizedModule
-        else:
-            return model
-
-
 # --- encoding -----------------------------------------------------------------------
 
 
@@ -469,7 +311,7 @@ def _json_document(fmt: str, doc: Mapping[str, Any], name: str) -> bytes:
 def _weights_bytes(model: torch.nn.Module, step: int) -> bytes:
     tensors: dict[str, torch.Tensor] = {}
     for key, tensor in unwrap_model(model).state_dict().items():
-        clean = _clean_key(key)
+        clean = clean_key(key)
         if clean in tensors:
             raise ValueError(f"two model tensors are both named {clean!r} once '_orig_mod.' is removed")
         tensors[clean] = tensor
@@ -676,64 +518,6 @@ def _optimizer_state_dict(
 
 def _index(text: str) -> int | str:
     return int(text) if text.isdigit() else text
-
-
-# --- matching -----------------------------------------------------------------------
-
-
-def _clean_key(key: str) -> str:
-    # torch.compile inserts "_orig_mod" at whichever level was compiled, not only first.
-    return ".".join(part for part in key.split(".") if part != "_orig_mod")
-
-
-def _match(
-    model: torch.nn.Module,
-    weights: Mapping[str, torch.Tensor],
-    *,
-    remap: Callable[[str], str | None] | None,
-) -> tuple[dict[str, torch.Tensor], LoadReport]:
-    """Pair weights with model keys; returns the dict to load (model's own keys) and the report."""
-    target = unwrap_model(model).state_dict()
-    by_name = {_clean_key(k): k for k in target}
-    source: dict[str, torch.Tensor] = {}
-    for key, tensor in weights.items():
-        if not isinstance(tensor, torch.Tensor):
-            raise InvalidOptionError(f"weights[{key!r}]", type(tensor).__name__, "a tensor")
-        source[_clean_key(key)] = tensor
-    # DDP's "module." goes only when every weight has it and no model key does, so a
-    # submodule that really is called "module" still matches.
-    if source and all(k.startswith("module.") for k in source) and not any(k.startswith("module.") for k in by_name):
-        source = {k[len("module."):]: v for k, v in source.items()}
-    if remap is not None:
-        renamed: dict[str, torch.Tensor] = {}
-        for key, tensor in source.items():
-            new = remap(key)
-            if new is None:
-                continue
-            if new in renamed:
-                raise InvalidOptionError("remap", new, "a function giving each weight its own name")
-            renamed[new] = tensor
-        source = renamed
-
-    to_load: dict[str, torch.Tensor] = {}
-    loaded, missing, mismatched = [], [], []
-    for name, key in by_name.items():
-        if name not in source:
-            missing.append(name)
-            continue
-        have, want = tuple(source[name].shape), tuple(target[key].shape)
-        if have == want:
-            to_load[key] = source[name]
-            loaded.append(name)
-        else:
-            mismatched.append((name, have, want))
-    unexpected = [name for name in source if name not in by_name]
-    return to_load, LoadReport(loaded, missing, unexpected, mismatched)
-
-
-def _first(names: list[str], limit: int = 4) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _is_int(value: object) -> bool:

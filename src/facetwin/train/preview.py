@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from facetwin._check import check_array
+from facetwin._check import check_array, check_tensor
 from facetwin.errors import InvalidOptionError
 from facetwin.io.images import write_png
 
@@ -99,20 +99,21 @@ def make_preview(
         outputs another size than it takes.
 
     Raises:
-        InvalidOptionError: ``a`` or ``b`` not (N, 3, H, W) alike, or ``swap`` returns a
-            wrong shape.
+        InvalidOptionError: ``a`` or ``b`` not float (N, 3, H, W) alike, or ``swap``
+            returns another batch size or channel count.
 
     >>> grid = make_preview(torch.zeros(2, 3, 8, 8), torch.ones(2, 3, 8, 8), lambda x, to: 1 - x)
     >>> grid.shape, grid.dtype
     ((32, 52, 3), dtype('uint8'))
     """
-    _check_faces(a, "a", None)
-    _check_faces(b, "b", tuple(a.shape))
+    check_tensor(a, "a", ["N", 3, "H", "W"], floating=True)
+    check_tensor(b, "b", list(a.shape), floating=True)
     outputs = {}
     for person, x in (("a", a), ("b", b)):
         for decoder in ("a", "b"):
             y = swap(x, decoder)
-            _check_faces(y, f"swap(x, {decoder!r}) for faces of {person.upper()}", None, batch=x.shape[0])
+            name = f"swap(x, {decoder!r}) for faces of {person.upper()}"
+            check_tensor(y, name, [x.shape[0], 3, "H", "W"], floating=True)
             outputs[person, decoder] = y
     size = tuple(outputs["a", "a"].shape[-2:])
     for key, y in outputs.items():
@@ -143,23 +144,6 @@ def write_preview(path: str | Path, grid: np.ndarray) -> None:
     write_png(path, grid)
 
 
-def _check_faces(x: object, name: str, like: tuple[int, ...] | None, *, batch: int | None = None) -> None:
-    # _check.check_array works on NumPy arrays only; this is its tensor twin for here.
-    if like is not None:
-        expected, ok = f"a tensor of shape {like} like a", isinstance(x, torch.Tensor) and tuple(x.shape) == like
-    else:
-        expected = "a float tensor of shape (N, 3, H, W)" if batch is None else f"a tensor of shape ({batch}, 3, H, W)"
-        ok = (
-            isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] == 3 and x.shape[0] > 0
-            and (batch is None or x.shape[0] == batch)
-        )
-    if not ok:
-        got = _Got(f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__)
-        raise InvalidOptionError(name, got, expected)
-    if not x.is_floating_point():
-        raise InvalidOptionError(name, _Got(f"dtype {x.dtype}"), "a float tensor with values in [0, 1]")
-
-
 def _to_rgb8(images: torch.Tensor) -> np.ndarray:
     """Float (N, 3, H, W) in [0, 1] -> uint8 (N, H, W, 3), rounded to nearest."""
     x = images.detach().float().clamp(0, 1).mul(255).add(0.5).floor().to(torch.uint8)
@@ -174,13 +158,3 @@ def _draw_label(grid: np.ndarray, layout: PreviewLayout, col: int) -> None:
     y = (layout.header - text_h - baseline) // 2 + text_h  # baseline of the centred text box
     # putText clips at the image edge, so drawing into the strip view keeps the cells clean.
     cv2.putText(grid[: layout.header], text, (x, y), _FONT, layout.font_scale, _LABEL_RGB, 1, cv2.LINE_AA)
-
-
-class _Got:
-    """Repr helper: error messages read 'got shape (2, 4, 8, 8)', not a quoted string."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text

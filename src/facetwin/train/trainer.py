@@ -38,18 +38,12 @@ from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces, load_faces, match_mean_colour
 from facetwin.errors import ModelDirError, TrainingDivergedError
 from facetwin.models import SwapModel, create_model
-from facetwin.train.checkpoint import (
-    is_model_dir,
-    load_checkpoint,
-    load_matching,
-    read_config,
-    read_weights,
-    save_checkpoint,
-)
+from facetwin.train.checkpoint import is_model_dir, load_checkpoint, read_config, read_weights, save_checkpoint
 from facetwin.train.losses import l1_loss, ssim_loss
 from facetwin.train.plot import append_history, plot_history
 from facetwin.train.preview import make_preview, write_preview
 from facetwin.train.regions import region_masks
+from facetwin.train.transfer import load_matching
 
 __all__ = ["train", "TrainSummary", "TrainStatus", "Distributed", "pick_device", "use_bf16"]
 
@@ -306,6 +300,8 @@ def train(
     samples_per_s = 0.0
     stopped_by = "steps"
     history = model_dir / "history.csv"
+    if is_main and previous is not None and history.exists():
+        _truncate_history(history, start_step)
 
     def out_of_budget() -> bool:
         if config.steps is not None and step >= config.steps:
@@ -408,3 +404,14 @@ def train(
         rollbacks=int(state["rollbacks"]),
         transfer=str(transfer_report) if transfer_report is not None else None,
     )
+
+
+def _truncate_history(path: Path, last_step: int) -> None:
+    """Drop rows logged after the checkpoint a run resumes from: they are about to be
+    trained again, and would otherwise appear twice."""
+    from facetwin.io.atomic import atomic_write_bytes
+
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) <= last_step]
+    if len(keep) != len(lines):
+        atomic_write_bytes(path, "".join(keep).encode("utf-8"))
