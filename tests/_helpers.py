@@ -48,3 +48,23 @@ def shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
 
     m = np.float32([[1, 0, dx], [0, 1, dy]])
     return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+
+
+def faceset(image: np.ndarray, folder, predictor, n: int = 10, size: int = 96):
+    """n aligned crops of the portrait's face, each from a slightly moved and turned copy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    import cv2
+
+    from facetwin.faces import create_detector
+    from facetwin.faces.align import crop_from_frame, warp_to_crop
+
+    box = create_detector("yunet")(image).boxes[0]
+    landmarks = predictor(image, box)
+    h, w = image.shape[:2]
+    for i in range(n):
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), (i - n / 2) * 1.5, 1.0 + 0.01 * i)
+        moved = cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        lm = landmarks @ turn[:, :2].T + turn[:, 2]
+        crop = warp_to_crop(moved, crop_from_frame(lm, crop_size=size), size)
+        cv2.imwrite(str(folder / f"{i:02d}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    return folder

@@ -9,33 +9,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from _helpers import shared_data
+from _helpers import faceset, shared_data
 
 from facetwin.config import TrainConfig
 from facetwin.data import load_faces
 from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
-from facetwin.faces import create_detector
-from facetwin.faces.align import crop_from_frame, warp_to_crop
 from facetwin.train import train
 from facetwin.train.checkpoint import read_weights
 from facetwin.train.plot import read_history
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
-
-
-def faceset(image: np.ndarray, folder, predictor, n: int = 10, size: int = 96):
-    """n aligned crops of the portrait's face, each from a slightly moved and turned copy."""
-    folder.mkdir(parents=True, exist_ok=True)
-    box = create_detector("yunet")(image).boxes[0]
-    landmarks = predictor(image, box)
-    h, w = image.shape[:2]
-    for i in range(n):
-        turn = cv2.getRotationMatrix2D((w / 2, h / 2), (i - n / 2) * 1.5, 1.0 + 0.01 * i)
-        moved = cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        lm = landmarks @ turn[:, :2].T + turn[:, 2]
-        crop = warp_to_crop(moved, crop_from_frame(lm, crop_size=size), size)
-        cv2.imwrite(str(folder / f"{i:02d}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
-    return folder
 
 
 @pytest.fixture(scope="module")
