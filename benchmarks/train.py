@@ -6,9 +6,9 @@ classic trump (A) / cage (B) face sets; one step trains 64 faces of A and 64 of 
 
 (a) facetwin: ``facetwin.train.train`` with ``TrainConfig(model="original",
     batch_size=64)`` and facetwin's defaults otherwise (bf16 autocast where the CPU has
-    fast bf16, channels_last, batched torch augmentation, one optimiser step on the sum
-    of both losses). Step times come from the progress callback; the first 2 steps are
-    warm-up and not counted.
+    fast bf16, channels_last, batched torch augmentation, and whatever update scheme
+    the trainer uses). Step times come from the progress callback; the first 2 steps
+    are warm-up and not counted.
 (b) the original code's loop, re-created from its description (DESIGN.md, "The seeds'
     model"): eager float32 NCHW, no autocast; per-image numpy/OpenCV augmentation in a
     Python loop (random_transform: rotation +-10 deg, zoom +-5 %, shift +-5 %, flip

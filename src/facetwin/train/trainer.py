@@ -228,6 +228,7 @@ def train(
     model.to(dev)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
+    # Not fused: fused Adam on the CPU did not resume bit for bit (4e-5 apart after one step).
     optimizer = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=(config.beta1, config.beta2)
     )
@@ -255,6 +256,8 @@ def train(
             net, device_ids=[dev.index] if dev.type == "cuda" else None, find_unused_parameters=True
         )
     bf16 = use_bf16(config.precision, dev)
+    # Region masks follow each sample only when a loss uses them.
+    need_regions = bool(config.eyes_mouth_weight) or (model.predicts_mask and bool(config.mask_weight))
     size = model.input_size
 
     def forward(x: torch.Tensor, to: str) -> torch.Tensor:
@@ -329,20 +332,22 @@ def train(
         batch = faces.images[index.cpu()].to(dev, non_blocking=True)
         aug = augment_batch(
             batch, size=size, config=augment, generator=gen,
-            extra=regions.unsqueeze(0).expand(config.batch_size, -1, -1, -1),
+            extra=regions.unsqueeze(0).expand(config.batch_size, -1, -1, -1) if need_regions else None,
         )
         warped = aug.warped.contiguous(memory_format=torch.channels_last) if config.channels_last else aug.warped
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             out = forward(warped, to)
         out = out.float()
-        face_mask, eyes, mouth = aug.target_extra[:, 0:1], aug.target_extra[:, 1:2], aug.target_extra[:, 2:3]
-        weight = 1 + config.eyes_mouth_weight * (eyes + mouth).clamp(0, 1) if config.eyes_mouth_weight else None
+        weight = None
+        if config.eyes_mouth_weight:
+            eyes, mouth = aug.target_extra[:, 1:2], aug.target_extra[:, 2:3]
+            weight = 1 + config.eyes_mouth_weight * (eyes + mouth).clamp(0, 1)
         recon = l1_loss(out[:, :3], aug.target, weight)
         total = config.l1_weight * recon
         if config.ssim_weight:
             total = total + config.ssim_weight * ssim_loss(out[:, :3], aug.target, weight)
         if model.predicts_mask and config.mask_weight:
-            total = total + config.mask_weight * F.l1_loss(out[:, 3:4], face_mask)
+            total = total + config.mask_weight * F.l1_loss(out[:, 3:4], aug.target_extra[:, 0:1])
         return total, recon.detach()
 
     try:
@@ -373,6 +378,9 @@ def train(
                     good = load_checkpoint(model_dir, model=model, optimizer=optimizer)
                     log.warning("non-finite loss at step %d: rolled back to step %d", step, good["step"])
                     step = int(good["step"])
+                    last_log_time, last_log_step = time.perf_counter(), step
+                    if is_main and history.exists():
+                        _truncate_history(history, step)  # those steps are trained again
                     continue
                 consecutive_rollbacks = 0
                 now = time.perf_counter()
