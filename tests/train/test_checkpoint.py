@@ -15,22 +15,25 @@ from torch import nn
 
 import facetwin.io.atomic
 import facetwin.train.checkpoint as checkpoint
-from facetwin.errors import FacetwinError, InvalidOptionError, ModelDirError
-from facetwin.train.checkpoint import (
+from facetwin.errors import (
     CheckpointFormatError,
     CheckpointSaveError,
     CheckpointStepMismatchError,
     CorruptCheckpointError,
+    FacetwinError,
     IncompatibleCheckpointError,
+    InvalidOptionError,
+    ModelDirError,
     NotAModelDirError,
+)
+from facetwin.train.checkpoint import (
     is_model_dir,
     load_checkpoint,
-    load_matching,
     read_config,
     read_weights,
     save_checkpoint,
-    unwrap_model,
 )
+from facetwin.train.transfer import load_matching, unwrap_model
 
 FILES = ["config.json", "optimizer.safetensors", "state.json", "weights.safetensors"]
 

@@ -50,23 +50,14 @@ from facetwin.errors import (
     NotAModelDirError,
 )
 from facetwin.io.atomic import atomic_write_bytes
-from facetwin.train.transfer import LoadReport, clean_key, load_matching, match_weights, unwrap_model
+from facetwin.train.transfer import clean_key, match_weights, unwrap_model
 
 __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "read_config",
     "read_weights",
-    "load_matching",
     "is_model_dir",
-    "unwrap_model",
-    "LoadReport",
-    "NotAModelDirError",
-    "CheckpointFormatError",
-    "CorruptCheckpointError",
-    "CheckpointStepMismatchError",
-    "IncompatibleCheckpointError",
-    "CheckpointSaveError",
     "CONFIG_NAME",
     "WEIGHTS_NAME",
     "OPTIMIZER_NAME",

@@ -412,6 +412,7 @@ def train(
         stopped_by = "interrupted"
         raise
     finally:
+        loop_seconds = time.perf_counter() - started  # throughput without the closing save
         # Whatever stopped the run (limit, Ctrl-C, an error), keep the work done since
         # the last checkpoint, unless the weights themselves went bad.
         if step > start_step:
@@ -429,7 +430,7 @@ def train(
         loss_a=loss_a_value,
         loss_b=loss_b_value,
         seconds=seconds,
-        samples_per_s=2 * config.batch_size * (step - start_step) * dist.world_size / max(seconds, 1e-9),
+        samples_per_s=2 * config.batch_size * (step - start_step) * dist.world_size / max(loop_seconds, 1e-9),
         stopped_by=stopped_by,
         rollbacks=int(state["rollbacks"]),
         transfer=str(transfer_report) if transfer_report is not None else None,
