@@ -124,6 +124,8 @@ _TRAIN_OPTIONS: list[tuple[str, str, str, dict, str]] = [
     ("output", "--save-every", "save_every", {"type": int, "metavar": "N"}, "save a checkpoint every N steps"),
     ("output", "--log-every", "log_every", {"type": int, "metavar": "N"},
      "record losses in history.csv every N steps"),
+    ("output", "--tensorboard", "tensorboard", {"action": "store_true"},
+     "also log to DIR/tensorboard for TensorBoard (pip install 'facetwin[tensorboard]')"),
 ]
 _FLAGS = {field: flag for table in (_EXTRACT_OPTIONS, _TRAIN_OPTIONS) for _, flag, field, _, _ in table}
 

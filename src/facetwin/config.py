@@ -109,6 +109,9 @@ class TrainConfig:
     save_every: int = 500
     # Log losses (and refresh history.csv, loss.png) every N steps.
     log_every: int = 10
+    # Also write TensorBoard event files to MODEL_DIR/tensorboard (needs the
+    # `facetwin[tensorboard]` extra).
+    tensorboard: bool = False
     seed: int = 0
     # "auto": bf16 autocast where the hardware has fast bf16 (CUDA, or CPUs with AMX/AVX512-BF16).
     precision: Literal["auto", "bf16", "fp32"] = "auto"

@@ -232,3 +232,10 @@ def test_eyes_mouth_and_ssim_losses_train(pair, tmp_path):
     h = read_history(tmp_path / "m" / "history.csv")
     # total = L1 (weighted) + DSSIM: larger than the plain L1 that loss_a reports.
     assert summary.step == 3 and (h["total_a"] > h["loss_a"]).all()
+
+
+def test_tensorboard_logging(pair, tmp_path):
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
+    train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 2, "tensorboard": True}))
+    events = list((tmp_path / "m" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events and all(e.stat().st_size > 0 for e in events)

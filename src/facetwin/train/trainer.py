@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces, load_faces, match_mean_colour
-from facetwin.errors import ModelDirError, TrainingDivergedError
+from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.models import SwapModel, create_model
 from facetwin.train.checkpoint import is_model_dir, load_checkpoint, read_config, read_weights, save_checkpoint
 from facetwin.train.losses import l1_loss, ssim_loss
@@ -306,6 +306,7 @@ def train(
     samples_per_s = 0.0
     stopped_by = "steps"
     history = model_dir / "history.csv"
+    board = _tensorboard(model_dir) if config.tensorboard and is_main else None
     if is_main and previous is not None and history.exists():
         _truncate_history(history, start_step)
 
@@ -386,6 +387,9 @@ def train(
                 now = time.perf_counter()
                 samples_per_s = 2 * config.batch_size * (step - last_log_step) * dist.world_size / max(now - last_log_time, 1e-9)
                 last_log_time, last_log_step = now, step
+                if board is not None:
+                    board.add_scalars("loss", {"a": loss_a_value, "b": loss_b_value}, step)
+                    board.add_scalar("samples_per_s", samples_per_s, step)
                 if is_main:
                     append_history(history, {
                         "step": step,
@@ -413,6 +417,8 @@ def train(
         raise
     finally:
         loop_seconds = time.perf_counter() - started  # throughput without the closing save
+        if board is not None:
+            board.close()
         # Whatever stopped the run (limit, Ctrl-C, an error), keep the work done since
         # the last checkpoint, unless the weights themselves went bad.
         if step > start_step:
@@ -435,6 +441,16 @@ def train(
         rollbacks=int(state["rollbacks"]),
         transfer=str(transfer_report) if transfer_report is not None else None,
     )
+
+
+def _tensorboard(model_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise InvalidOptionError(
+            "tensorboard", True, "used with the tensorboard package installed (pip install 'facetwin[tensorboard]')"
+        ) from None
+    return SummaryWriter(log_dir=str(model_dir / "tensorboard"))
 
 
 def _truncate_history(path: Path, last_step: int) -> None:
