@@ -345,7 +345,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if dist.enabled:
             import torch.distributed as torch_dist
 
-            torch_dist.destroy_process_group()
+            # Leave together: a rank that tears down while rank 0 still writes the final
+            # checkpoint can abort inside gloo.
+            try:
+                torch_dist.barrier()
+            finally:
+                torch_dist.destroy_process_group()
     if dist.rank == 0:
         if summary.transfer:
             print(f"init from {args.init_from}: {summary.transfer}")
