@@ -286,7 +286,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 class _TrainBar:
     """tqdm over steps: rate, losses and ETA (when --steps is given)."""
 
-    def __init__(self, enabled: bool, start: int | None = None) -> None:
+    def __init__(self, enabled: bool) -> None:
         self.enabled, self.bar = enabled, None
 
     def __call__(self, status) -> None:

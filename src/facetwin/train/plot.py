@@ -25,7 +25,8 @@ import numpy as np
 from facetwin.errors import FacetwinError, InputNotFoundError, InvalidOptionError
 from facetwin.io.atomic import atomic_write_bytes
 
-__all__ = ["append_history", "read_history", "plot_history", "HistoryFormatError", "PLOT_SIZE"]
+__all__ = [
+    "append_history", "read_history", "plot_history", "truncate_history", "HistoryFormatError", "PLOT_SIZE"]
 
 log = logging.getLogger(__name__)
 
@@ -314,3 +315,15 @@ def _smooth_log(y: np.ndarray) -> np.ndarray:
         weight = (1 - alpha) * weight + alpha
         out[i] = mean / weight  # bias correction: the start is not pulled towards log(1) = 0
     return np.exp(out)
+
+
+def truncate_history(path: str | Path, last_step: int) -> None:
+    """Drop rows logged after ``last_step``: a run resuming (or rolling back) to that
+    step trains those steps again, and they would otherwise appear twice."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = lines[:1] + [
+        ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) <= last_step
+    ]
+    if len(keep) != len(lines):
+        atomic_write_bytes(path, "".join(keep).encode("utf-8"))

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,11 +34,12 @@ import torch.nn.functional as F
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces, load_faces, match_mean_colour
+from facetwin.io.atomic import atomic_write_bytes
 from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.models import SwapModel, create_model
 from facetwin.train.checkpoint import is_model_dir, load_checkpoint, read_config, read_weights, save_checkpoint
 from facetwin.train.losses import l1_loss, ssim_loss
-from facetwin.train.plot import append_history, plot_history
+from facetwin.train.plot import append_history, plot_history, truncate_history
 from facetwin.train.preview import make_preview, write_preview
 from facetwin.train.regions import region_masks
 from facetwin.train.transfer import load_matching
@@ -287,8 +286,7 @@ def train(
         model.train()
         (model_dir / "previews").mkdir(exist_ok=True)
         write_preview(model_dir / "previews" / f"step_{step:07d}.png", grid)
-        shutil.copyfile(model_dir / "previews" / f"step_{step:07d}.png", model_dir / ".preview.png.tmp")
-        os.replace(model_dir / ".preview.png.tmp", model_dir / "preview.png")
+        atomic_write_bytes(model_dir / "preview.png", (model_dir / "previews" / f"step_{step:07d}.png").read_bytes())
 
     if is_main:
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -308,7 +306,7 @@ def train(
     history = model_dir / "history.csv"
     board = _tensorboard(model_dir) if config.tensorboard and is_main else None
     if is_main and previous is not None and history.exists():
-        _truncate_history(history, start_step)
+        truncate_history(history, start_step)
 
     def agree(flag: bool) -> bool:
         """True on every rank if it is true on any: ranks must stop, roll back and
@@ -381,7 +379,7 @@ def train(
                     step = int(good["step"])
                     last_log_time, last_log_step = time.perf_counter(), step
                     if is_main and history.exists():
-                        _truncate_history(history, step)  # those steps are trained again
+                        truncate_history(history, step)  # those steps are trained again
                     continue
                 consecutive_rollbacks = 0
                 now = time.perf_counter()
@@ -451,14 +449,3 @@ def _tensorboard(model_dir: Path):
             "tensorboard", True, "used with the tensorboard package installed (pip install 'facetwin[tensorboard]')"
         ) from None
     return SummaryWriter(log_dir=str(model_dir / "tensorboard"))
-
-
-def _truncate_history(path: Path, last_step: int) -> None:
-    """Drop rows logged after the checkpoint a run resumes from: they are about to be
-    trained again, and would otherwise appear twice."""
-    from facetwin.io.atomic import atomic_write_bytes
-
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    keep = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) <= last_step]
-    if len(keep) != len(lines):
-        atomic_write_bytes(path, "".join(keep).encode("utf-8"))
