@@ -39,6 +39,7 @@ from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedE
 from facetwin.models import SwapModel, create_model
 from facetwin.train.checkpoint import is_model_dir, load_checkpoint, read_config, read_weights, save_checkpoint
 from facetwin.train.losses import l1_loss, ssim_loss
+from facetwin.train.optim import SwapAdam
 from facetwin.train.plot import append_history, plot_history, truncate_history
 from facetwin.train.preview import make_preview, write_preview
 from facetwin.train.regions import region_masks
@@ -227,9 +228,14 @@ def train(
     model.to(dev)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
-    # Not fused: fused Adam on the CPU did not resume bit for bit (4e-5 apart after one step).
-    optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=(config.beta1, config.beta2)
+    # Adam as the original ran it (one set of moments per autoencoder, see train/optim.py).
+    # Not fused: a fused CPU update did not resume bit for bit (4e-5 apart after one step).
+    def trainable(part: str) -> list[torch.nn.Parameter]:
+        return [p for p in getattr(model, part).parameters() if p.requires_grad]
+
+    optimizer = SwapAdam(
+        trainable("encoder"), trainable("decoder_a"), trainable("decoder_b"),
+        lr=config.lr, betas=(config.beta1, config.beta2),
     )
     state: dict[str, Any] = {"step": 0, "seed": config.seed, "rollbacks": 0, "seconds": 0.0}
     if previous is not None:
@@ -358,11 +364,11 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss_a, recon_a = one_person(a, "a", gen)
             loss_a.backward()
-            optimizer.step()
+            optimizer.step("a")
             optimizer.zero_grad(set_to_none=True)
             loss_b, recon_b = one_person(b, "b", gen)
             loss_b.backward()
-            optimizer.step()
+            optimizer.step("b")
             step += 1
 
             logging_step = step % config.log_every == 0 or out_of_budget()
