@@ -4,6 +4,9 @@ The Python API mirrors the command line::
 
     import facetwin
     summary = facetwin.extract("talk.mp4", "faces_a")
+    from facetwin.train import train  # the stage's package is facetwin.train
+    train("faces_a", "faces_b", "model", config=facetwin.TrainConfig(steps=1000))
+    model = facetwin.load_model("model")
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from facetwin.alignments import Alignments, load_alignments, save_alignments
-from facetwin.config import ExtractConfig
+from facetwin.config import ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError
 from facetwin.extract import ExtractSummary, extract
 
@@ -23,5 +26,23 @@ __all__ = [
     "Alignments",
     "load_alignments",
     "save_alignments",
+    "TrainConfig",
+    "load_model",
     "FacetwinError",
 ]
+
+# Models pull in torch (seconds to import): loaded on first use, so that extraction and
+# the command line's --help stay quick. (No top-level train(): the name belongs to the
+# facetwin.train package, which the import system binds here once it is loaded.)
+_LAZY = {"load_model": ("facetwin.train.checkpoint", "load_model")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'facetwin' has no attribute {name!r}")

@@ -13,6 +13,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+import facetwin
 import facetwin.io.atomic
 import facetwin.train.checkpoint as checkpoint
 from facetwin.errors import (
@@ -523,3 +524,26 @@ def test_transfer_from_a_saved_model_dir(tmp_path):
     target = _net(1, out=7)
     report = load_matching(target, read_weights(tmp_path))
     assert report.loaded == ["0.weight", "0.bias"] and len(report.mismatched) == 2
+
+
+def test_load_model_rebuilds_the_saved_architecture(tmp_path):
+    from facetwin.models import create_model
+
+    torch.manual_seed(3)
+    model = create_model("tiny64", width=4, mask=False)
+    save_checkpoint(tmp_path, model=model, optimizer=None, state={"step": 7, "seed": 0},
+                    config={"model": model.config})
+    loaded = facetwin.load_model(tmp_path)
+    assert type(loaded) is type(model) and not loaded.training
+    assert loaded.config == model.config and not loaded.predicts_mask
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded(x, to="b"), model.eval()(x, to="b"))
+
+
+@pytest.mark.parametrize("model_config", [None, {"width": 4}, {"name": "no-such-model"}, {"name": "tiny64", "depth": 3}])
+def test_load_model_refuses_configs_it_cannot_build(tmp_path, model_config):
+    config = {} if model_config is None else {"model": model_config}
+    save_checkpoint(tmp_path, model=nn.Linear(2, 2), optimizer=None, state={"step": 0, "seed": 0}, config=config)
+    with pytest.raises(CheckpointFormatError, match="config.json (names no model|describes a model)"):
+        facetwin.load_model(tmp_path)

@@ -50,11 +50,13 @@ from facetwin.errors import (
     NotAModelDirError,
 )
 from facetwin.io.atomic import atomic_write_bytes
+from facetwin.models import SwapModel, create_model
 from facetwin.train.transfer import clean_key, match_weights, unwrap_model
 
 __all__ = [
     "save_checkpoint",
     "load_checkpoint",
+    "load_model",
     "read_config",
     "read_weights",
     "is_model_dir",
@@ -260,6 +262,31 @@ def read_weights(model_dir: str | Path) -> dict[str, torch.Tensor]:
     if not (model_dir / WEIGHTS_NAME).is_file():
         raise NotAModelDirError(model_dir, f"has no {WEIGHTS_NAME}")
     return _read_safetensors(model_dir, WEIGHTS_NAME, _WEIGHTS_FORMAT)[1]
+
+
+def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> SwapModel:
+    """The trained model of ``model_dir``, rebuilt from its config.json, in eval mode.
+
+    Raises:
+        NotAModelDirError, CheckpointFormatError, CorruptCheckpointError: as
+            ``load_checkpoint``; CheckpointFormatError also when config.json names no
+            architecture this facetwin knows.
+    """
+    config = read_config(model_dir)
+    settings = config.get("model")
+    if not isinstance(settings, dict) or not isinstance(settings.get("name"), str):
+        raise CheckpointFormatError(model_dir, CONFIG_NAME, "names no model architecture")
+    settings = dict(settings)
+    name = settings.pop("name")
+    try:
+        model = create_model(name, **settings)
+    except (InvalidOptionError, TypeError) as error:
+        raise CheckpointFormatError(
+            model_dir, CONFIG_NAME, f"describes a model this facetwin cannot build ({error})",
+            "upgrade facetwin, or train the model again",
+        ) from error
+    load_checkpoint(model_dir, model=model)
+    return model.to(device).eval()
 
 
 def is_model_dir(path: str | Path) -> bool:
