@@ -16,7 +16,8 @@ classic trump (A) / cage (B) face sets; one step trains 64 faces of A and 64 of 
     160 px of the 256 face, noise sigma 5 px, maps resized to 80x80 and cropped to
     [8:72, 8:72], remap to the 64x64 input; target warped by the Umeyama similarity
     from the noisy grid onto the regular 0..64 step 16 grid); mean colour of A matched
-    to B once at load; one Adam (lr 5e-5, betas 0.5/0.999) stepped twice per iteration,
+    to B once at load; one Keras Adam (lr 5e-5, betas 0.5/0.999; moments per
+    autoencoder, facetwin.train.optim.SwapAdam) stepped twice per iteration,
     autoencoder A on the A batch then autoencoder B on the B batch (L1 loss), then the
     per-iteration preview: 14 target faces of A through A->A and A->B and 14 of B
     through B->B and B->A. The first iteration is warm-up and not counted.
@@ -129,6 +130,7 @@ def run_original(iterations: int, data: Path) -> dict:
     import torch.nn.functional as F
 
     from facetwin.models import create_model
+    from facetwin.train.optim import SwapAdam
 
     images_a = _original_load(data / "trump")
     images_b = _original_load(data / "cage")
@@ -136,7 +138,8 @@ def run_original(iterations: int, data: Path) -> dict:
 
     model = create_model("original")  # layer for layer the original, Glorot init
     model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=5e-5, betas=(0.5, 0.999))
+    # One Keras Adam compiled into both autoencoders: moments per autoencoder, one counter.
+    optimizer = SwapAdam(model.encoder.parameters(), model.decoder_a.parameters(), model.decoder_b.parameters())
     rng = np.random.default_rng(0)
 
     def nchw(x: np.ndarray) -> torch.Tensor:
@@ -144,11 +147,11 @@ def run_original(iterations: int, data: Path) -> dict:
 
     def train_on_batch(to: str, warped: np.ndarray, target: np.ndarray) -> float:
         # Keras' train_on_batch on autoencoder_A / _B: only that autoencoder's weights
-        # get gradients; Adam skips parameters whose .grad is None.
+        # get gradients and move.
         optimizer.zero_grad(set_to_none=True)
         loss = F.l1_loss(model(nchw(warped), to=to), nchw(target))
         loss.backward()
-        optimizer.step()
+        optimizer.step(to)
         return float(loss.item())
 
     times, parts, losses = [], [], []
@@ -218,6 +221,48 @@ def run_facetwin(model: str, steps: int, data: Path) -> dict:
         "channels_last": config.channels_last,
         "peak_rss_steps_mib": rss_steps[0],
     }
+
+
+# --------------------------------------------------------------------------------------
+# The hardware's ceiling.
+# --------------------------------------------------------------------------------------
+
+def forward_flops(model_name: str) -> float:
+    """FLOPs (2 x multiply-adds of convolutions and linear layers) of one face's forward."""
+    import torch
+
+    from facetwin.models import create_model
+
+    model = create_model(model_name)
+    total = [0.0]
+
+    def count(module, inputs, output) -> None:
+        if isinstance(module, torch.nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+        else:
+            per_output = module.in_features
+        total[0] += 2.0 * output.numel() * per_output
+
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.register_forward_hook(count)
+    with torch.no_grad():
+        model(torch.zeros(1, 3, model.input_size, model.input_size), to="a")
+    return total[0]
+
+
+def matmul_peak(dtype_name: str, repeats: int = 7) -> float:
+    """Median FLOP/s of a large matrix product on this machine, in the given dtype."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(2048, 8192, dtype=dtype), torch.randn(8192, 2048, dtype=dtype)
+    times = []
+    for _ in range(repeats + 1):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * 2048 * 8192 * 2048 / statistics.median(times[1:])
 
 
 # --------------------------------------------------------------------------------------
@@ -367,6 +412,24 @@ def main() -> None:
         print(f"facetwin default model fast64, batch {BATCH}: {2 * BATCH / fm:.2f} samples/s "
               f"({fm:.3f} s/step, median of {len(fast['step_seconds'])} steps), {fast['peak_rss_mib']:.0f} MiB peak RSS, "
               f"{og / fm:.1f}x the re-created original's fastest block")
+
+    # How close each loop runs to the machine's arithmetic ceiling. Training costs about
+    # 3x the forward FLOPs (forward, input gradients, weight gradients); the original
+    # loop also runs 4 x 14 preview faces forward per iteration.
+    flops = forward_flops("original")
+    peak = {name: matmul_peak(name) for name in ("float32", "bfloat16")}
+    step_flops = 3 * flops * 2 * BATCH
+    facetwin_rate, original_rate = step_flops / ft, (step_flops + flops * 4 * PREVIEW_FACES) / og
+    print(f"\nmatrix-product peak here (2048x8192 @ 8192x2048, median of 7): float32 {peak['float32'] / 1e9:.0f} "
+          f"GFLOP/s, bfloat16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s ({peak['bfloat16'] / peak['float32']:.2f}x)")
+    print(f"original model: {flops / 1e9:.2f} GFLOP per face forward, about {step_flops / 1e12:.2f} TFLOP per "
+          f"training step of 2 x {BATCH} faces")
+    print(f"achieved: facetwin {facetwin_rate / 1e9:.0f} GFLOP/s ({100 * facetwin_rate / peak['bfloat16']:.0f} % of "
+          f"the bf16 peak); re-created original {original_rate / 1e9:.0f} GFLOP/s "
+          f"({100 * original_rate / peak['float32']:.0f} % of the float32 peak)")
+    bound = step_flops / peak["bfloat16"]
+    print(f"ceiling: a step at 100 % of the bf16 peak would take {bound:.2f} s, i.e. at most "
+          f"{og / bound:.2f}x the re-created original's fastest block")
     print(f"total wall time {time.perf_counter() - started:.0f} s")
 
 
