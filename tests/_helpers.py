@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +21,22 @@ def shared_data(*parts: str) -> Path:
 
 
 def write_video(
-    path: Path, frames: list[np.ndarray], fps: int = 25, *, crf: int = 18, faststart: bool = False
+    path: Path,
+    frames: list[np.ndarray],
+    fps: int | Fraction = 25,
+    *,
+    crf: int = 18,
+    faststart: bool = False,
+    times: Sequence[float] | None = None,
+    audio: float | None = None,
+    audio_codec: str = "aac",
 ) -> Path:
-    """Encode RGB uint8 frames as H.264 MP4 with PyAV (even sizes only).
+    """Encode RGB uint8 frames as H.264 with PyAV (even sizes only); the suffix picks the container.
 
     ``faststart`` puts the index (moov atom) before the frames, as streaming sites do;
-    a file cut short then still opens and decodes up to the cut.
+    a file cut short then still opens and decodes up to the cut. ``times`` gives each
+    frame's time in seconds (variable frame rate; kept to 1/90000 s), ``audio`` adds that
+    many seconds of a 440 Hz stereo tone at 44.1 kHz in ``audio_codec``.
     """
     import av
 
@@ -34,11 +46,31 @@ def write_video(
         stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "preset": "ultrafast"}
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+        if times is not None:
+            stream.codec_context.time_base = stream.time_base = Fraction(1, 90000)
+        if audio is not None:
+            sound = container.add_stream(audio_codec, rate=44100)
+            sound.layout = "stereo"
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            if times is not None:
+                frame.pts, frame.time_base = round(times[i] * 90000), Fraction(1, 90000)
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if audio is not None:
+            samples = int(audio * 44100)
+            t = np.arange(samples) / 44100
+            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            for start in range(0, samples, 1024):
+                chunk = tone[start : start + 1024]
+                frame = av.AudioFrame.from_ndarray(np.stack([chunk, chunk]), format="fltp", layout="stereo")
+                frame.sample_rate, frame.pts, frame.time_base = 44100, start, Fraction(1, 44100)
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
     return path
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "CheckpointStepMismatchError",
     "IncompatibleCheckpointError",
     "CheckpointSaveError",
+    "UnsupportedOutputError",
+    "OutputWriteError",
 ]
 
 
@@ -230,4 +232,35 @@ class CheckpointSaveError(FacetwinError, OSError):
         self.errno = cause.errno  # so callers can still tell ENOSPC from EACCES
 
     def __str__(self) -> str:
+        return self.message
+
+
+class UnsupportedOutputError(FacetwinError, ValueError):
+    """An output path whose suffix names no format facetwin writes."""
+
+    def __init__(self, path: str | Path, suffixes: Sequence[str], also: str | None = None) -> None:
+        self.path = Path(path)
+        self.suffixes = tuple(suffixes)
+        self.also = also
+        problem = f"'{self.path.suffix}' is not an output format" if self.path.suffix else "the name has no suffix"
+        choices = "a video file ending in " + ", ".join(self.suffixes) + (f", or {also}" if also else "")
+        super().__init__(f"cannot write {self.path}: {problem}; give {choices}")
+
+
+class OutputWriteError(FacetwinError, OSError):
+    """An output that cannot be written (no permission, disk full, encoder failure).
+
+    The target path is left as it was: writers work on a temporary file beside it.
+    """
+
+    def __init__(
+        self, path: str | Path, reason: str, remedy: str = "check that the folder is writable and has free space"
+    ) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.remedy = remedy
+        self.message = f"cannot write {self.path}: {reason}; {remedy}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
         return self.message
