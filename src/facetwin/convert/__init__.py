@@ -1,0 +1,48 @@
+"""Stage 3, conversion: the per-face steps between the model and the written frame.
+
+Per face: align -> model(to=A|B) -> mask (``masks``) -> colour (``colour``) -> blend
+(``blend``) -> warp back -> composite. ``metrics`` measures the result (seams, flicker)
+so blending choices are measured rather than guessed.
+"""
+
+from facetwin.convert.blend import alpha_blend, poisson_blend
+from facetwin.convert.colour import (
+    COLOUR_MODES,
+    ColourMode,
+    apply_colour,
+    colour_stats,
+    lab_to_rgb,
+    rgb_to_lab,
+    transfer_colour,
+)
+from facetwin.convert.masks import (
+    MASK_MODES,
+    MaskMode,
+    combine_masks,
+    landmark_hull_mask,
+    refine_mask,
+)
+from facetwin.convert.metrics import flicker_score, seam_score
+
+__all__ = [
+    # masks
+    "MASK_MODES",
+    "MaskMode",
+    "landmark_hull_mask",
+    "refine_mask",
+    "combine_masks",
+    # colour
+    "COLOUR_MODES",
+    "ColourMode",
+    "rgb_to_lab",
+    "lab_to_rgb",
+    "colour_stats",
+    "apply_colour",
+    "transfer_colour",
+    # blend
+    "alpha_blend",
+    "poisson_blend",
+    # metrics
+    "seam_score",
+    "flicker_score",
+]
