@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from facetwin.faces import create_detector
-from facetwin.faces.align import ALIGN_POINTS, crop_from_frame, transform_points, umeyama, warp_to_crop
+from facetwin.faces.align import (
+    ALIGN_POINTS,
+    crop_from_frame,
+    transform_points,
+    umeyama,
+    warp_to_crop,
+)
 
 CROP = 256
 

@@ -128,7 +128,8 @@ def test_erode_shrinks_and_dilate_grows(hull):
     eroded, grown = refine_mask(hull, erode=6), refine_mask(hull, erode=-6)
     assert (eroded <= hull + 1e-6).all() and (grown >= hull - 1e-6).all()
     # Shrinking by r takes about r times the perimeter off (and adding puts it on).
-    perimeter = cv2.arcLength(cv2.convexHull((hull[0, 0] >= 0.5).nonzero().numpy()[:, ::-1].astype(np.float32)), True)
+    pixels = (hull[0, 0] >= 0.5).nonzero().numpy()[:, ::-1].astype(np.float32)  # (x, y)
+    perimeter = cv2.arcLength(cv2.convexHull(pixels), True)
     assert area - eroded.sum() == pytest.approx(6 * perimeter, rel=0.1)
     assert grown.sum() - area == pytest.approx(6 * perimeter, rel=0.1)
 
@@ -184,8 +185,10 @@ def test_refine_gradcheck():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(mask=torch.zeros(1, 3, 8, 8)), "mask must be a tensor of shape (B, 1, H, W), got shape (1, 3, 8, 8)"),
-        (dict(mask=torch.zeros(1, 1, 8, 8, dtype=torch.uint8)), "mask must be a floating-point tensor, got dtype torch.uint8"),
+        (dict(mask=torch.zeros(1, 3, 8, 8)),
+         "mask must be a tensor of shape (B, 1, H, W), got shape (1, 3, 8, 8)"),
+        (dict(mask=torch.zeros(1, 1, 8, 8, dtype=torch.uint8)),
+         "mask must be a floating-point tensor, got dtype torch.uint8"),
         (dict(feather=-1.0), "feather must be >= 0, got -1.0"),
         (dict(erode="2"), "erode must be a number, got '2'"),
         (dict(erode=float("nan")), "erode must be a number, got nan"),

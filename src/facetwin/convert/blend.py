@@ -59,10 +59,11 @@ def poisson_blend(frame: np.ndarray, face: np.ndarray, mask: np.ndarray) -> np.n
       (a transform of every pixel), so cropping makes a face in a 1080p frame several
       times faster and leaves the rest of the frame byte-identical.
     - Where that box would leave the frame, the frame and face are padded by reflection
-      and the mask by zeros. The solver fixes the outermost ring of its image as the
-      boundary, and older OpenCV versions reject a mask touching the image border
-      outright; with the padding the mask never touches it, and the reflected frame
-      plays the part of the frame beyond its edge.
+      and the mask by zeros. The solver pins the outermost ring of its image to the
+      destination, so a mask reaching the frame's edge would keep a line of frame
+      pixels there and pull the face toward them (half a level of extra error on
+      average in OpenCV 4.14); with the padding the mask never reaches that ring, and
+      the reflected frame stands in for the frame beyond its edge.
     - Outside the mask the frame is copied back exactly: the solver returns the frame
       there only up to float rounding (values off by one level).
     - An empty mask returns a copy of the frame; OpenCV would fail on it.
@@ -115,7 +116,8 @@ def poisson_blend(frame: np.ndarray, face: np.ndarray, mask: np.ndarray) -> np.n
     # OpenCV places the mask's bounding box (x, y, w, h) of the source centred on p at
     # (x + w // 2, y + h // 2) in the destination; this p puts it back where it was.
     x, y, w, h = cv2.boundingRect(clone_mask)
-    cloned = cv2.seamlessClone(src, dst, clone_mask.copy(), (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
+    centre = (x + w // 2, y + h // 2)
+    cloned = cv2.seamlessClone(src, dst, clone_mask.copy(), centre, cv2.NORMAL_CLONE)
 
     out = frame.copy()
     cloned = cloned[pads[0] : pads[0] + (y1 - y0), pads[2] : pads[2] + (x1 - x0)]

@@ -86,7 +86,9 @@ def rgb_to_lab(image: torch.Tensor) -> torch.Tensor:
     matrix = torch.tensor(_XYZ_FROM_LINEAR_RGB, dtype=image.dtype, device=image.device)
     white = torch.tensor(_WHITE_D65, dtype=image.dtype, device=image.device)
     xyz = torch.einsum("ij,bjhw->bihw", matrix, linear) / white[:, None, None]
-    f = torch.where(xyz > _EPSILON, xyz.clamp_min(_EPSILON) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
+    f = torch.where(
+        xyz > _EPSILON, xyz.clamp_min(_EPSILON) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0
+    )
     fx, fy, fz = f.unbind(dim=1)
     return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=1)
 
@@ -259,7 +261,9 @@ def _weighted_cdf(images: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return cumulative / cumulative[..., -1:]
 
 
-def _match_cdf(face: torch.Tensor, face_cdf: torch.Tensor, target_cdf: torch.Tensor) -> torch.Tensor:
+def _match_cdf(
+    face: torch.Tensor, face_cdf: torch.Tensor, target_cdf: torch.Tensor
+) -> torch.Tensor:
     """Map each channel through its own CDF, then through the inverse target CDF.
 
     Both CDFs are read as piecewise linear, each bin's mass spread evenly over the bin's
