@@ -61,8 +61,8 @@ def poisson_blend(frame: np.ndarray, face: np.ndarray, mask: np.ndarray) -> np.n
     - Where that box would leave the frame, the frame and face are padded by reflection
       and the mask by zeros. The solver pins the outermost ring of its image to the
       destination, so a mask reaching the frame's edge would keep a line of frame
-      pixels inside the face there (OpenCV 4.14 does not raise for it; the brief that
-      asked for this function reports failures in other versions). With the padding
+      pixels inside the face there (OpenCV 4.14 accepts such a mask without an error,
+      which makes the kept line easy to miss). With the padding
       the mask never reaches that ring, and the reflected frame stands in for the
       frame beyond its edge: the face is still pulled toward the frame's colours at
       the edge, as everywhere along the mask's border, but no frame pixel is kept.
