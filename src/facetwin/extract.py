@@ -38,15 +38,12 @@ from facetwin.errors import (
     OutputConflictError,
 )
 from facetwin.faces.align import crop_from_frame, warp_to_crop
-from facetwin.faces.detect import Detector, create_detector
-from facetwin.faces.identity import IdentityEncoder, identity_distance
-from facetwin.faces.landmarks import LandmarkPredictor
-from facetwin.faces.track import FaceTracker
+from facetwin.faces.find import FaceFinder
 from facetwin.io.atomic import atomic_write_bytes
-from facetwin.io.images import encode_png, read_image
+from facetwin.io.images import encode_png
 from facetwin.io.media import Frame, MediaSource, open_media
 
-__all__ = ["extract", "ExtractSummary", "ALIGNMENTS_NAME", "reference_identities"]
+__all__ = ["extract", "ExtractSummary", "ALIGNMENTS_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -87,33 +84,6 @@ def _source_info(source: MediaSource, inputs: Sequence[str | Path]) -> dict:
         "frame_count": source.frame_count,
     }
     return info
-
-
-def _build_detectors(config: ExtractConfig) -> tuple[Detector, Detector]:
-    if config.detector == "hog":
-        # In a tracking window the face is scaled to ~100 px, so no upsampling is needed.
-        return (
-            create_detector("hog", upsample=config.hog_upsample),
-            create_detector("hog", upsample=0),
-        )
-    det = create_detector("yunet", score_threshold=config.yunet_threshold)
-    return det, det
-
-
-def reference_identities(
-    paths: Sequence[str | Path], detector: Detector, predictor: LandmarkPredictor, encoder: IdentityEncoder
-) -> np.ndarray:
-    """Identity vectors (N, 128) of the largest face in each reference photo."""
-    vectors = []
-    for path in paths:
-        image = read_image(path)
-        found = detector(image)
-        if not len(found):
-            raise NoFaceFoundError(str(path), 1, "a reference photo must show the person's face")
-        areas = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
-        box = found.boxes[int(areas.argmax())]
-        vectors.append(encoder(image, predictor(image, box)))
-    return np.stack(vectors)
 
 
 def _resume_state(out: Path, source_info: dict, settings: dict, overwrite: bool) -> Alignments | None:
@@ -219,27 +189,7 @@ def _run(
     if alignments is None:
         alignments = Alignments(info, settings, config.crop_size)
 
-    detector, window_detector = _build_detectors(config)
-    predictor = LandmarkPredictor()
-    need_identity = bool(config.ref_faces) or config.identity
-    encoder = IdentityEncoder() if need_identity else None
-    refs = (
-        reference_identities(config.ref_faces, detector, predictor, encoder)
-        if config.ref_faces and encoder is not None
-        else None
-    )
-    smooth = (
-        {"min_cutoff": config.smooth_min_cutoff, "beta": config.smooth_beta}
-        if config.smooth and source.kind == "video"
-        else None
-    )
-    tracker = FaceTracker(
-        detector,
-        predictor,
-        redetect_every=config.redetect_every if source.kind == "video" else 1,
-        smooth=smooth,
-        window_detector=window_detector,
-    )
+    finder = FaceFinder(config, video=source.kind == "video")
 
     # Decoding runs ahead on one thread and crops are cut and written on another: both
     # release the GIL, so on two cores they overlap detection and landmarks.
@@ -256,34 +206,16 @@ def _run(
         for frame in frames:
             if source.kind == "video" and config.every > 1 and frame.index % config.every:
                 continue
-            if source.kind == "images":
-                tracker.reset()  # unrelated pictures: nothing to follow
             record = FrameRecord(frame.index, frame.time, frame.name)
-            for face in tracker.update(frame.image, frame.time):
-                width = float(face.box[2] - face.box[0])
-                if width < config.min_size:
-                    summary.dropped_small += 1
-                    continue
-                vector = None
-                if encoder is not None:
-                    extra = tracker.track_extra(face.track_id)
-                    # Identity is ~75 ms a face (40x the landmarks): check a followed face when it appears
-                    # and at every full re-detection, not on every frame.
-                    recheck = face.new or "keep" not in extra or tracker.full_this_frame
-                    if config.identity or recheck:
-                        vector = encoder(frame.image, face.raw_landmarks)
-                    if refs is not None and recheck and vector is not None:
-                        extra["keep"] = identity_distance(vector, refs) <= config.ref_threshold
-                    if refs is not None and not extra.get("keep", False):
-                        summary.dropped_other_person += 1
-                        continue
+            for face in finder(frame.image, frame.time):
                 matrix = crop_from_frame(face.landmarks, crop_size=config.crop_size, coverage=config.coverage)
                 name = f"{frame.index:06d}_{len(record.faces)}.png"
                 pending.append(
                     writer.submit(_write_crop, out / name, frame.image, matrix, config.crop_size, config.png_compression)
                 )
                 record.faces.append(
-                    FaceRecord(len(record.faces), face.track_id, face.box, face.score, face.landmarks, matrix, name, vector)
+                    FaceRecord(len(record.faces), face.track_id, face.box, face.score, face.landmarks, matrix, name,
+                               face.identity)
                 )
             alignments.frames.append(record)
             done += 1
@@ -310,13 +242,9 @@ def _run(
         save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)
         _count(summary, alignments)
         summary.seconds = time.perf_counter() - started
+    summary.dropped_small, summary.dropped_other_person = finder.dropped_small, finder.dropped_other_person
     if summary.faces_saved == 0:
-        hint = ""
-        if summary.dropped_other_person:
-            hint = f"{summary.dropped_other_person} faces of other people were dropped (--ref-threshold)"
-        elif summary.dropped_small:
-            hint = f"{summary.dropped_small} faces smaller than --min-size were dropped"
-        raise NoFaceFoundError(str(source.path), summary.frames_read, hint)
+        raise NoFaceFoundError(str(source.path), summary.frames_read, finder.no_face_hint())
     return summary
 
 
