@@ -6,13 +6,14 @@ explains itself without a debugger.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 from facetwin.errors import InvalidOptionError
 
-__all__ = ["check_array", "check_tensor", "check_choice", "check_range", "described"]
+__all__ = ["check_array", "check_tensor", "check_choice", "check_range", "check_number", "described"]
 
 
 def _shape_matches(actual: Sequence[int], shape: Sequence[int | str]) -> bool:
@@ -118,6 +119,25 @@ def check_range(
         bad = bad or value > high
     if bad or value != value:  # NaN fails every comparison, so catch it explicitly
         raise InvalidOptionError(name, value, " and ".join(parts) or "a number")
+
+
+def check_number(value: object, name: str, *, integral: bool = False) -> float:
+    """Check that ``value`` is a real number (an int with ``integral``) and return it.
+
+    ``check_range`` only compares, so call this first where a caller may pass a string.
+
+    >>> check_number(2, "erode")
+    2.0
+    >>> check_number("2", "erode")
+    Traceback (most recent call last):
+    ...
+    facetwin.errors.InvalidOptionError: erode must be a number, got '2'
+    """
+    kind = numbers.Integral if integral else numbers.Real
+    # bool is an Integral, but erode=True is a mistake, not a radius of one pixel.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidOptionError(name, value, "an int" if integral else "a number")
+    return int(value) if integral else float(value)
 
 
 def described(value: object, label: str) -> object:

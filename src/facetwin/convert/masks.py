@@ -16,8 +16,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from facetwin._check import check_choice, check_range, check_tensor
-from facetwin.convert._args import check_number
+from facetwin._check import check_choice, check_number, check_range, check_tensor
 
 __all__ = ["MASK_MODES", "MaskMode", "landmark_hull_mask", "refine_mask", "combine_masks"]
 

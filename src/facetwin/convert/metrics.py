@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from facetwin._check import check_range, check_tensor
-from facetwin.convert._args import check_number
+from facetwin._check import check_number, check_range, check_tensor
 
 __all__ = ["seam_score", "flicker_score"]
 

@@ -9,6 +9,7 @@ from facetwin.faces.align import (
     warp_to_crop,
 )
 from facetwin.faces.detect import DETECTORS, Detections, create_detector
+from facetwin.faces.find import FaceFinder, FoundFace
 from facetwin.faces.identity import IdentityEncoder, identity_distance
 from facetwin.faces.landmarks import LandmarkPredictor
 from facetwin.faces.track import FaceTracker, OneEuroFilter
@@ -27,5 +28,7 @@ __all__ = [
     "IdentityEncoder",
     "identity_distance",
     "FaceTracker",
+    "FaceFinder",
+    "FoundFace",
     "OneEuroFilter",
 ]
