@@ -108,7 +108,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return dict(action.choices)
 
 
-@pytest.mark.parametrize("command", ["extract", "demo"])
+@pytest.mark.parametrize("command", ["extract", "train", "convert", "demo"])
 def test_every_option_has_help(command):
     sub = _subparsers(cli.build_parser())[command]
     for action in sub._actions:
@@ -120,11 +120,29 @@ def test_every_option_has_help(command):
 
 
 def test_every_config_field_has_an_option():
-    from facetwin.config import ExtractConfig
+    from facetwin.config import ConvertConfig, ExtractConfig
 
-    sub = _subparsers(cli.build_parser())["extract"]
-    dests = {a.dest for a in sub._actions}
+    subs = _subparsers(cli.build_parser())
+    dests = {a.dest for a in subs["extract"]._actions}
     assert set(ExtractConfig.__dataclass_fields__) <= dests
+    dests = {a.dest for a in subs["convert"]._actions}
+    assert set(ConvertConfig.__dataclass_fields__) <= dests
+
+
+def test_convert_summary_and_bad_option(capsys, tmp_path, grace_hopper_path):
+    from facetwin.models import create_model
+    from facetwin.train.checkpoint import save_checkpoint
+
+    model = create_model("tiny64")
+    save_checkpoint(tmp_path / "m", model=model, optimizer=None, state={"step": 0, "seed": 0},
+                    config={"model": model.config})
+    code, out, err = run(capsys, "-q", "convert", str(grace_hopper_path), str(tmp_path / "m"),
+                         "-o", str(tmp_path / "g.png"), "--to", "b", "--blend", "poisson")
+    assert code == 0 and err == "" and (tmp_path / "g.png").is_file()
+    assert out.startswith("convert: 1 frames, 1 faces swapped to B")
+    code, _, err = run(capsys, "-q", "convert", str(grace_hopper_path), str(tmp_path / "m"),
+                       "-o", str(tmp_path / "h.png"), "--feather", "0.9")
+    assert code == 2 and err.strip().count("\n") == 0 and "--feather must be >= 0 and <= 0.25, got 0.9" in err
 
 
 def test_version(capsys):

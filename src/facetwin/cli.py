@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from facetwin import __version__
-from facetwin.config import ExtractConfig, TrainConfig
+from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, InvalidOptionError
 from facetwin.faces.detect import DETECTORS
+from facetwin.io.writers import X264_PRESETS
 
 __all__ = ["main", "build_parser"]
 
@@ -127,7 +128,37 @@ _TRAIN_OPTIONS: list[tuple[str, str, str, dict, str]] = [
     ("output", "--tensorboard", "tensorboard", {"action": "store_true"},
      "also log to DIR/tensorboard for TensorBoard (pip install 'facetwin[tensorboard]')"),
 ]
-_FLAGS = {field: flag for table in (_EXTRACT_OPTIONS, _TRAIN_OPTIONS) for _, flag, field, _, _ in table}
+_CONVERT_OPTIONS: list[tuple[str, str, str, dict, str]] = [
+    ("swap", "--to", "to", {"choices": ["a", "b"]},
+     "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse"),
+    ("swap", "--coverage", "coverage", {"type": float, "metavar": "F"},
+     "the training faces' extract --coverage (the model sees the frame through the same window)"),
+    ("swap", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces per model call"),
+    ("swap", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+     "bf16 autocast for the model; auto uses it where the hardware is fast at it"),
+    ("mask", "--mask", "mask", {"choices": ["hull", "learned", "both"]},
+     "hull of the landmarks, the model's learned mask, or both (where both keep the face)"),
+    ("mask", "--forehead", "forehead", {"type": float, "metavar": "F"},
+     "extend the hull above the brows by F times the brow-to-chin height"),
+    ("mask", "--erode", "erode", {"type": float, "metavar": "F"},
+     "shrink the mask by F of the face crop's side (negative grows it)"),
+    ("mask", "--feather", "feather", {"type": float, "metavar": "F"},
+     "soften the mask edge (Gaussian sigma, fraction of the crop side)"),
+    ("blending", "--colour", "colour", {"choices": ["mean", "reinhard", "histogram", "none"]},
+     "colour correction toward the face being replaced: mean (the original's), reinhard (Lab), histogram, none"),
+    ("blending", "--colour-smoothing", "colour_smoothing", {"type": float, "metavar": "W"},
+     "video: weight of each frame in a face's running colour statistics (1 = none; lower is steadier)"),
+    ("blending", "--blend", "blend", {"choices": ["alpha", "poisson"]},
+     "feathered alpha compositing, or Poisson (seamless) cloning"),
+    ("output", "--crf", "crf", {"type": int, "metavar": "Q"}, "H.264 quality 0-51, lower is better (18 looks like the input)"),
+    ("output", "--preset", "preset", {"choices": list(X264_PRESETS)}, "H.264 speed preset (slower: smaller files)"),
+    ("output", "--side-by-side", "side_by_side", {"action": "store_true"},
+     "write input | output | mask side by side, for review"),
+]
+_FLAGS = {field: flag for table in (_EXTRACT_OPTIONS, _TRAIN_OPTIONS, _CONVERT_OPTIONS) for _, flag, field, _, _ in table}
+#: The extraction options that say how faces are found (convert finds them the same way).
+_FIND_OPTIONS = [row for row in _EXTRACT_OPTIONS if row[0] in ("detection", "whose faces", "video")
+                 and row[2] not in ("identity", "every")]
 
 
 def _add_options(parser: argparse.ArgumentParser, table: list, defaults: object) -> None:
@@ -199,6 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="start from another model's weights (every part whose shape matches; the rest is reported)")
     tr.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto")
     _add_options(tr, _TRAIN_OPTIONS, TrainConfig())
+
+    cv = sub.add_parser(
+        "convert",
+        help="swap faces in a video, an image or a folder with a trained model",
+        description="Find the faces as extract does (or read them from its alignments.json), put each "
+        "through the shared encoder and the other person's decoder, and blend the result back into the "
+        "frame. A video keeps its frame count, timing, size and sound; frames without a face pass "
+        "through untouched.",
+    )
+    cv.add_argument("input", metavar="INPUT", help="a video, an image, or a folder of images")
+    cv.add_argument("model_dir", metavar="MODEL_DIR", help="a folder written by facetwin train")
+    cv.add_argument("-o", "--output", required=True, metavar="OUT",
+                    help="a video file (.mp4, .mov, .mkv), a folder for images, or a .png for one image")
+    cv.add_argument("--alignments", metavar="FILE",
+                    help="alignments.json from facetwin extract on the same input: use its faces")
+    cv.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_options(cv, _CONVERT_OPTIONS, ConvertConfig())
+    _add_options(cv, _FIND_OPTIONS, _DEFAULTS)
 
     demo = sub.add_parser(
         "demo",
@@ -360,6 +409,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from facetwin.convert import convert
+
+    config = _config_from(args, ConvertConfig)
+    faces = _config_from(args, ExtractConfig)
+    bar = _Bar("convert", not args.quiet)
+    try:
+        summary = convert(args.input, args.model_dir, args.output, config=config, faces=faces,
+                          alignments=args.alignments, device=args.device, progress=bar)
+    finally:
+        bar.close()
+    rate = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
+    print(f"convert: {summary.frames} frames, {summary.faces_swapped} faces swapped to {config.to.upper()} "
+          f"in {summary.frames_with_faces} frames ({summary.seconds:.1f} s, {rate:.1f} frames/s) -> {summary.output}")
+    return EXIT_OK
+
+
 def _crash_log(exc: BaseException) -> Path:
     path = Path(tempfile.gettempdir()) / f"facetwin-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -385,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    commands = {"extract": _cmd_extract, "train": _cmd_train, "demo": _cmd_demo}
+    commands = {"extract": _cmd_extract, "train": _cmd_train, "convert": _cmd_convert, "demo": _cmd_demo}
     _terminate_as_interrupt()
     try:
         return commands[args.command](args)

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 from facetwin._check import check_choice, check_range
 from facetwin.errors import InvalidOptionError
 
-__all__ = ["ExtractConfig", "TrainConfig"]
+__all__ = ["ExtractConfig", "TrainConfig", "ConvertConfig"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,3 +161,66 @@ class TrainConfig:
 
     #: Fields that define the network; they cannot change once a model directory exists.
     ARCHITECTURE: ClassVar[tuple[str, ...]] = ("model", "mask")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConvertConfig:
+    """How a trained model's faces are put into frames.
+
+    How faces are *found* is an ``ExtractConfig`` passed beside this one. Lengths of the
+    mask settings are fractions of the face crop's side, so one setting suits faces of
+    every size in the frame.
+    """
+
+    # Whose face the output shows: "a" puts person A's face on B (B's faces go through
+    # decoder A), "b" the reverse.
+    to: Literal["a", "b"] = "a"
+    # Fraction of the crop spanned by the inner face in the training faces (extract's
+    # --coverage); the model sees the frame through the same window.
+    coverage: float = 0.625
+    # Mask: "hull" of the landmarks, "learned" (the model's own, if it predicts one), or
+    # "both" (where both keep the face).
+    mask: Literal["hull", "learned", "both"] = "hull"
+    # Extend the hull above the brows by this fraction of the brow-to-chin height.
+    forehead: float = 0.0
+    # Shrink (> 0) or grow (< 0) the mask, then soften its edge (Gaussian sigma); both
+    # as fractions of the crop side.
+    erode: float = 0.0
+    feather: float = 0.03
+    # Colour correction of the swapped face toward the face it replaces: "mean" (the
+    # original's), "reinhard" (Lab mean and spread), "histogram", or "none".
+    colour: Literal["mean", "reinhard", "histogram", "none"] = "reinhard"
+    # Video: weight of each new frame in a face's running colour statistics (1 = no
+    # smoothing; smaller is steadier but follows lighting changes more slowly).
+    colour_smoothing: float = 0.25
+    # "alpha": feathered alpha compositing; "poisson": seamless (gradient-domain) cloning.
+    blend: Literal["alpha", "poisson"] = "alpha"
+    # Faces per call of the model.
+    batch_size: int = 16
+    # "auto": bf16 where the hardware computes it fast.
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    # Video output: H.264 quality (lower is better; 18 looks like the input) and speed.
+    crf: int = 18
+    preset: str = "veryfast"
+    # Write input | output | mask side by side, for review.
+    side_by_side: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice(self.to, "to", ["a", "b"])
+        check_range(self.coverage, "coverage", low=0.1, high=1.5)
+        check_choice(self.mask, "mask", ["hull", "learned", "both"])
+        check_range(self.forehead, "forehead", low=0, high=1)
+        check_range(self.erode, "erode", low=-0.25, high=0.25)
+        check_range(self.feather, "feather", low=0, high=0.25)
+        check_choice(self.colour, "colour", ["mean", "reinhard", "histogram", "none"])
+        check_range(self.colour_smoothing, "colour_smoothing", low=0, high=1, low_open=True)
+        check_choice(self.blend, "blend", ["alpha", "poisson"])
+        check_range(self.batch_size, "batch_size", low=1, high=1024)
+        check_choice(self.precision, "precision", ["auto", "bf16", "fp32"])
+        check_range(self.crf, "crf", low=0, high=51)
+        from facetwin.io.writers import X264_PRESETS
+
+        check_choice(self.preset, "preset", X264_PRESETS)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -13,11 +13,9 @@ command again continues after the last recorded frame.
 from __future__ import annotations
 
 import logging
-import queue
 import re
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +39,7 @@ from facetwin.faces.align import crop_from_frame, warp_to_crop
 from facetwin.faces.find import FaceFinder
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import encode_png
-from facetwin.io.media import Frame, MediaSource, open_media
+from facetwin.io.media import MediaSource, open_media, prefetch
 
 __all__ = ["extract", "ExtractSummary", "ALIGNMENTS_NAME"]
 
@@ -194,7 +192,7 @@ def _run(
     # Decoding runs ahead on one thread and crops are cut and written on another: both
     # release the GIL, so on two cores they overlap detection and landmarks.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-png")
-    frames = _prefetch(source.frames(start), depth=8)
+    frames = prefetch(source.frames(start), depth=8)
     pending: list = []
     last_save = time.perf_counter()
     json_cache: dict = {}  # frames are never edited once recorded
@@ -246,55 +244,6 @@ def _run(
     if summary.faces_saved == 0:
         raise NoFaceFoundError(str(source.path), summary.frames_read, finder.no_face_hint())
     return summary
-
-
-def _prefetch(iterator: Iterator[Frame], depth: int) -> Generator[Frame, None, None]:
-    """Run ``iterator`` on a background thread, ``depth`` items ahead.
-
-    Exceptions raised by the source (a truncated file) arrive in order, after the
-    frames before them; closing the generator stops the thread.
-    """
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for item in iterator:
-                while not stop.is_set():
-                    try:
-                        items.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            items.put((done, None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            items.put((done, exc))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="facetwin-decode", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, exc = items.get()
-            if item is done:
-                if exc is not None:
-                    raise exc
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            try:
-                items.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        thread.join()
 
 
 def _write_crop(path: Path, frame: np.ndarray, matrix: np.ndarray, crop_size: int, compression: int) -> None:

@@ -1,7 +1,8 @@
 """Stage 3, conversion: the per-face steps between the model and the written frame.
 
-Per face: align -> model(to=A|B) -> mask (``masks``) -> colour (``colour``) -> blend
-(``blend``) -> warp back -> composite. ``metrics`` measures the result (seams, flicker)
+``convert`` runs a video, image or folder through ``FaceSwapper`` (``swap``), which per
+face does: align -> model(to=A|B) -> mask (``masks``) -> colour (``colour``) -> warp
+back -> blend (``blend``). ``metrics`` measures the result (seams, flicker)
 so blending choices are measured rather than guessed.
 """
 
@@ -23,8 +24,15 @@ from facetwin.convert.masks import (
     refine_mask,
 )
 from facetwin.convert.metrics import flicker_score, seam_score
+from facetwin.convert.pipeline import ConvertSummary, convert
+from facetwin.convert.swap import FaceSwapper, SwapFace, model_window
 
 __all__ = [
+    "convert",
+    "ConvertSummary",
+    "FaceSwapper",
+    "SwapFace",
+    "model_window",
     # masks
     "MASK_MODES",
     "MaskMode",

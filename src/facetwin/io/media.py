@@ -7,10 +7,14 @@ later stages never ask what kind of input they got. Videos are decoded with PyAV
 
 from __future__ import annotations
 
+import queue
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from typing import TypeVar
 
 import numpy as np
 
@@ -22,7 +26,9 @@ from facetwin.errors import (
 )
 from facetwin.io.images import IMAGE_SUFFIXES, read_image
 
-__all__ = ["Frame", "MediaSource", "VideoSource", "ImageSource", "open_media", "VIDEO_SUFFIXES"]
+__all__ = ["Frame", "MediaSource", "VideoSource", "ImageSource", "open_media", "prefetch", "VIDEO_SUFFIXES"]
+
+T = TypeVar("T")
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".gif")
 
@@ -206,3 +212,54 @@ def open_media(paths: str | Path | Sequence[str | Path]) -> MediaSource:
         if p.suffix.lower() not in IMAGE_SUFFIXES:
             raise UnreadableMediaError(p, "only images can be given several at a time")
     return ImageSource(paths[0].parent, paths)
+
+
+def prefetch(iterator: Iterator[T], depth: int) -> Generator[T, None, None]:
+    """Run ``iterator`` on a background thread, ``depth`` items ahead.
+
+    Decoding releases the GIL, so on two cores it overlaps the work on each frame.
+
+    Exceptions raised by the source (a truncated file) arrive in order, after the
+    frames before them; closing the generator stops the thread.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put((done, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="facetwin-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = items.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()

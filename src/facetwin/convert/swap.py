@@ -1,0 +1,197 @@
+"""Swapping the faces of one frame: crop, model, mask, colour, warp back, blend.
+
+``FaceSwapper`` holds a trained model and a ``ConvertConfig`` and turns a frame plus the
+landmarks of its faces into the swapped frame; ``facetwin.convert.convert`` runs it over
+videos and images.
+
+Geometry: training targets cover the central ``warp_coverage`` (160/256) of each
+aligned training crop, and those crops frame the mean face at ``coverage``; so the
+model's ``S x S`` window is the frame seen through
+``crop_from_frame(landmarks, crop_size=S, coverage=coverage / warp_coverage)``. The
+swapped face goes back through the inverse of that matrix, sub-pixel, onto just the
+pixels it covers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from facetwin._check import check_array
+from facetwin.config import ConvertConfig
+from facetwin.convert.blend import poisson_blend
+from facetwin.convert.colour import apply_colour, colour_stats
+from facetwin.convert.masks import combine_masks, landmark_hull_mask, refine_mask
+from facetwin.data.augment import AugmentConfig
+from facetwin.faces.align import crop_from_frame, transform_points, warp_to_crop
+from facetwin.models import SwapModel
+
+__all__ = ["FaceSwapper", "SwapFace", "model_window"]
+
+log = logging.getLogger(__name__)
+
+#: The fraction of a training crop that the model's output covers (augment.py's grid).
+WARP_COVERAGE = AugmentConfig().warp_coverage
+#: Pixels of frame kept around a face's box when blending, so Poisson cloning has a
+#: boundary ring and the feathered edge is never cut.
+_ROI_MARGIN = 4
+
+
+@dataclass(frozen=True)
+class SwapFace:
+    """A face to swap: its landmarks (float (68, 2) frame pixels, x, y) and, in videos,
+    the track it belongs to (colour statistics are smoothed per track)."""
+
+    landmarks: np.ndarray
+    track_id: int = 0
+
+
+def model_window(landmarks: np.ndarray, size: int, coverage: float) -> np.ndarray:
+    """Matrix (2, 3), frame pixels -> the model's ``size`` x ``size`` input window.
+
+    Convention: as ``crop_from_frame`` (x, y; pixel centres at integers).
+    """
+    return crop_from_frame(landmarks, crop_size=size, coverage=coverage / WARP_COVERAGE)
+
+
+class FaceSwapper:
+    """Swaps faces into frames with one trained model.
+
+    Args:
+        model: a trained ``SwapModel`` (``facetwin.load_model``).
+        config: the conversion settings.
+        bf16: run the model under bf16 autocast.
+
+    ``swap(image, faces)`` returns the swapped frame and the blend mask (for review);
+    colour statistics of each track are smoothed across calls, ``reset()`` forgets them.
+    """
+
+    def __init__(self, model: SwapModel, config: ConvertConfig, *, bf16: bool = False) -> None:
+        self.model = model.eval()
+        self.config = config
+        self.bf16 = bf16
+        self.size = int(model.input_size)
+        self.device = next(model.parameters(), torch.empty(0)).device
+        self._colour: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        if config.mask != "hull" and not model.predicts_mask:
+            log.warning("the model predicts no mask: using the landmark hull (--mask hull)")
+
+    def reset(self) -> None:
+        self._colour.clear()
+
+    @torch.no_grad()
+    def swap(self, image: np.ndarray, faces: Sequence[SwapFace]) -> tuple[np.ndarray, np.ndarray]:
+        """Swap ``faces`` in ``image`` (RGB uint8 (H, W, 3)).
+
+        Returns:
+            The swapped frame, RGB uint8 (H, W, 3) (``image`` itself when there is no
+            face), and the blend mask, float32 (H, W) in [0, 1].
+        """
+        check_array(image, "image", ["H", "W", 3], dtypes=[np.uint8])
+        height, width = image.shape[:2]
+        full_mask = np.zeros((height, width), np.float32)
+        if not faces:
+            return image, full_mask
+        out_faces, masks, matrices = self._faces(image, faces)
+        result = image.copy()
+        for face, mask, matrix in zip(out_faces, masks, matrices):
+            self._paste(result, full_mask, face, mask, matrix)
+        return result, full_mask
+
+    def _faces(
+        self, image: np.ndarray, faces: Sequence[SwapFace]
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        cfg, size = self.config, self.size
+        matrices = [model_window(f.landmarks, size, cfg.coverage) for f in faces]
+        crops = np.stack([warp_to_crop(image, m, size) for m in matrices])
+        x = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        outputs = []
+        for start in range(0, len(x), cfg.batch_size):
+            chunk = x[start : start + cfg.batch_size].contiguous(memory_format=torch.channels_last)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                outputs.append(self.model(chunk, to=cfg.to).float())
+        out = torch.cat(outputs)
+        swapped = out[:, :3]
+
+        points = torch.from_numpy(
+            np.stack([transform_points(f.landmarks, m) for f, m in zip(faces, matrices)])
+        ).float().to(self.device)
+        hull = landmark_hull_mask(points, size, forehead=cfg.forehead)
+        learned = out[:, 3:4] if self.model.predicts_mask else None
+        mode = cfg.mask if learned is not None else "hull"
+        region = combine_masks(hull, learned, mode)
+        blend_mask = refine_mask(region, erode=cfg.erode * size, feather=cfg.feather * size)
+
+        if cfg.colour != "none":
+            face_stats = colour_stats(swapped, region, mode=cfg.colour)
+            target_stats = colour_stats(x, region, mode=cfg.colour)
+            face_stats, target_stats = self._smooth_colour(faces, face_stats, target_stats)
+            swapped = apply_colour(swapped, face_stats, target_stats, mode=cfg.colour)
+        return (
+            swapped.permute(0, 2, 3, 1).cpu().numpy(),
+            blend_mask[:, 0].cpu().numpy(),
+            matrices,
+        )
+
+    def _smooth_colour(
+        self, faces: Sequence[SwapFace], face_stats: torch.Tensor, target_stats: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Running means of each track's statistics, so a face's colour does not pulse."""
+        weight = self.config.colour_smoothing
+        if weight >= 1:
+            return face_stats, target_stats
+        smoothed_face, smoothed_target = [], []
+        for i, face in enumerate(faces):
+            previous = self._colour.get(face.track_id)
+            current = (face_stats[i], target_stats[i])
+            if previous is not None:
+                current = tuple(torch.lerp(p, c, weight) for p, c in zip(previous, current))
+            self._colour[face.track_id] = current
+            smoothed_face.append(current[0])
+            smoothed_target.append(current[1])
+        return torch.stack(smoothed_face), torch.stack(smoothed_target)
+
+    def _paste(
+        self, result: np.ndarray, full_mask: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray
+    ) -> None:
+        """Warp one swapped face (float (S, S, 3)) and its mask back and blend them in place."""
+        height, width = result.shape[:2]
+        size = self.size
+        # Where the model's square lands in the frame (corners are pixel edges).
+        corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
+        inverse = cv2.invertAffineTransform(matrix)
+        in_frame = transform_points(corners, inverse)
+        x0, y0 = np.floor(in_frame.min(axis=0)).astype(int) - _ROI_MARGIN
+        x1, y1 = np.ceil(in_frame.max(axis=0)).astype(int) + _ROI_MARGIN
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 <= x0 or y1 <= y0:
+            return  # the face lies outside the frame
+        # matrix maps frame pixels to model pixels; shifted to the ROI's origin it is the
+        # inverse map warpAffine needs to pull model pixels into ROI pixels.
+        local = matrix.copy()
+        local[:, 2] += matrix[:, :2] @ np.array([x0, y0], dtype=np.float64)
+        roi_size = (x1 - x0, y1 - y0)
+        flags = cv2.WARP_INVERSE_MAP
+        face_roi = cv2.warpAffine(
+            face, local, roi_size, flags=flags | cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        )
+        mask_roi = cv2.warpAffine(
+            mask, local, roi_size, flags=flags | cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
+        np.clip(mask_roi, 0.0, 1.0, out=mask_roi)
+        frame_roi = result[y0:y1, x0:x1]
+        face_u8 = np.clip(face_roi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if self.config.blend == "poisson":
+            blended = poisson_blend(frame_roi, face_u8, mask_roi > 0.5)
+            # Poisson keeps the face's gradients inside a hard mask; the feathered mask's
+            # soft edge still fades the cloned face into the frame.
+            face_u8 = blended
+        alpha = mask_roi[..., None]
+        mixed = frame_roi.astype(np.float32) * (1.0 - alpha) + face_u8.astype(np.float32) * alpha
+        result[y0:y1, x0:x1] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+        np.maximum(full_mask[y0:y1, x0:x1], mask_roi, out=full_mask[y0:y1, x0:x1])
