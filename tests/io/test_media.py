@@ -289,3 +289,12 @@ def test_rotate_upright_image_channels_and_round_trip(astronaut):
     np.testing.assert_array_equal(turned, cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE))
     np.testing.assert_array_equal(rotate_upright(turned, -90), image)
     assert rotate_upright(image, 0) is image
+
+
+def test_matroska_with_a_longer_soundtrack_is_not_truncated(tmp_path):
+    # Matroska has no per-stream duration field; the container's covers the sound too.
+    frames = [np.full((64, 64, 3), 10 * i, np.uint8) for i in range(10)]
+    path = write_video(tmp_path / "talk.mkv", frames, fps=25, audio=2.0)
+    source = open_media(path)
+    assert source.duration == pytest.approx(0.4, abs=0.05)
+    assert len(list(source.frames())) == 10

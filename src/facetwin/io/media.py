@@ -111,11 +111,19 @@ class VideoSource(MediaSource):
         self.fps = float(rate) if rate else 25.0
         self.frame_count = int(stream.frames or 0)
         # Seconds the container promises (Matroska and others give no frame count).
+        # Matroska keeps the video's own length in a DURATION tag; the container's
+        # duration covers every stream, and a soundtrack may run on past the pictures,
+        # so that one only estimates the frame count and is not held against the decode.
         self.duration = 0.0
+        self._duration_is_video = True
+        tagged = _tag_seconds(stream.metadata.get("DURATION"))
         if stream.duration and stream.time_base:
             self.duration = float(stream.duration * stream.time_base)
+        elif tagged:
+            self.duration = tagged
         elif self._container.duration:
             self.duration = self._container.duration / 1_000_000
+            self._duration_is_video = len(self._container.streams) == 1
         if not self.frame_count and self.duration:
             self.frame_count = int(round(self.duration * self.fps))
         self._exact_count = bool(stream.frames)
@@ -151,7 +159,8 @@ class VideoSource(MediaSource):
             raise TruncatedMediaError(
                 self.path, index, f"the container announces {self.frame_count} frames"
             )
-        if not self._exact_count and self.duration and last_time < self.duration - 3.0 / self.fps:
+        if (not self._exact_count and self._duration_is_video and self.duration
+                and last_time < self.duration - 3.0 / self.fps):
             raise TruncatedMediaError(
                 self.path, index, f"frames end at {last_time:.2f} s of {self.duration:.2f} s"
             )
@@ -172,6 +181,19 @@ class ImageSource(MediaSource):
     def frames(self, start: int = 0) -> Iterator[Frame]:
         for index, file in enumerate(self.files[start:], start):
             yield Frame(index, index / self.fps, read_image(file), name=file.name)
+
+
+def _tag_seconds(value: str | None) -> float:
+    """Seconds of a Matroska DURATION tag ("00:01:02.500000000"); 0.0 when absent or odd.
+
+    >>> _tag_seconds("01:02:03.500000000"), _tag_seconds(None), _tag_seconds("soon")
+    (3723.5, 0.0, 0.0)
+    """
+    try:
+        hours, minutes, seconds = (value or "").split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return 0.0
 
 
 def _ffmpeg_reason(exc: BaseException) -> str:
