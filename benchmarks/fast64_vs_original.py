@@ -35,6 +35,9 @@ def main() -> None:
     parser.add_argument("--fast", type=Path, help="fast64 model folder: reused if it has a history, else trained into")
     parser.add_argument("--minutes", type=float, default=15.0, help="fast64 training budget when training (default 15)")
     parser.add_argument("--plot", type=Path, help="write a loss-against-time plot here")
+    parser.add_argument("--original-step-seconds", type=float,
+                        help="put the original run on this time axis (seconds per step measured quietly, "
+                        "e.g. by benchmarks/train.py) instead of its own history, when other work slowed it")
     args = parser.parse_args()
 
     import torch
@@ -57,6 +60,9 @@ def main() -> None:
 
     runs = {"original": args.original, "fast64": fast_dir}
     hist = {name: read_history(d) for name, d in runs.items()}
+    if args.original_step_seconds:
+        for row in hist["original"]:
+            row["seconds"] = row["step"] * args.original_step_seconds
     curve = {name: [(a + b) / 2 for a, b in zip(smoothed(h, "loss_a"), smoothed(h, "loss_b"))] for name, h in hist.items()}
     end_level = curve["original"][-1]
     reach = next((h["seconds"] for h, c in zip(hist["fast64"], curve["fast64"]) if c <= end_level), None)
