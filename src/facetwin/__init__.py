@@ -7,6 +7,8 @@ The Python API mirrors the command line::
     from facetwin.train import train  # the stage's package is facetwin.train
     train("faces_a", "faces_b", "model", config=facetwin.TrainConfig(steps=1000))
     model = facetwin.load_model("model")
+    from facetwin.convert import convert  # likewise facetwin.convert
+    convert("talk_b.mp4", "model", "out.mp4", config=facetwin.ConvertConfig(to="a"))
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from facetwin.alignments import Alignments, load_alignments, save_alignments
-from facetwin.config import ExtractConfig, TrainConfig
+from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError
 from facetwin.extract import ExtractSummary, extract
 
@@ -27,6 +29,7 @@ __all__ = [
     "load_alignments",
     "save_alignments",
     "TrainConfig",
+    "ConvertConfig",
     "load_model",
     "FacetwinError",
 ]
