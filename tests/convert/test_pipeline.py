@@ -111,3 +111,14 @@ def test_bad_model_and_outputs(tmp_path, talking, astronaut, model_dir):
     write_png(folder / "2.png", astronaut)
     with pytest.raises(OutputConflictError, match="input has 2"):
         convert(folder, model_dir, tmp_path / "one.png")
+
+
+def test_ref_face_swaps_only_that_person(tmp_path, astronaut, grace_hopper, grace_hopper_path, model_dir):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_png(folder / "astronaut.png", astronaut)
+    write_png(folder / "grace.png", grace_hopper)
+    summary = convert(folder, model_dir, tmp_path / "out", faces=ExtractConfig(ref_faces=(str(grace_hopper_path),)))
+    assert summary.faces_swapped == 1
+    assert np.array_equal(read_image(tmp_path / "out" / "astronaut.png"), astronaut)
+    assert not np.array_equal(read_image(tmp_path / "out" / "grace.png"), grace_hopper)
