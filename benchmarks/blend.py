@@ -62,16 +62,17 @@ def main() -> None:
     print(f"{args.video.name}: {len(frames)} frames, {sum(map(len, faces))} faces; model {args.model}, to {args.to}")
 
     base = ConvertConfig(to=args.to)
+    d = f"defaults ({base.colour} {base.blend})"
     variants = [(f"colour {c:<9} blend {b}", replace(base, colour=c, blend=b))
                 for c in ("none", "mean", "reinhard", "histogram") for b in ("alpha", "poisson")]
-    variants += [(f"reinhard alpha, colour smoothing off", replace(base, colour_smoothing=1.0)),
-                 (f"reinhard alpha, colour smoothing 0.1", replace(base, colour_smoothing=0.1))]
-    variants += [(f"reinhard alpha, feather {f}", replace(base, feather=f)) for f in (0.0, 0.01, 0.06, 0.1)]
-    variants += [(f"reinhard alpha, erode {e}", replace(base, erode=e)) for e in (0.03, 0.06)]
-    variants += [(f"reinhard alpha, mask {m}", replace(base, mask=m)) for m in ("learned", "both")
-                 if model.predicts_mask]
+    variants += [(f"{d}, colour smoothing {w}", replace(base, colour_smoothing=w)) for w in (1.0, 0.1)]
+    variants += [(f"{d}, feather {f}", replace(base, feather=f)) for f in (0.0, 0.03, 0.1)]
+    variants += [(f"alpha {base.colour}, feather {f}", replace(base, blend="alpha", feather=f)) for f in (0.03, 0.1)]
+    variants += [(f"{d}, erode {e}", replace(base, erode=e)) for e in (0.03, -0.03)]
+    variants += [(f"{d}, mask {m}", replace(base, mask=m)) for m in ("learned", "both") if model.predicts_mask]
+    print(f"defaults: {base}")
 
-    print(f"\n{'options':<40} {'seam (median)':>14} {'seam (p90)':>11} {'flicker':>8}")
+    print(f"\n{'options':<44} {'seam (median)':>14} {'seam (p90)':>11} {'flicker':>8}")
     for label, config in variants:
         swapper = FaceSwapper(model, config, bf16=bf16)
         outputs, masks = [], []
@@ -85,7 +86,7 @@ def main() -> None:
         seams = seam_score(out[with_face], inputs[with_face], mask_t[with_face]).tolist()
         flicker = float(flicker_score(out, inputs, mask_t))
         p90 = sorted(seams)[int(0.9 * (len(seams) - 1))]
-        print(f"{label:<40} {statistics.median(seams):>14.3f} {p90:>11.3f} {flicker:>8.3f}", flush=True)
+        print(f"{label:<44} {statistics.median(seams):>14.3f} {p90:>11.3f} {flicker:>8.3f}", flush=True)
 
 
 if __name__ == "__main__":

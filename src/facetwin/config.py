@@ -186,15 +186,15 @@ class ConvertConfig:
     # Shrink (> 0) or grow (< 0) the mask, then soften its edge (Gaussian sigma); both
     # as fractions of the crop side.
     erode: float = 0.0
-    feather: float = 0.03
+    feather: float = 0.06
     # Colour correction of the swapped face toward the face it replaces: "mean" (the
     # original's), "reinhard" (Lab mean and spread), "histogram", or "none".
-    colour: Literal["mean", "reinhard", "histogram", "none"] = "reinhard"
+    colour: Literal["mean", "reinhard", "histogram", "none"] = "mean"
     # Video: weight of each new frame in a face's running colour statistics (1 = no
     # smoothing; smaller is steadier but follows lighting changes more slowly).
     colour_smoothing: float = 0.25
     # "alpha": feathered alpha compositing; "poisson": seamless (gradient-domain) cloning.
-    blend: Literal["alpha", "poisson"] = "alpha"
+    blend: Literal["alpha", "poisson"] = "poisson"
     # Faces per call of the model.
     batch_size: int = 16
     # "auto": bf16 where the hardware computes it fast.

@@ -88,7 +88,7 @@ class _Grey(nn.Module):
 
 def test_smoothed_colour_follows_a_track_slowly(astronaut, astronaut_face):
     model = SwapModel(nn.Identity(), _Grey(), _Grey(), input_size=64, predicts_mask=False)
-    swapper = FaceSwapper(model, ConvertConfig(colour="mean", colour_smoothing=0.25, feather=0.0))
+    swapper = FaceSwapper(model, ConvertConfig(colour="mean", colour_smoothing=0.25, feather=0.0, blend="alpha"))
     swapper.swap(astronaut, [astronaut_face])
     darker = (astronaut * 0.6).astype(np.uint8)
     lagging, mask = swapper.swap(darker, [astronaut_face])
@@ -127,3 +127,14 @@ def test_bad_frames_are_refused(astronaut_face):
     swapper = FaceSwapper(_identity_model(), ConvertConfig())
     with pytest.raises(InvalidOptionError, match="image"):
         swapper.swap(np.zeros((10, 10), np.uint8), [astronaut_face])
+
+
+def test_frames_swapped_together_equal_frames_swapped_one_by_one(astronaut, astronaut_face):
+    moved = SwapFace(astronaut_face.landmarks + [3.0, 2.0])
+    frames, faces = [astronaut, astronaut, astronaut], [[astronaut_face], [], [moved]]
+    together = FaceSwapper(_identity_model(tint_a=(0.1, 0, 0)), ConvertConfig()).swap_frames(frames, faces)
+    one_by_one = FaceSwapper(_identity_model(tint_a=(0.1, 0, 0)), ConvertConfig())
+    for (image, mask), frame, found in zip(together, frames, faces):
+        single, single_mask = one_by_one.swap(frame, found)
+        assert np.array_equal(image, single) and np.array_equal(mask, single_mask)
+    assert together[1][0] is astronaut

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from facetwin.alignments import load_alignments
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.convert.swap import FaceSwapper, SwapFace
 from facetwin.errors import InvalidAlignmentsError, OutputConflictError
+from facetwin.extract import ProgressFn  # (frames_done, frames_total, faces): the same contract
 from facetwin.faces.find import FaceFinder
 from facetwin.io.images import write_png
 from facetwin.io.media import Frame, open_media, prefetch
@@ -32,10 +32,6 @@ from facetwin.train.trainer import pick_device, use_bf16
 __all__ = ["convert", "ConvertSummary"]
 
 log = logging.getLogger(__name__)
-
-#: Called after each frame as ``progress(frames_done, frames_total, faces_swapped)``;
-#: ``frames_total`` is 0 when the source cannot say.
-ProgressFn = Callable[[int, int, int], None]
 
 #: Frames gathered before one batched pass through the model.
 _FRAMES_PER_BATCH = 8
@@ -144,8 +140,8 @@ def _faces_of(frame: Frame, finder: FaceFinder | None, known: dict[int, list[Swa
 
 def _flush(batch, swapper, config, writer, output, single_image, encoder, pending, summary, progress, total):
     """Swap the faces of the gathered frames, then hand the frames to the encoder thread."""
-    for frame, found in batch:
-        swapped, mask = swapper.swap(frame.image, found)
+    swapped_frames = swapper.swap_frames([frame.image for frame, _ in batch], [found for _, found in batch])
+    for (frame, found), (swapped, mask) in zip(batch, swapped_frames):
         out = _side_by_side(frame.image, swapped, mask) if config.side_by_side else swapped
         if pending is not None:
             pending.result()  # one frame in flight: keeps order and memory bounded
