@@ -136,5 +136,6 @@ def test_frames_swapped_together_equal_frames_swapped_one_by_one(astronaut, astr
     one_by_one = FaceSwapper(_identity_model(tint_a=(0.1, 0, 0)), ConvertConfig())
     for (image, mask), frame, found in zip(together, frames, faces):
         single, single_mask = one_by_one.swap(frame, found)
-        assert np.array_equal(image, single) and np.array_equal(mask, single_mask)
+        assert np.array_equal(image, single)
+        np.testing.assert_allclose(mask, single_mask, atol=1e-5)  # batched blur: float rounding only
     assert together[1][0] is astronaut
