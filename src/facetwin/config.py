@@ -185,7 +185,7 @@ class ConvertConfig:
     forehead: float = 0.0
     # Shrink (> 0) or grow (< 0) the mask, then soften its edge (Gaussian sigma); both
     # as fractions of the crop side.
-    erode: float = 0.0
+    erode: float = 0.03
     feather: float = 0.06
     # Colour correction of the swapped face toward the face it replaces: "mean" (the
     # original's), "reinhard" (Lab mean and spread), "histogram", or "none".

@@ -122,6 +122,9 @@ def convert(
             if writer is not None:
                 writer.close()
         except BaseException:
+            # The encoder thread may still be writing a frame: let it finish before the
+            # file is closed under it (closing an encoder mid-frame crashes FFmpeg).
+            encoder.shutdown(wait=True)
             if writer is not None:
                 writer.abort()  # no half-written video under the final name
             raise
