@@ -328,9 +328,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     bar = _Bar("demo extract", not args.quiet)
     train_bar = _TrainBar(not args.quiet)
+
+    def train_progress(status) -> None:
+        bar.close()  # extraction is over: one bar at a time
+        train_bar(status)
+
     try:
         result = run_demo(args.output, steps=args.steps, config=_config_from(args, ExtractConfig), progress=bar,
-                          train_progress=train_bar)
+                          train_progress=train_progress)
     finally:
         bar.close()
         train_bar.close()
