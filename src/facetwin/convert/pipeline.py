@@ -33,7 +33,7 @@ __all__ = ["convert", "ConvertSummary"]
 
 log = logging.getLogger(__name__)
 
-#: Frames gathered before one batched pass through the model.
+#: Frames gathered (at most) for one batched pass through the model.
 _FRAMES_PER_BATCH = 8
 
 
@@ -94,42 +94,26 @@ def convert(
                                       "give a folder as the output")
         known = _read_alignments(alignments, source.frame_count) if alignments is not None else None
         finder = FaceFinder(faces, video=source.kind == "video") if known is None else None
-        writer = None if single_image else open_writer(
-            output, like=source if source.kind == "video" else None, crf=config.crf, preset=config.preset,
-            fps=source.fps if source.kind != "video" else None,
-        )
-        encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-encode")
-        pending: Future | None = None
+        out = _Output(output, source, config, single_image)
         total = source.frame_count
         try:
-            batch: list[tuple[Frame, list[SwapFace]]] = []
             frames = prefetch(source.frames(), depth=8)
             try:
-                for frame in frames:
-                    found = _faces_of(frame, finder, known)
-                    batch.append((frame, found))
-                    if len(batch) < _FRAMES_PER_BATCH and sum(len(f) for _, f in batch) < config.batch_size:
-                        continue
-                    pending = _flush(batch, swapper, config, writer, output, single_image, encoder, pending,
-                                     summary, progress, total)
-                    batch = []
-                pending = _flush(batch, swapper, config, writer, output, single_image, encoder, pending,
-                                 summary, progress, total)
+                for batch in _batches(frames, lambda frame: _faces_of(frame, finder, known), config.batch_size):
+                    swapped = swapper.swap_frames([frame.image for frame, _ in batch], [found for _, found in batch])
+                    for (frame, found), (image, mask) in zip(batch, swapped):
+                        out.put(_side_by_side(frame.image, image, mask) if config.side_by_side else image, frame)
+                        summary.frames += 1
+                        summary.frames_with_faces += bool(found)
+                        summary.faces_swapped += len(found)
+                        if progress is not None:
+                            progress(summary.frames, total, summary.faces_swapped)
             finally:
                 frames.close()
-            if pending is not None:
-                pending.result()
-            if writer is not None:
-                writer.close()
+            out.close()
         except BaseException:
-            # The encoder thread may still be writing a frame: let it finish before the
-            # file is closed under it (closing an encoder mid-frame crashes FFmpeg).
-            encoder.shutdown(wait=True)
-            if writer is not None:
-                writer.abort()  # no half-written video under the final name
+            out.abort()
             raise
-        finally:
-            encoder.shutdown(wait=True)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -141,23 +125,55 @@ def _faces_of(frame: Frame, finder: FaceFinder | None, known: dict[int, list[Swa
     return [SwapFace(f.landmarks, f.track_id) for f in finder(frame.image, frame.time)]
 
 
-def _flush(batch, swapper, config, writer, output, single_image, encoder, pending, summary, progress, total):
-    """Swap the faces of the gathered frames, then hand the frames to the encoder thread."""
-    swapped_frames = swapper.swap_frames([frame.image for frame, _ in batch], [found for _, found in batch])
-    for (frame, found), (swapped, mask) in zip(batch, swapped_frames):
-        out = _side_by_side(frame.image, swapped, mask) if config.side_by_side else swapped
-        if pending is not None:
-            pending.result()  # one frame in flight: keeps order and memory bounded
-        if single_image:
-            write_png(output, out)
+def _batches(frames, faces_of, max_faces: int):
+    """Consecutive (frame, faces) pairs, up to _FRAMES_PER_BATCH frames or ``max_faces`` faces."""
+    batch: list[tuple[Frame, list[SwapFace]]] = []
+    count = 0
+    for frame in frames:
+        found = faces_of(frame)
+        batch.append((frame, found))
+        count += len(found)
+        if len(batch) >= _FRAMES_PER_BATCH or count >= max_faces:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
+class _Output:
+    """Frames out, in order: a video or a folder written on a thread of its own, or one PNG."""
+
+    def __init__(self, output: Path, source, config: ConvertConfig, single_image: bool) -> None:
+        self.output, self.single_image = output, single_image
+        video = source.kind == "video"
+        self.writer = None if single_image else open_writer(
+            output, like=source if video else None, fps=None if video else source.fps,
+            crf=config.crf, preset=config.preset,
+        )
+        self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-encode")
+        self.pending: Future | None = None
+
+    def put(self, image: np.ndarray, frame: Frame) -> None:
+        if self.pending is not None:
+            self.pending.result()  # one frame in flight: keeps order and memory bounded
+        if self.writer is None:
+            write_png(self.output, image)
         else:
-            pending = encoder.submit(writer.write, out, time=frame.time, name=frame.name)
-        summary.frames += 1
-        summary.frames_with_faces += bool(found)
-        summary.faces_swapped += len(found)
-        if progress is not None:
-            progress(summary.frames, total, summary.faces_swapped)
-    return pending
+            self.pending = self.encoder.submit(self.writer.write, image, time=frame.time, name=frame.name)
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.pending.result()
+        self.encoder.shutdown(wait=True)
+        if self.writer is not None:
+            self.writer.close()
+
+    def abort(self) -> None:
+        # The encoder thread may still be writing a frame: let it finish before the file
+        # is closed under it (closing an encoder mid-frame crashes FFmpeg).
+        self.encoder.shutdown(wait=True)
+        if self.writer is not None:
+            self.writer.abort()  # no half-written video under the final name
 
 
 def _side_by_side(original: np.ndarray, swapped: np.ndarray, mask: np.ndarray) -> np.ndarray:
