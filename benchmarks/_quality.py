@@ -8,7 +8,6 @@ two moments, are compared on identical inputs.
 
 from __future__ import annotations
 
-import csv
 import statistics
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces
+from facetwin.train.plot import read_history as _read_columns
 
 
 @torch.no_grad()
@@ -32,8 +32,9 @@ def held_out_l1(model, faces: Faces, side: str, *, batches: int = 4, batch_size:
 
 
 def read_history(model_dir: Path) -> list[dict[str, float]]:
-    with open(model_dir / "history.csv", newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    """history.csv as one dict per logged step (facetwin's own reader, by rows)."""
+    columns = _read_columns(model_dir / "history.csv")
+    return [dict(zip(columns, map(float, values))) for values in zip(*columns.values())]
 
 
 def smoothed(rows: list[dict[str, float]], key: str, window: int = 5) -> list[float]:

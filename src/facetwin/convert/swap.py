@@ -28,7 +28,7 @@ from facetwin.convert.blend import poisson_blend
 from facetwin.convert.colour import apply_colour, colour_stats
 from facetwin.convert.masks import combine_masks, landmark_hull_mask, refine_mask
 from facetwin.data.augment import AugmentConfig
-from facetwin.faces.align import crop_from_frame, transform_points, warp_to_crop
+from facetwin.faces.align import crop_from_frame, invert_affine, transform_points, warp_to_crop
 from facetwin.models import SwapModel
 
 __all__ = ["FaceSwapper", "SwapFace", "model_window"]
@@ -186,7 +186,7 @@ class FaceSwapper:
         size = self.size
         # Where the model's square lands in the frame (corners are pixel edges).
         corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
-        inverse = cv2.invertAffineTransform(matrix)
+        inverse = invert_affine(matrix)
         in_frame = transform_points(corners, inverse)
         x0, y0 = np.floor(in_frame.min(axis=0)).astype(int) - _ROI_MARGIN
         x1, y1 = np.ceil(in_frame.max(axis=0)).astype(int) + _ROI_MARGIN
