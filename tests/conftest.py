@@ -16,6 +16,11 @@ def pytest_configure(config) -> None:
     import torch
 
     torch.set_num_threads(1)
+    # Outputs are signed (C2PA) with a key made on first use: the tests' own, never the user's.
+    import os
+    import tempfile
+
+    os.environ["FACETWIN_KEY_DIR"] = tempfile.mkdtemp(prefix="facetwin-test-key-")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,11 @@ from facetwin.io.writers import X264_PRESETS
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: ``facetwin verify``: at least one file carries facetwin's marks.
+EXIT_SYNTHETIC = 3
+
+_KEY_DIR_HELP = ("folder of the key that signs the C2PA manifests of the outputs (made on first use; "
+                 "keep it to prove the files are yours). Default: $FACETWIN_KEY_DIR or ~/.config/facetwin/c2pa")
 
 _DEFAULTS = ExtractConfig()
 
@@ -247,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--alignments", metavar="FILE",
                     help="alignments.json from facetwin extract on the same input: use its faces")
     cv.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    cv.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(cv, _CONVERT_OPTIONS, ConvertConfig())
     _add_options(cv, _FIND_OPTIONS, _DEFAULTS)
 
@@ -262,7 +268,62 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", default="facetwin-demo", metavar="DIR", help="output folder. Default: ./facetwin-demo")
     demo.add_argument("--steps", type=int, default=DEMO_STEPS, metavar="N",
                       help=f"training steps (fewer is faster and blurrier). Default: {DEMO_STEPS}")
+    demo.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(demo, _EXTRACT_OPTIONS, _DEFAULTS)
+
+    ve = sub.add_parser(
+        "verify",
+        help="check files for facetwin's marks: watermark, metadata, C2PA manifest",
+        description="Report for each file whether it carries facetwin's invisible watermark (with its "
+        "strength in standard deviations and the chance of a false alarm), facetwin's metadata, and a "
+        "C2PA manifest (valid or not, signed by a trusted key or not). The watermark survives "
+        "re-encoding and resizing; metadata and manifests do not. Exit code: 0 no file is marked, "
+        f"{EXIT_SYNTHETIC} at least one file is synthetic, 2 a file could not be read.",
+    )
+    ve.add_argument("files", nargs="+", metavar="FILE", help="images or videos")
+    ve.add_argument("--frames", type=int, default=32, metavar="N",
+                    help="video frames to read the watermark from, spread over the video. Default: 32")
+    ve.add_argument("--trust-dir", metavar="DIR",
+                    help="signing key folder whose certificate counts as trusted. Default: the local key folder")
+    ve.add_argument("--json", action="store_true", help="print one JSON report per file instead of the table")
+
+    ds = sub.add_parser(
+        "dataset",
+        help="generate a FaceForensics++-style labelled face-swap dataset from video pairs",
+        description="For each (target, source) pair: extract both videos, train a model (or use the one "
+        "given), swap the source's face into the target. Writes original/ (real videos, and re-encoded at "
+        "each level), manipulated/facetwin/<level>/ (every output marked as synthetic), masks/ (per-pixel "
+        "blend masks, lossless), labels/ (one row per frame) and manifest.json (settings, seeds, model "
+        "fingerprints, versions). Run the same command again to finish an interrupted run: finished pairs "
+        "are skipped; a failing pair is recorded and the run goes on.",
+    )
+    ds.add_argument("pairs", metavar="PAIRS",
+                    help="a JSON list of [target, source] (FaceForensics++ split files: video ids) or of "
+                    "{\"target\", \"source\", \"model\"}; or a CSV of target,source[,model]")
+    ds.add_argument("-o", "--output", required=True, metavar="DIR", help="the dataset folder")
+    ds.add_argument("--videos", metavar="DIR", help="folder the pair list's names refer to. Default: the list's folder")
+    ds.add_argument("--steps", type=int, default=2000, metavar="N", help="training steps per pair. Default: 2000")
+    ds.add_argument("--model", default="fast64", metavar="NAME", help="architecture to train. Default: fast64")
+    ds.add_argument("--batch-size", type=int, default=64, metavar="N", help="training batch size. Default: 64")
+    ds.add_argument("--ladder", default="c0=0,c23=23,c40=40", metavar="LEVELS",
+                    help="compression levels NAME=CRF, comma-separated; CRF 0 is lossless. Default: c0=0,c23=23,c40=40")
+    ds.add_argument("--variant", dest="variants", action="append", default=[], metavar="KIND:AMOUNT",
+                    help="also write degraded copies of fakes and originals: resize:F, blur:SIGMA, noise:STD "
+                    "(repeatable)")
+    ds.add_argument("--variant-level", default="c23", metavar="LEVEL",
+                    help="the ladder level the variants are compressed at. Default: c23")
+    ds.add_argument("--seed", type=int, default=0, metavar="N", help="seed of every random choice. Default: 0")
+    ds.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="pairs at the same time on this machine (cores are shared out). Default: 1")
+    ds.add_argument("--ray", metavar="ADDRESS",
+                    help="run pairs on a Ray cluster (pip install 'facetwin[ray]'), one GPU each where there are "
+                    "GPUs; DIR must be on storage every node sees")
+    ds.add_argument("--copy-originals", action="store_true",
+                    help="copy the real videos into original/ instead of hard-linking them")
+    ds.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    ds.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
+    ds.add_argument("--check", action="store_true",
+                    help="after the run, check every finished pair: frame counts against the labels, mask IoU")
     return parser
 
 
@@ -335,7 +396,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         result = run_demo(args.output, steps=args.steps, config=_config_from(args, ExtractConfig), progress=bar,
-                          train_progress=train_progress)
+                          train_progress=train_progress, key_dir=args.key_dir)
     finally:
         bar.close()
         train_bar.close()
@@ -431,13 +492,135 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     bar = _Bar("convert", not args.quiet)
     try:
         summary = convert(args.input, args.model_dir, args.output, config=config, faces=faces,
-                          alignments=args.alignments, device=args.device, progress=bar)
+                          alignments=args.alignments, device=args.device, progress=bar, key_dir=args.key_dir)
     finally:
         bar.close()
     rate = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
     print(f"convert: {summary.frames} frames, {summary.faces_swapped} faces swapped to {config.to.upper()} "
           f"in {summary.frames_with_faces} frames ({summary.seconds:.1f} s, {rate:.1f} frames/s) -> {summary.output}")
     return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from facetwin.forensics.verify import verify
+
+    if args.frames < 1:
+        raise InvalidOptionError("--frames", args.frames, "1 or more")
+    synthetic = unreadable = False
+    for name in args.files:
+        try:
+            report = verify(name, frames=args.frames, trust_dir=args.trust_dir)
+        except FacetwinError as exc:
+            unreadable = True
+            if args.json:
+                print(json.dumps({"path": name, "error": str(exc)}))
+            else:
+                print(f"{name}: cannot check: {exc}")
+            continue
+        synthetic |= report.synthetic
+        print(json.dumps(report.as_dict()) if args.json else _verify_lines(report))
+    if synthetic:
+        return EXIT_SYNTHETIC
+    return EXIT_BAD_INPUT if unreadable else EXIT_OK
+
+
+def _verify_lines(report) -> str:
+    mark = report.watermark
+    frames = f", {mark.frames_marked}/{mark.frames} frames" if report.kind == "video" else ""
+    chance = "< 1e-12" if mark.false_alarm < 1e-12 else f"{mark.false_alarm:.0e}"
+    watermark = (f"found, {mark.score:.1f} sigma (chance of a false alarm {chance}){frames}"
+                 if mark.found else f"not found ({mark.score:.1f} sigma{frames})")
+    claim = report.claim
+    metadata = (f"found: {claim.get('software')} {claim.get('version')}, model {claim.get('model_fingerprint')}"
+                if claim is not None else "not found")
+    c2pa = report.c2pa
+    if not c2pa.present:
+        manifest = "none" + (f" ({c2pa.problems[0]})" if c2pa.problems else "")
+    else:
+        manifest = ("valid" if c2pa.valid else "INVALID") + (", trusted signer" if c2pa.trusted else ", untrusted signer")
+        manifest += f", signed by {c2pa.signer}" if c2pa.signer else ""
+        if not c2pa.valid and c2pa.problems:
+            manifest += f" ({c2pa.problems[0]})"
+    return (f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n"
+            f"  C2PA:      {manifest}")
+
+
+def _parse_ladder(text: str) -> dict[str, int]:
+    ladder = {}
+    for item in text.split(","):
+        name, _, crf = item.strip().partition("=")
+        if not name or not crf.strip().isdigit():
+            raise InvalidOptionError("--ladder", text, "NAME=CRF pairs such as c0=0,c23=23,c40=40")
+        ladder[name.strip()] = int(crf)
+    return ladder
+
+
+class _DatasetBars:
+    """One bar over pairs, one over the current stage's frames or steps."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.pairs = self.stage = None
+        self.stage_key: tuple[str, str] | None = None
+
+    def __call__(self, name: str, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if stage == "pair":
+            if self.pairs is None:
+                self.pairs = tqdm(total=total, desc="pairs", unit="pair", position=0, dynamic_ncols=True,
+                                  file=sys.stderr)
+            self.pairs.n = done
+            self.pairs.refresh()
+            return
+        if name == "videos":
+            return
+        if self.stage_key != (name, stage):
+            if self.stage is not None:
+                self.stage.close()
+            unit = "step" if stage == "train" else "frame"
+            self.stage = tqdm(total=total or None, desc=f"{name} {stage}", unit=unit, position=1, leave=False,
+                              dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+            self.stage_key = (name, stage)
+        self.stage.n = done
+        self.stage.update(0)
+
+    def close(self) -> None:
+        for bar in (self.stage, self.pairs):
+            if bar is not None:
+                bar.close()
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from facetwin.forensics.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
+
+    pairs = read_pairs(args.pairs, videos=args.videos)
+    train_config = _config_from(argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size,
+                                                   seed=args.seed), TrainConfig)
+    config = DatasetConfig(ladder=_parse_ladder(args.ladder), variants=tuple(args.variants),
+                           variant_level=args.variant_level, seed=args.seed, jobs=args.jobs,
+                           copy_originals=args.copy_originals, train=train_config)
+    bars = _DatasetBars(not args.quiet)
+    try:
+        summary = generate_dataset(pairs, args.output, config=config, key_dir=args.key_dir, device=args.device,
+                                   ray_address=args.ray, progress=bars)
+    finally:
+        bars.close()
+    print(f"dataset: {len(summary.done)} pairs made, {len(summary.skipped)} already done, "
+          f"{len(summary.failed)} failed ({summary.seconds:.0f} s) -> {summary.output}")
+    for name, reason in summary.failed.items():
+        print(f"  failed {name}: {reason}")
+    if args.check:
+        for name in summary.done + summary.skipped:
+            check = check_pair(summary.output, name)
+            iou = "n/a" if check["mask_iou_median"] is None else f"{check['mask_iou_median']:.3f}"
+            print(f"  check {name}: frames {'match' if check['counts_match'] else 'DO NOT MATCH'} "
+                  f"({check['frames_labelled']} labelled, {check['fake_frames']} fake), mask IoU median {iou}")
+    return EXIT_BAD_INPUT if summary.failed else EXIT_OK
 
 
 def _crash_log(exc: BaseException) -> Path:
@@ -465,7 +648,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    commands = {"extract": _cmd_extract, "train": _cmd_train, "convert": _cmd_convert, "demo": _cmd_demo}
+    commands = {"extract": _cmd_extract, "train": _cmd_train, "convert": _cmd_convert, "demo": _cmd_demo,
+                "verify": _cmd_verify, "dataset": _cmd_dataset}
     _terminate_as_interrupt()
     try:
         return commands[args.command](args)

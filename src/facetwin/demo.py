@@ -20,6 +20,7 @@ import numpy as np
 
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.extract import ExtractSummary, ProgressFn, extract
+from facetwin.forensics.provenance import Provenance, write_marked_png
 from facetwin.io.images import read_image, write_png
 
 __all__ = ["demo_portraits", "run_demo", "DemoResult", "DEMO_STEPS"]
@@ -76,13 +77,15 @@ def run_demo(
     config: ExtractConfig | None = None,
     progress: ProgressFn | None = None,
     train_progress: Callable | None = None,
+    key_dir: str | Path | None = None,
 ) -> DemoResult:
     """Run extract, train and convert on the shipped portraits; write everything to ``output``.
 
     Writes ``inputs/`` (the portraits and their views), ``faces_a/``, ``faces_b/``
     (extraction), ``model/`` (the trained model with previews, history.csv and
     loss.png), ``swapped_a.png``/``swapped_b.png`` and ``demo.png``: each portrait beside
-    itself with the other person's face.
+    itself with the other person's face. The swapped images and demo.png carry
+    facetwin's marks; ``key_dir`` is the signing key folder (see ``convert``).
     """
     from facetwin.convert import convert
     from facetwin.train import train
@@ -107,13 +110,13 @@ def run_demo(
     for side, path in portraits.items():
         to = "b" if side == "a" else "a"
         swapped[side] = out / f"swapped_{side}.png"
-        convert(path, model_dir, swapped[side], config=ConvertConfig(to=to), faces=config)
+        convert(path, model_dir, swapped[side], config=ConvertConfig(to=to), faces=config, key_dir=key_dir)
     figure = out / "demo.png"
-    _draw(portraits, swapped, figure)
+    _draw(portraits, swapped, figure, Provenance.for_model(model_dir, key_dir=key_dir))
     return DemoResult(out, summaries, model_dir, figure, model_dir / "loss.png")
 
 
-def _draw(portraits: dict[str, Path], swapped: dict[str, Path], path: Path) -> None:
+def _draw(portraits: dict[str, Path], swapped: dict[str, Path], path: Path, provenance: Provenance) -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -132,5 +135,7 @@ def _draw(portraits: dict[str, Path], swapped: dict[str, Path], path: Path) -> N
             ax.axis("off")
     fig.suptitle("facetwin demo: synthetic images (face-swapped)", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.canvas.draw()
+    picture = np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
     plt.close(fig)
+    write_marked_png(path, picture, provenance)

@@ -33,6 +33,7 @@ __all__ = [
     "CheckpointSaveError",
     "UnsupportedOutputError",
     "OutputWriteError",
+    "SigningKeyError",
 ]
 
 
@@ -260,6 +261,26 @@ class OutputWriteError(FacetwinError, OSError):
         self.reason = reason
         self.remedy = remedy
         self.message = f"cannot write {self.path}: {reason}; {remedy}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
+        return self.message
+
+
+class SigningKeyError(FacetwinError, OSError):
+    """A signing-key folder whose files cannot be used (damaged, mismatched, expired, unwritable)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        problem: str,
+        remedy: str = "move the folder aside to let facetwin make a new key "
+        "(files signed with the old one then no longer show as trusted)",
+    ) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.remedy = remedy
+        self.message = f"C2PA signing key in {self.path}: {problem}; {remedy}"
         super().__init__(self.message)
 
     def __str__(self) -> str:  # OSError would otherwise format errno fields

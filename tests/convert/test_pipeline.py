@@ -73,7 +73,7 @@ def test_alignments_of_another_input_are_refused(tmp_path, talking, moving_video
     assert not (tmp_path / "x.mp4").exists()
 
 
-def test_image_folder_keeps_faceless_images_exactly(tmp_path, astronaut, model_dir):
+def test_image_folder_keeps_faceless_images_but_for_the_watermark(tmp_path, astronaut, model_dir):
     folder = tmp_path / "in"
     folder.mkdir()
     write_png(folder / "face.png", astronaut)
@@ -81,8 +81,11 @@ def test_image_folder_keeps_faceless_images_exactly(tmp_path, astronaut, model_d
     write_png(folder / "wall.png", wall)
     summary = convert(folder, model_dir, tmp_path / "out")
     assert summary.frames == 2 and summary.faces_swapped == 1
-    assert np.array_equal(read_image(tmp_path / "out" / "wall.png"), wall)
-    assert not np.array_equal(read_image(tmp_path / "out" / "face.png"), astronaut)
+    # Every file written is marked; a faceless one differs only by the watermark's few levels.
+    wall_out = read_image(tmp_path / "out" / "wall.png").astype(int)
+    assert 0 < np.abs(wall_out - wall).max() <= 5
+    face_out = read_image(tmp_path / "out" / "face.png").astype(int)
+    assert np.abs(face_out - astronaut).max() > 40
 
 
 def test_single_image_to_png(tmp_path, grace_hopper_path, model_dir):
@@ -120,5 +123,6 @@ def test_ref_face_swaps_only_that_person(tmp_path, astronaut, grace_hopper, grac
     write_png(folder / "grace.png", grace_hopper)
     summary = convert(folder, model_dir, tmp_path / "out", faces=ExtractConfig(ref_faces=(str(grace_hopper_path),)))
     assert summary.faces_swapped == 1
-    assert np.array_equal(read_image(tmp_path / "out" / "astronaut.png"), astronaut)
-    assert not np.array_equal(read_image(tmp_path / "out" / "grace.png"), grace_hopper)
+    # The astronaut is left alone (but for the watermark every output carries); Grace is swapped.
+    assert np.abs(read_image(tmp_path / "out" / "astronaut.png").astype(int) - astronaut).max() <= 5
+    assert np.abs(read_image(tmp_path / "out" / "grace.png").astype(int) - grace_hopper).max() > 40

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +24,13 @@ from facetwin.convert.swap import FaceSwapper, SwapFace
 from facetwin.errors import InvalidAlignmentsError, OutputConflictError
 from facetwin.extract import ProgressFn  # (frames_done, frames_total, faces): the same contract
 from facetwin.faces.find import FaceFinder
-from facetwin.io.images import write_png
+from facetwin.forensics.provenance import Provenance, write_marked_png
 from facetwin.io.media import Frame, open_media, prefetch
 from facetwin.io.writers import open_writer
 from facetwin.train.checkpoint import load_model
 from facetwin.train.trainer import pick_device, use_bf16
 
-__all__ = ["convert", "ConvertSummary"]
+__all__ = ["convert", "ConvertSummary", "ConvertedFrame"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,22 @@ class ConvertSummary:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class ConvertedFrame:
+    """One frame as converted, for callers that record more than the output (datasets).
+
+    ``image`` is the frame as swapped, before the watermark is added on writing;
+    ``mask`` the full-frame blend mask, float32 (H, W) in [0, 1]: how much of each
+    output pixel came from the model (0 where the frame was left as it was).
+    """
+
+    index: int
+    time: float | None
+    faces: list[SwapFace]
+    image: np.ndarray
+    mask: np.ndarray
+
+
 def convert(
     inputs: str | Path,
     model_dir: str | Path,
@@ -58,6 +75,8 @@ def convert(
     alignments: str | Path | None = None,
     device: str = "auto",
     progress: ProgressFn | None = None,
+    key_dir: str | Path | None = None,
+    on_frame: Callable[[ConvertedFrame], None] | None = None,
 ) -> ConvertSummary:
     """Swap the faces of ``inputs`` with the model in ``model_dir``; write ``output``.
 
@@ -73,6 +92,13 @@ def convert(
             input: its landmarks are used instead of finding faces again.
         device: "auto" (CUDA if available), "cpu" or "cuda".
         progress: called after each frame.
+        key_dir: the folder of the key that signs the outputs' C2PA manifests (made on
+            first use); default ``$FACETWIN_KEY_DIR`` or ``~/.config/facetwin/c2pa``.
+        on_frame: called with each ``ConvertedFrame``, in order, before it is written.
+
+    Every output carries facetwin's marks (``facetwin.forensics.provenance``): an
+    invisible watermark in every frame, metadata naming the model, and a signed C2PA
+    manifest for PNG, MP4 and MOV. There is no way to leave them out.
 
     Raises:
         FacetwinError subclasses for unreadable input, a bad model folder, an output
@@ -84,6 +110,7 @@ def convert(
     output = Path(output)
     dev = pick_device(device)
     model = load_model(model_dir, device=dev)
+    provenance = Provenance.for_model(model_dir, key_dir=key_dir)
     swapper = FaceSwapper(model, config, bf16=use_bf16(config.precision, dev))
     summary = ConvertSummary(output)
 
@@ -94,7 +121,7 @@ def convert(
                                       "give a folder as the output")
         known = _read_alignments(alignments, source.frame_count) if alignments is not None else None
         finder = FaceFinder(faces, video=source.kind == "video") if known is None else None
-        out = _Output(output, source, config, single_image)
+        out = _Output(output, source, config, single_image, provenance)
         total = source.frame_count
         try:
             frames = prefetch(source.frames(), depth=8)
@@ -102,6 +129,8 @@ def convert(
                 for batch in _batches(frames, lambda frame: _faces_of(frame, finder, known), config.batch_size):
                     swapped = swapper.swap_frames([frame.image for frame, _ in batch], [found for _, found in batch])
                     for (frame, found), (image, mask) in zip(batch, swapped):
+                        if on_frame is not None:
+                            on_frame(ConvertedFrame(frame.index, frame.time, found, image, mask))
                         out.put(_side_by_side(frame.image, image, mask) if config.side_by_side else image, frame)
                         summary.frames += 1
                         summary.frames_with_faces += bool(found)
@@ -122,7 +151,7 @@ def _faces_of(frame: Frame, finder: FaceFinder | None, known: dict[int, list[Swa
     if known is not None:
         return known.get(frame.index, [])
     assert finder is not None
-    return [SwapFace(f.landmarks, f.track_id) for f in finder(frame.image, frame.time)]
+    return [SwapFace(f.landmarks, f.track_id, f.box) for f in finder(frame.image, frame.time)]
 
 
 def _batches(frames, faces_of, max_faces: int):
@@ -143,12 +172,13 @@ def _batches(frames, faces_of, max_faces: int):
 class _Output:
     """Frames out, in order: a video or a folder written on a thread of its own, or one PNG."""
 
-    def __init__(self, output: Path, source, config: ConvertConfig, single_image: bool) -> None:
-        self.output, self.single_image = output, single_image
+    def __init__(self, output: Path, source, config: ConvertConfig, single_image: bool,
+                 provenance: Provenance) -> None:
+        self.output, self.single_image, self.provenance = output, single_image, provenance
         video = source.kind == "video"
         self.writer = None if single_image else open_writer(
             output, like=source if video else None, fps=None if video else source.fps,
-            crf=config.crf, preset=config.preset,
+            crf=config.crf, preset=config.preset, provenance=provenance,
         )
         self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-encode")
         self.pending: Future | None = None
@@ -157,7 +187,7 @@ class _Output:
         if self.pending is not None:
             self.pending.result()  # one frame in flight: keeps order and memory bounded
         if self.writer is None:
-            write_png(self.output, image)
+            write_marked_png(self.output, image, self.provenance)
         else:
             self.pending = self.encoder.submit(self.writer.write, image, time=frame.time, name=frame.name)
 
@@ -190,6 +220,7 @@ def _read_alignments(path: str | Path, frame_count: int) -> dict[int, list[SwapF
             "use the alignments file extracted from this input",
         )
     return {
-        frame.index: [SwapFace(np.asarray(face.landmarks, np.float64), face.track) for face in frame.faces]
+        frame.index: [SwapFace(np.asarray(face.landmarks, np.float64), face.track, np.asarray(face.box, np.float64))
+                      for face in frame.faces]
         for frame in doc.frames
     }

@@ -44,11 +44,13 @@ _ROI_MARGIN = 4
 
 @dataclass(frozen=True)
 class SwapFace:
-    """A face to swap: its landmarks (float (68, 2) frame pixels, x, y) and, in videos,
-    the track it belongs to (colour statistics are smoothed per track)."""
+    """A face to swap: its landmarks (float (68, 2) frame pixels, x, y), in videos the
+    track it belongs to (colour statistics are smoothed per track), and the detector's
+    box (x0, y0, x1, y1) where known (for labels; the swap uses only the landmarks)."""
 
     landmarks: np.ndarray
     track_id: int = 0
+    box: np.ndarray | None = None
 
 
 def model_window(landmarks: np.ndarray, size: int, coverage: float) -> np.ndarray:

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -30,6 +30,10 @@ from facetwin.io.audio import AudioPassthrough
 from facetwin.errors import InvalidOptionError, OutputConflictError, OutputWriteError, UnsupportedOutputError
 from facetwin.io.images import IMAGE_SUFFIXES, write_png
 from facetwin.io.media import MediaSource, VideoSource
+from facetwin.forensics.watermark import embed_watermark
+
+if TYPE_CHECKING:  # provenance imports io for its own writes
+    from facetwin.forensics.provenance import Provenance
 
 __all__ = [
     "MediaWriter",
@@ -44,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 # Output suffix -> FFmpeg muxer. Only containers that hold H.264 and common audio well.
 VIDEO_OUTPUT_SUFFIXES = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
+# Containers that carry a C2PA manifest (c2pa-rs's BMFF support) -> MIME type.
+_C2PA_FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime"}
 
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -106,6 +113,10 @@ class VideoWriter(MediaWriter):
             browsers and phones cannot play it (H.264 High 4:4:4).
         audio: copy the audio track of ``audio_from``; False writes video only.
         audio_from: the file whose first audio track to copy; default ``like``'s file.
+        provenance: marks the video as synthetic (``facetwin.forensics.provenance``):
+            every frame watermarked, the claim in the container tags, and for MP4/MOV a
+            signed C2PA manifest added when the writer closes. Leave it out only for
+            videos with nothing synthetic in them.
 
     Frame times: ``write(image, time=frame.time)`` places each frame at the time the
     source showed it, rounded to the time base (which the source's own times fit
@@ -143,8 +154,10 @@ class VideoWriter(MediaWriter):
         pix_fmt: Literal["yuv420p", "yuv444p"] = "yuv420p",
         audio: bool = True,
         audio_from: str | Path | None = None,
+        provenance: Provenance | None = None,
     ) -> None:
         self.path = Path(path)
+        self.provenance = provenance
         suffix = self.path.suffix.lower()
         if suffix not in VIDEO_OUTPUT_SUFFIXES:
             raise UnsupportedOutputError(self.path, tuple(VIDEO_OUTPUT_SUFFIXES))
@@ -219,6 +232,8 @@ class VideoWriter(MediaWriter):
         else:
             check_array(image, "image", [self.size[1], self.size[0], 3], dtypes=[np.uint8])
         pts = self._pts(time)
+        if self.provenance is not None:
+            image = embed_watermark(image)
         try:
             if self._video is None:
                 self._start(image.shape[1], image.shape[0])
@@ -246,6 +261,10 @@ class VideoWriter(MediaWriter):
                 self._audio.mux_until(None)
                 self._audio.close()
             self._container.close()
+            if self.provenance is not None and self._format in _C2PA_FORMATS:
+                from facetwin.forensics.provenance import sign_video
+
+                sign_video(Path(self._tmp), self.provenance, mime=_C2PA_FORMATS[self._format], title=self.path.name)
             with open(self._tmp, "rb+") as f:  # the data reaches the disk before the rename
                 os.fsync(f.fileno())
             os.replace(self._tmp, self.path)
@@ -294,11 +313,17 @@ class VideoWriter(MediaWriter):
             # timescale, 1/1000 s by default: one that divides into both tracks' ticks
             # (the audio's is its sample rate) keeps every start time exact.
             options["movie_timescale"] = str(_movie_timescale(self.time_base, self._audio))
+            if self.provenance is not None:
+                options["movflags"] = "use_metadata_tags"  # keeps the "facetwin" claim tag
         try:
             self._container = av.open(self._tmp, "w", format=self._format, options=options)
         except (OSError, av.error.FFmpegError) as exc:
             Path(self._tmp).unlink(missing_ok=True)
             raise OutputWriteError(self.path, _reason(exc)) from None
+        if self.provenance is not None:
+            from facetwin.forensics.provenance import video_tags
+
+            self._container.metadata.update(video_tags(self.provenance))
 
     def _start(self, width: int, height: int) -> None:
         """Add the streams once the frame size is known (the header follows with the first packet)."""
@@ -377,6 +402,8 @@ class ImageSequenceWriter(MediaWriter):
             ``index`` (running count from ``start``); must end in ``.png``.
         start: first index.
         compression: PNG level 0-9 (lossless at every level; 1 is fastest, see ``write_png``).
+        provenance: marks every PNG as synthetic (watermark, text chunks, signed C2PA
+            manifest; ``facetwin.forensics.provenance``).
 
     ``write(image, name=frame.name)`` keeps a source image's file name (as ``.png``), so
     a converted folder of photos keeps its names. ``written`` lists the paths in order.
@@ -396,8 +423,10 @@ class ImageSequenceWriter(MediaWriter):
         pattern: str = "{index:06d}.png",
         start: int = 0,
         compression: int = 1,
+        provenance: Provenance | None = None,
     ) -> None:
         self.path = Path(folder)
+        self.provenance = provenance
         if not pattern.lower().endswith(".png"):
             raise InvalidOptionError("pattern", pattern, "a file name pattern ending in .png, such as '{index:06d}.png'")
         try:
@@ -435,7 +464,12 @@ class ImageSequenceWriter(MediaWriter):
             )
         target = self.path / file_name
         try:
-            write_png(target, image, compression=self.compression)
+            if self.provenance is not None:
+                from facetwin.forensics.provenance import write_marked_png
+
+                write_marked_png(target, image, self.provenance, compression=self.compression)
+            else:
+                write_png(target, image, compression=self.compression)
         except OSError as exc:
             raise OutputWriteError(target, _reason(exc)) from exc
         self._names.add(file_name)
@@ -457,12 +491,13 @@ def open_writer(
     pix_fmt: Literal["yuv420p", "yuv444p"] = "yuv420p",
     audio: bool = True,
     pattern: str = "{index:06d}.png",
+    provenance: Provenance | None = None,
 ) -> MediaWriter:
     """A writer chosen by the output path: a video suffix gives a ``VideoWriter``, a path
     without suffix (or an existing folder) an ``ImageSequenceWriter``.
 
     Video options (``like`` to ``audio``) are those of ``VideoWriter``; ``pattern`` is the
-    image sequence's.
+    image sequence's; ``provenance`` marks the output as synthetic with either writer.
 
     Raises:
         UnsupportedOutputError: a suffix that is neither a video format facetwin writes
@@ -471,9 +506,10 @@ def open_writer(
     path = Path(path)
     suffix = path.suffix.lower()
     if path.is_dir() or (not suffix and not path.exists()):
-        return ImageSequenceWriter(path, pattern=pattern)
+        return ImageSequenceWriter(path, pattern=pattern, provenance=provenance)
     if suffix in VIDEO_OUTPUT_SUFFIXES:
-        return VideoWriter(path, like=like, fps=fps, crf=crf, preset=preset, pix_fmt=pix_fmt, audio=audio)
+        return VideoWriter(path, like=like, fps=fps, crf=crf, preset=preset, pix_fmt=pix_fmt, audio=audio,
+                           provenance=provenance)
     remedy = "a folder (no suffix) for PNG frames" if suffix in IMAGE_SUFFIXES else None
     raise UnsupportedOutputError(path, tuple(VIDEO_OUTPUT_SUFFIXES), also=remedy)
 

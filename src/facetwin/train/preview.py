@@ -21,7 +21,7 @@ import torch
 
 from facetwin._check import check_array, check_tensor
 from facetwin.errors import InvalidOptionError
-from facetwin.io.images import write_png
+from facetwin.forensics.provenance import Provenance, write_marked_png
 
 __all__ = ["make_preview", "write_preview", "preview_layout", "PreviewLayout", "COLUMN_LABELS"]
 
@@ -136,12 +136,16 @@ def make_preview(
     return grid
 
 
-def write_preview(path: str | Path, grid: np.ndarray) -> None:
-    """Write a preview grid (RGB uint8 (H, W, 3)) as PNG, atomically; creates the parent folder."""
+def write_preview(path: str | Path, grid: np.ndarray, provenance: Provenance | None = None) -> None:
+    """Write a preview grid (RGB uint8 (H, W, 3)) as PNG, atomically; creates the parent folder.
+
+    The grid shows swapped faces, so it carries facetwin's marks like every output
+    (``provenance`` names the model; by default an anonymous one).
+    """
     check_array(grid, "grid", ["H", "W", 3], dtypes=[np.uint8])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_png(path, grid)
+    write_marked_png(path, grid, provenance or Provenance(extra={"preview": True}))
 
 
 def _to_rgb8(images: torch.Tensor) -> np.ndarray:

@@ -1,0 +1,706 @@
+"""FaceForensics++-style face-swap datasets: ``facetwin dataset``.
+
+For each (target, source) pair of videos: extract both, train a model on the two
+faces (or reuse one), and swap the source's face into the target video. What comes
+out is made for training and testing detectors:
+
+    OUT/
+      manifest.json                      every setting, seed, model fingerprint, version, pair status
+      original/<video>.mp4               the real videos (hard links, or copies across filesystems)
+      original/<level>/<video>.mp4       the real videos re-encoded at each lossy level (and variant),
+                                         so compression alone never tells fake from real
+      manipulated/facetwin/<level>/<target>_<source>.mp4
+                                         the swapped target at each compression level (c0 = lossless)
+      masks/facetwin/<target>_<source>.mp4
+                                         per-pixel manipulation mask (the final blend mask), lossless
+      labels/<target>_<source>.json|.csv one row per frame: fake or real, faces, boxes, landmarks,
+                                         the real frame each fake frame was made from
+      work/                              extractions and models (reused when run again)
+
+The videos of a pair are written together from the one pass of the conversion (every
+level and the mask from the same frames), each atomically; the labels are written last
+and mark the pair done, so an interrupted run redoes only unfinished pairs. A failing
+pair is recorded in the manifest and the run goes on.
+
+Every manipulated video carries facetwin's marks (watermark, tags, C2PA). The watermark
+is frame-wide and 3 levels strong; masks and the IoU check use a threshold above it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
+from facetwin.errors import FacetwinError, InputNotFoundError, InvalidOptionError
+from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
+
+__all__ = [
+    "DatasetConfig",
+    "Pair",
+    "DatasetSummary",
+    "read_pairs",
+    "generate_dataset",
+    "check_pair",
+    "DEFAULT_LADDER",
+]
+
+log = logging.getLogger(__name__)
+
+FORMAT, VERSION = "facetwin/dataset", 1
+METHOD = "facetwin"
+#: FaceForensics++'s levels: c0 lossless, c23 (its "HQ") and c40 ("LQ") H.264 CRF.
+DEFAULT_LADDER: dict[str, int] = {"c0": 0, "c23": 23, "c40": 40}
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+
+#: (pair name, stage, done, total): stage is "extract", "train", "convert" or "pair".
+DatasetProgress = Callable[[str, str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One fake to make: ``source``'s face put into ``target``'s video."""
+
+    target: Path
+    source: Path
+    model: Path | None = None  # a trained model (A = target, B = source) to use instead of training
+
+    @property
+    def name(self) -> str:
+        return f"{self.target.stem}_{self.source.stem}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetConfig:
+    """Settings of a dataset run; all of them are written to manifest.json."""
+
+    # Compression levels: name -> x264 CRF (0 is lossless). The first is what the
+    # conversion itself writes; masks are always lossless.
+    ladder: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LADDER))
+    # Degraded copies, each at ``variant_level``: "resize:F" (scale both sides by F),
+    # "blur:S" (Gaussian sigma S px), "noise:S" (Gaussian noise, S levels). Applied to
+    # originals and fakes alike, with the same random numbers.
+    variants: tuple[str, ...] = ()
+    variant_level: str = "c23"
+    seed: int = 0
+    # Pairs run at the same time on this machine (each gets cores / jobs threads).
+    jobs: int = 1
+    # Copy the real videos into original/ instead of hard-linking them.
+    copy_originals: bool = False
+    extract: ExtractConfig = field(default_factory=lambda: ExtractConfig(identity=True))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(model="fast64", steps=2000))
+    convert: ConvertConfig = field(default_factory=lambda: ConvertConfig(to="b", preset="medium"))
+
+    def __post_init__(self) -> None:
+        if not self.ladder:
+            raise InvalidOptionError("ladder", "{}", "at least one level, such as c0=0")
+        for name, crf in self.ladder.items():
+            if not name or "/" in name or not isinstance(crf, int) or not 0 <= crf <= 51:
+                raise InvalidOptionError("ladder", f"{name}={crf}", "NAME=CRF with CRF 0-51")
+        if self.variants and self.variant_level not in self.ladder:
+            raise InvalidOptionError("variant_level", self.variant_level, f"one of the ladder's levels {sorted(self.ladder)}")
+        for variant in self.variants:
+            _parse_variant(variant)
+        if self.jobs < 1:
+            raise InvalidOptionError("jobs", self.jobs, "1 or more")
+        if self.convert.to != "b":
+            raise InvalidOptionError("convert.to", self.convert.to, "'b': the source (B) face goes into the target (A)")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ladder": dict(self.ladder), "variants": list(self.variants), "variant_level": self.variant_level,
+            "seed": self.seed, "jobs": self.jobs, "copy_originals": self.copy_originals,
+            "extract": self.extract.to_json(), "train": self.train.to_json(), "convert": self.convert.to_json(),
+        }
+
+
+@dataclass
+class DatasetSummary:
+    output: Path
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # finished in an earlier run
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# --- pairs ----------------------------------------------------------------------------------
+
+
+def read_pairs(path: str | Path, *, videos: str | Path | None = None) -> list[Pair]:
+    """Read a pair list.
+
+    JSON: FaceForensics++'s split files (``[["953", "974"], ...]``: ids of videos in
+    ``videos``, target first), or a list of ``{"target": ..., "source": ..., "model": ...}``.
+    CSV: rows ``target,source[,model]`` (a header row is allowed). Relative paths are
+    taken from ``videos`` if given, else from the list's folder; a bare id finds
+    ``<id>.mp4`` (or another video suffix).
+
+    Raises:
+        InputNotFoundError: the list or a video in it does not exist.
+        InvalidOptionError: the list cannot be read as pairs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(path)
+    base = Path(videos) if videos is not None else path.parent
+    rows: list[tuple[str, str, str | None]] = []
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InvalidOptionError("pairs", str(path), f"a JSON list of pairs ({exc})") from None
+        if not isinstance(doc, list):
+            raise InvalidOptionError("pairs", str(path), "a JSON list of pairs")
+        for item in doc:
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                rows.append((str(item[0]), str(item[1]), None))
+            elif isinstance(item, dict) and "target" in item and "source" in item:
+                rows.append((str(item["target"]), str(item["source"]), item.get("model")))
+            else:
+                raise InvalidOptionError("pairs", json.dumps(item)[:60], "[target, source] or {\"target\": .., \"source\": ..}")
+    else:
+        for row in csv.reader(io.StringIO(text)):
+            row = [cell.strip() for cell in row]
+            if not row or not any(row) or row[0].startswith("#"):
+                continue
+            if [c.lower() for c in row[:2]] == ["target", "source"]:
+                continue
+            if len(row) < 2:
+                raise InvalidOptionError("pairs", ",".join(row), "rows of target,source[,model]")
+            rows.append((row[0], row[1], row[2] if len(row) > 2 and row[2] else None))
+    if not rows:
+        raise InvalidOptionError("pairs", str(path), "at least one pair")
+    pairs = [Pair(_find_video(t, base), _find_video(s, base), Path(base, m) if m else None) for t, s, m in rows]
+    for pair in pairs:
+        if pair.target == pair.source:
+            raise InvalidOptionError("pairs", pair.name, "two different videos")
+    names = [p.name for p in pairs]
+    if len(set(names)) != len(names):
+        raise InvalidOptionError("pairs", str(path), "each pair once (videos are told apart by file name)")
+    return pairs
+
+
+def _find_video(ref: str, base: Path) -> Path:
+    path = Path(ref) if Path(ref).is_absolute() else base / ref
+    if path.is_file():
+        return path
+    for suffix in VIDEO_SUFFIXES:
+        if path.with_name(path.name + suffix).is_file():
+            return path.with_name(path.name + suffix)
+    raise InputNotFoundError(path)
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def generate_dataset(
+    pairs: Sequence[Pair],
+    output: str | Path,
+    *,
+    config: DatasetConfig | None = None,
+    key_dir: str | Path | None = None,
+    device: str = "auto",
+    ray_address: str | None = None,
+    progress: DatasetProgress | None = None,
+) -> DatasetSummary:
+    """Make the dataset of ``pairs`` in ``output``; run again to finish an interrupted run.
+
+    Args:
+        pairs: from ``read_pairs`` or built by hand.
+        output: the dataset folder (made if missing).
+        config: the run's settings; they must match those of an earlier run in
+            ``output`` except ``jobs``.
+        key_dir: the C2PA signing key folder (see ``facetwin.forensics.c2pa``).
+        device: for training and conversion: "auto", "cpu", "cuda".
+        ray_address: run the pairs as tasks on this Ray cluster (``pip install
+            'facetwin[ray]'``), one GPU each where the cluster has GPUs. ``output``
+            must be a folder every node sees.
+        progress: called with (pair, stage, done, total).
+
+    Returns:
+        Which pairs were made, skipped as already done, or failed (with the reason).
+    """
+    config = config or DatasetConfig()
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    summary = DatasetSummary(out)
+    manifest = _open_manifest(out, config, pairs)
+    report = progress or (lambda *args: None)
+
+    todo = []
+    for pair in pairs:
+        if _pair_done(out, pair):
+            summary.skipped.append(pair.name)
+        else:
+            todo.append(pair)
+    report("dataset", "pair", len(summary.skipped), len(pairs))
+
+    # Each video is extracted (and its originals written) once, before any pair uses it,
+    # so pairs that share a video never work on the same folder at once.
+    videos = list(dict.fromkeys(v for p in todo for v in (p.target, p.source)))
+    for i, video in enumerate(videos):
+        try:
+            _prepare_video(out, video, config, report)
+        except FacetwinError as exc:
+            for pair in todo:
+                if video in (pair.target, pair.source) and pair.name not in summary.failed:
+                    summary.failed[pair.name] = f"{video.name}: {exc}"
+        report("videos", "extract", i + 1, len(videos))
+    todo = [p for p in todo if p.name not in summary.failed]
+
+    def finished(pair: Pair, result: dict[str, Any]) -> None:
+        if result["status"] == "done":
+            summary.done.append(pair.name)
+        else:
+            summary.failed[pair.name] = result["error"]
+        manifest["pairs"][pair.name].update(result)
+        atomic_write_json(out / "manifest.json", manifest)
+        report("dataset", "pair", len(summary.done) + len(summary.skipped) + len(summary.failed), len(pairs))
+
+    for name, reason in summary.failed.items():
+        manifest["pairs"][name].update({"status": "failed", "error": reason})
+    atomic_write_json(out / "manifest.json", manifest)
+
+    if ray_address is not None:
+        _run_on_ray(ray_address, todo, out, config, key_dir, device, finished)
+    elif config.jobs > 1 and len(todo) > 1:
+        _run_in_processes(todo, out, config, key_dir, device, finished, report)
+    else:
+        for pair in todo:
+            finished(pair, run_pair(pair, out, config, key_dir=key_dir, device=device, progress=report))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def run_pair(
+    pair: Pair,
+    out: Path,
+    config: DatasetConfig,
+    *,
+    key_dir: str | Path | None = None,
+    device: str = "auto",
+    progress: DatasetProgress | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train (unless given a model), convert and label one pair; never raises for bad
+    input: the result says ``status`` "done" or "failed" with ``error``."""
+    started = time.perf_counter()
+    try:
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        model_dir = _train_pair(pair, out, config, device, progress)
+        result = _convert_pair(pair, out, config, model_dir, key_dir, device, progress)
+        result.update(status="done", seconds=round(time.perf_counter() - started, 1))
+        return result
+    except (FacetwinError, OSError, ValueError) as exc:
+        log.warning("pair %s failed: %s", pair.name, exc)
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _prepare_video(out: Path, video: Path, config: DatasetConfig, report: DatasetProgress) -> None:
+    from facetwin.extract import extract
+
+    faces = out / "work" / "faces" / video.stem
+    extract(video, faces, config=config.extract,
+            progress=lambda done, total, n: report(video.stem, "extract", done, total))
+    _link_original(video, out / "original" / video.name, copy=config.copy_originals)
+    _write_original_levels(out, video, config)
+
+
+def _link_original(video: Path, target: Path, *, copy: bool) -> None:
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.unlink(missing_ok=True)
+    if not copy:
+        try:
+            os.link(video, tmp)
+        except OSError:  # another filesystem, or links not allowed
+            copy = True
+    if copy:
+        shutil.copyfile(video, tmp)
+    os.replace(tmp, target)
+
+
+def _lossy_outputs(out: Path, kind: str, name: str, config: DatasetConfig) -> dict[str, tuple[Path, int, str | None]]:
+    """Output file -> (path, crf, variant) of every level and variant of one video."""
+    root = out / "original" if kind == "original" else out / "manipulated" / METHOD
+    outputs = {level: (root / level / f"{name}.mp4", crf, None) for level, crf in config.ladder.items()}
+    for variant in config.variants:
+        level = f"{config.variant_level}_{variant.replace(':', '')}"
+        outputs[level] = (root / level / f"{name}.mp4", config.ladder[config.variant_level], variant)
+    return outputs
+
+
+def _write_original_levels(out: Path, video: Path, config: DatasetConfig) -> None:
+    """The real video at every lossy level and variant (c0 is the link in original/)."""
+    from facetwin.io.media import open_media
+    from facetwin.io.writers import VideoWriter
+
+    targets = {k: v for k, v in _lossy_outputs(out, "original", video.stem, config).items()
+               if not (v[1] == 0 and v[2] is None) and not v[0].exists()}
+    if not targets:
+        return
+    with open_media(video) as source:
+        writers = {k: VideoWriter(path, like=source, crf=crf, preset=config.convert.preset)
+                   for k, (path, crf, _) in targets.items()}
+        try:
+            for frame in source.frames():
+                for k, writer in writers.items():
+                    image = _apply_variant(frame.image, targets[k][2], _variant_seed(config.seed, video.stem, frame.index))
+                    writer.write(image, time=frame.time)
+            for writer in writers.values():
+                writer.close()
+        except BaseException:
+            for writer in writers.values():
+                writer.abort()
+            raise
+
+
+def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, report: DatasetProgress) -> Path:
+    from facetwin.train import train
+    from facetwin.train.checkpoint import is_model_dir
+
+    if pair.model is not None:
+        if not is_model_dir(pair.model):
+            raise InputNotFoundError(pair.model)
+        return pair.model
+    model_dir = out / "work" / "models" / pair.name
+    faces = out / "work" / "faces"
+    train_config = replace(config.train, seed=_pair_seed(config.seed, pair.name), tensorboard=False)
+    resume = is_model_dir(model_dir)
+    if resume:
+        from facetwin.train.checkpoint import read_config  # noqa: F401  (checks it loads)
+        state = json.loads((model_dir / "state.json").read_text(encoding="utf-8"))
+        if train_config.steps is not None and int(state.get("step", 0)) >= train_config.steps:
+            return model_dir
+    elif model_dir.exists():
+        shutil.rmtree(model_dir)  # a model folder cut short before its first checkpoint
+    train(faces / pair.target.stem, faces / pair.source.stem, model_dir, config=train_config, resume=resume,
+          device=device,
+          progress=lambda status: report(pair.name, "train", status.step, status.total_steps or 0))
+    return model_dir
+
+
+def _convert_pair(
+    pair: Pair, out: Path, config: DatasetConfig, model_dir: Path, key_dir: str | Path | None,
+    device: str, report: DatasetProgress,
+) -> dict[str, Any]:
+    from facetwin.convert import convert
+    from facetwin.forensics.provenance import Provenance, model_fingerprint
+    from facetwin.io.media import open_media
+    from facetwin.io.writers import VideoWriter
+
+    fingerprint = model_fingerprint(model_dir)
+    provenance = Provenance(fingerprint, Path(key_dir) if key_dir is not None else None,
+                            {"dataset_pair": pair.name, "target": pair.target.name, "source": pair.source.name})
+    outputs = _lossy_outputs(out, "manipulated", pair.name, config)
+    first = next(iter(config.ladder))
+    main_path, main_crf, _ = outputs.pop(first)
+    mask_path = out / "masks" / METHOD / f"{pair.name}.mp4"
+    with open_media(pair.target) as probe:
+        fps, total = probe.fps, probe.frame_count
+    writers = {
+        k: VideoWriter(path, like=pair.target, crf=crf, preset=config.convert.preset, provenance=provenance)
+        for k, (path, crf, _) in outputs.items()
+    }
+    # The mask is a label, not a picture: no watermark, lossless 4:4:4, no sound.
+    masks = VideoWriter(mask_path, like=pair.target, crf=0, preset="veryfast", pix_fmt="yuv444p", audio=False)
+    rows: list[dict[str, Any]] = []
+
+    def record(frame) -> None:
+        grey = np.clip(frame.mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        masks.write(np.repeat(grey[..., None], 3, axis=2), time=frame.time)
+        for k, writer in writers.items():
+            variant = outputs[k][2]
+            writer.write(_apply_variant(frame.image, variant, _variant_seed(config.seed, pair.target.stem, frame.index)),
+                         time=frame.time)
+        rows.append(_label_row(frame))
+
+    try:
+        convert(pair.target, model_dir, main_path, config=replace(config.convert, crf=main_crf), faces=config.extract,
+                device=device, key_dir=key_dir, on_frame=record,
+                progress=lambda done, n, faces: report(pair.name, "convert", done, n))
+        masks.close()
+        for writer in writers.values():
+            writer.close()
+    except BaseException:
+        masks.abort()
+        for writer in writers.values():
+            writer.abort()
+        raise
+    labels = _labels(pair, out, config, fingerprint, rows, fps, total)
+    _write_labels(out, pair.name, labels)  # last: marks the pair done
+    return {"model_fingerprint": fingerprint, "frames": len(rows), "fake_frames": labels["fake_frames"],
+            "model": str(model_dir)}
+
+
+def _label_row(frame) -> dict[str, Any]:
+    fake = bool(frame.faces) and float(frame.mask.max()) > 0
+    faces = []
+    for face in frame.faces:
+        landmarks = np.asarray(face.landmarks, np.float64)
+        box = face.box if face.box is not None else np.r_[landmarks.min(axis=0), landmarks.max(axis=0)]
+        faces.append({"track": int(face.track_id), "box": [round(float(v), 2) for v in box],
+                      "landmarks": np.round(landmarks, 2).tolist()})
+    return {
+        "frame": int(frame.index),
+        "real_frame": int(frame.index),
+        "time": None if frame.time is None else round(float(frame.time), 6),
+        "label": "fake" if fake else "real",
+        "mask_fraction": round(float((frame.mask >= 0.5).mean()), 6),
+        "faces": faces,
+    }
+
+
+def _labels(pair: Pair, out: Path, config: DatasetConfig, fingerprint: str, rows: list[dict], fps: float,
+            total: int) -> dict[str, Any]:
+    return {
+        "format": "facetwin/dataset-labels", "version": VERSION,
+        "video": f"{pair.name}.mp4",
+        "method": METHOD,
+        "target": {"video": pair.target.name, "identity": _mean_identity(out, pair.target.stem)},
+        "source": {"video": pair.source.name, "identity": _mean_identity(out, pair.source.stem)},
+        "model_fingerprint": fingerprint,
+        "frames": len(rows),
+        "target_frames": total,
+        "fps": float(fps),
+        "fake_frames": sum(r["label"] == "fake" for r in rows),
+        "mapping": "frame i of every manipulated video and mask is made from frame i of the target (real_frame)",
+        "rows": rows,
+    }
+
+
+def _mean_identity(out: Path, stem: str) -> list[float] | None:
+    """Mean dlib identity vector of a video's extracted faces (None if none were computed)."""
+    from facetwin.alignments import load_alignments
+
+    path = out / "work" / "faces" / stem / "alignments.json"
+    if not path.is_file():
+        return None
+    vectors = [f.identity for fr in load_alignments(path).frames for f in fr.faces if f.identity is not None]
+    if not vectors:
+        return None
+    return np.round(np.mean(vectors, axis=0), 6).tolist()
+
+
+def _write_labels(out: Path, name: str, labels: dict[str, Any]) -> None:
+    folder = out / "labels"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["frame", "real_frame", "time", "label", "faces", "mask_fraction", "boxes"])
+    for row in labels["rows"]:
+        writer.writerow([row["frame"], row["real_frame"], row["time"], row["label"], len(row["faces"]),
+                         row["mask_fraction"], json.dumps([f["box"] for f in row["faces"]])])
+    atomic_write_bytes(folder / f"{name}.csv", text.getvalue().encode("utf-8"))
+    atomic_write_json(folder / f"{name}.json", {**labels, "complete": True})
+
+
+def _pair_done(out: Path, pair: Pair) -> bool:
+    path = out / "labels" / f"{pair.name}.json"
+    if not path.is_file():
+        return False
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("complete"))
+    except ValueError:
+        return False
+
+
+# --- manifest -------------------------------------------------------------------------------
+
+
+def _software() -> dict[str, str]:
+    from facetwin import __version__
+
+    versions = {"facetwin": __version__, "python": platform.python_version()}
+    for module in ("torch", "numpy", "cv2", "av", "dlib", "c2pa"):
+        try:
+            versions[module] = str(__import__(module).__version__)
+        except (ImportError, AttributeError):
+            versions[module] = "absent"
+    return versions
+
+
+def _open_manifest(out: Path, config: DatasetConfig, pairs: Sequence[Pair]) -> dict[str, Any]:
+    path = out / "manifest.json"
+    settings = {k: v for k, v in config.to_json().items() if k != "jobs"}
+    if path.is_file():
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest.get("settings") != settings:
+            raise InvalidOptionError(
+                "settings", str(path), "the settings of the run that started this dataset (give the same options, "
+                "or another output folder)",
+            )
+    else:
+        manifest = {"format": FORMAT, "version": VERSION, "method": METHOD, "settings": settings,
+                    "seed": config.seed, "software": _software(), "pairs": {},
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    manifest["software_last_run"] = _software()
+    for pair in pairs:
+        entry = manifest["pairs"].setdefault(pair.name, {"status": "pending"})
+        entry.update({"target": pair.target.name, "source": pair.source.name, "seed": _pair_seed(config.seed, pair.name)})
+        if _pair_done(out, pair):
+            entry["status"] = "done"
+    return manifest
+
+
+def _pair_seed(seed: int, name: str) -> int:
+    return (seed * 1_000_003 + zlib.crc32(name.encode("utf-8"))) % (2**31)
+
+
+def _variant_seed(seed: int, video: str, index: int) -> int:
+    return (_pair_seed(seed, video) + index * 7919) % (2**31)
+
+
+# --- variants -------------------------------------------------------------------------------
+
+
+def _parse_variant(text: str) -> tuple[str, float]:
+    kind, _, value = text.partition(":")
+    try:
+        amount = float(value)
+    except ValueError:
+        amount = -1.0
+    limits = {"resize": (0.05, 1.0), "blur": (0.1, 20.0), "noise": (0.1, 64.0)}
+    if kind not in limits or not limits[kind][0] <= amount <= limits[kind][1]:
+        raise InvalidOptionError("variant", text, "resize:F (0.05-1), blur:SIGMA (0.1-20) or noise:STD (0.1-64)")
+    return kind, amount
+
+
+def _apply_variant(image: np.ndarray, variant: str | None, seed: int) -> np.ndarray:
+    if variant is None:
+        return image
+    import cv2
+
+    kind, amount = _parse_variant(variant)
+    if kind == "resize":
+        h, w = image.shape[:2]
+        size = (max(2, round(w * amount / 2) * 2), max(2, round(h * amount / 2) * 2))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if kind == "blur":
+        return cv2.GaussianBlur(image, (0, 0), amount)
+    noise = np.random.default_rng(seed).normal(0.0, amount, image.shape).astype(np.float32)
+    return np.clip(image.astype(np.float32) + noise + 0.5, 0, 255).astype(np.uint8)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, Any]:
+    """Consistency of one finished pair: frame counts of every video against the labels,
+    and how well the mask covers the pixels that changed.
+
+    IoU of (mask >= 0.5) against (max over channels of |c0 fake - real| > ``threshold``)
+    over fake frames; the threshold (8-bit levels) sits above the watermark (at most 4.5
+    levels) and the lossless level's rounding.
+    """
+    import av
+
+    out = Path(out)
+    labels = json.loads((out / "labels" / f"{name}.json").read_text(encoding="utf-8"))
+    counts = {}
+    for path in sorted(out.glob(f"manipulated/{METHOD}/*/{name}.mp4")) + [out / "masks" / METHOD / f"{name}.mp4"]:
+        with av.open(str(path)) as container:
+            counts[str(path.relative_to(out))] = sum(1 for _ in container.decode(video=0))
+    first = sorted(out.glob(f"manipulated/{METHOD}/*/{name}.mp4"))
+    lossless = next((out / "manipulated" / METHOD / lvl / f"{name}.mp4" for lvl, crf in
+                     json.loads((out / "manifest.json").read_text())["settings"]["ladder"].items() if crf == 0), None)
+    ious = []
+    if lossless is not None and lossless.is_file():
+        fake_rows = {r["frame"] for r in labels["rows"] if r["label"] == "fake"}
+        real = out / "original" / labels["target"]["video"]
+        with av.open(str(lossless)) as f, av.open(str(real)) as r, av.open(str(out / "masks" / METHOD / f"{name}.mp4")) as m:
+            for i, (ff, rf, mf) in enumerate(zip(f.decode(video=0), r.decode(video=0), m.decode(video=0))):
+                if i not in fake_rows:
+                    continue
+                changed = np.abs(ff.to_ndarray(format="rgb24").astype(np.int16)
+                                 - rf.to_ndarray(format="rgb24").astype(np.int16)).max(axis=2) > threshold
+                mask = mf.to_ndarray(format="gray") >= 128
+                union = np.logical_or(changed, mask).sum()
+                ious.append(float(np.logical_and(changed, mask).sum() / union) if union else 1.0)
+    del first
+    return {
+        "frames_labelled": labels["frames"],
+        "target_frames": labels["target_frames"],
+        "video_frames": counts,
+        "counts_match": all(c == labels["frames"] for c in counts.values()) and labels["frames"] == labels["target_frames"],
+        "fake_frames": labels["fake_frames"],
+        "mask_iou_median": float(np.median(ious)) if ious else None,
+        "mask_iou_mean": float(np.mean(ious)) if ious else None,
+    }
+
+
+# --- parallel runs ---------------------------------------------------------------------------
+
+
+def _run_in_processes(todo, out, config, key_dir, device, finished, report) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    threads = max(1, (os.cpu_count() or 1) // config.jobs)
+    context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        with ProcessPoolExecutor(max_workers=config.jobs, mp_context=context) as pool:
+            futures = {pool.submit(_pair_in_process, pair, out, config, key_dir, device, threads, queue): pair
+                       for pair in todo}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    report(*queue.get())
+                for future in done:
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # a worker that died (memory, a signal)
+                        result = {"status": "failed", "error": f"worker stopped: {type(exc).__name__}: {exc}"}
+                    finished(futures[future], result)
+
+
+def _pair_in_process(pair, out, config, key_dir, device, threads, queue) -> dict[str, Any]:
+    return run_pair(pair, out, config, key_dir=key_dir, device=device, threads=threads,
+                    progress=lambda *event: queue.put(event))
+
+
+def _run_on_ray(address, todo, out, config, key_dir, device, finished) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise InvalidOptionError("ray", address, "Ray installed: pip install 'facetwin[ray]'") from None
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    task = ray.remote(num_gpus=gpus, max_retries=0)(run_pair)
+    refs = {task.remote(pair, out, config, key_dir=key_dir, device=device): pair for pair in todo}
+    pending = list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        try:
+            result = ray.get(done[0])
+        except Exception as exc:  # the task's worker died
+            result = {"status": "failed", "error": f"ray task failed: {type(exc).__name__}: {exc}"}
+        finished(refs[done[0]], result)
+
+
+def _unused() -> None:  # keep linters quiet about names used only in annotations
+    del Fraction, asdict
