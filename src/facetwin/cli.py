@@ -305,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--steps", type=int, default=2000, metavar="N", help="training steps per pair. Default: 2000")
     ds.add_argument("--model", default="fast64", metavar="NAME", help="architecture to train. Default: fast64")
     ds.add_argument("--batch-size", type=int, default=64, metavar="N", help="training batch size. Default: 64")
+    ds.add_argument("--init-from", metavar="MODEL_DIR",
+                    help="start every pair's model from this trained model (far fewer steps for the same quality)")
     ds.add_argument("--ladder", default="c0=0,c23=23,c40=40", metavar="LEVELS",
                     help="compression levels NAME=CRF, comma-separated; CRF 0 is lossless. Default: c0=0,c23=23,c40=40")
     ds.add_argument("--variant", dest="variants", action="append", default=[], metavar="KIND:AMOUNT",
@@ -598,12 +600,13 @@ class _DatasetBars:
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from facetwin.forensics.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
 
-    pairs = read_pairs(args.pairs, videos=args.videos)
     train_config = _config_from(argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size,
                                                    seed=args.seed), TrainConfig)
     config = DatasetConfig(ladder=_parse_ladder(args.ladder), variants=tuple(args.variants),
                            variant_level=args.variant_level, seed=args.seed, jobs=args.jobs,
-                           copy_originals=args.copy_originals, train=train_config)
+                           copy_originals=args.copy_originals, train=train_config,
+                           init_from=Path(args.init_from) if args.init_from else None)
+    pairs = read_pairs(args.pairs, videos=args.videos)
     bars = _DatasetBars(not args.quiet)
     try:
         summary = generate_dataset(pairs, args.output, config=config, key_dir=args.key_dir, device=args.device,

@@ -38,8 +38,7 @@ import shutil
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from fractions import Fraction
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +100,9 @@ class DatasetConfig:
     jobs: int = 1
     # Copy the real videos into original/ instead of hard-linking them.
     copy_originals: bool = False
+    # Start every pair's model from this trained model (transfer learning: far fewer
+    # steps for the same quality; docs/BENCHMARKS.md, --init-from).
+    init_from: Path | None = None
     extract: ExtractConfig = field(default_factory=lambda: ExtractConfig(identity=True))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(model="fast64", steps=2000))
     convert: ConvertConfig = field(default_factory=lambda: ConvertConfig(to="b", preset="medium"))
@@ -124,6 +126,7 @@ class DatasetConfig:
         return {
             "ladder": dict(self.ladder), "variants": list(self.variants), "variant_level": self.variant_level,
             "seed": self.seed, "jobs": self.jobs, "copy_originals": self.copy_originals,
+            "init_from": None if self.init_from is None else str(self.init_from),
             "extract": self.extract.to_json(), "train": self.train.to_json(), "convert": self.convert.to_json(),
         }
 
@@ -390,14 +393,13 @@ def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, repor
     train_config = replace(config.train, seed=_pair_seed(config.seed, pair.name), tensorboard=False)
     resume = is_model_dir(model_dir)
     if resume:
-        from facetwin.train.checkpoint import read_config  # noqa: F401  (checks it loads)
         state = json.loads((model_dir / "state.json").read_text(encoding="utf-8"))
         if train_config.steps is not None and int(state.get("step", 0)) >= train_config.steps:
             return model_dir
     elif model_dir.exists():
         shutil.rmtree(model_dir)  # a model folder cut short before its first checkpoint
     train(faces / pair.target.stem, faces / pair.source.stem, model_dir, config=train_config, resume=resume,
-          device=device,
+          init_from=None if resume else config.init_from, device=device,
           progress=lambda status: report(pair.name, "train", status.step, status.total_steps or 0))
     return model_dir
 
@@ -623,7 +625,6 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
     for path in sorted(out.glob(f"manipulated/{METHOD}/*/{name}.mp4")) + [out / "masks" / METHOD / f"{name}.mp4"]:
         with av.open(str(path)) as container:
             counts[str(path.relative_to(out))] = sum(1 for _ in container.decode(video=0))
-    first = sorted(out.glob(f"manipulated/{METHOD}/*/{name}.mp4"))
     lossless = next((out / "manipulated" / METHOD / lvl / f"{name}.mp4" for lvl, crf in
                      json.loads((out / "manifest.json").read_text())["settings"]["ladder"].items() if crf == 0), None)
     ious = []
@@ -639,7 +640,6 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
                 mask = mf.to_ndarray(format="gray") >= 128
                 union = np.logical_or(changed, mask).sum()
                 ious.append(float(np.logical_and(changed, mask).sum() / union) if union else 1.0)
-    del first
     return {
         "frames_labelled": labels["frames"],
         "target_frames": labels["target_frames"],
@@ -701,6 +701,3 @@ def _run_on_ray(address, todo, out, config, key_dir, device, finished) -> None:
             result = {"status": "failed", "error": f"ray task failed: {type(exc).__name__}: {exc}"}
         finished(refs[done[0]], result)
 
-
-def _unused() -> None:  # keep linters quiet about names used only in annotations
-    del Fraction, asdict
