@@ -511,7 +511,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.frames < 1:
         raise InvalidOptionError("--frames", args.frames, "1 or more")
     synthetic = unreadable = False
-    for name in args.files:
+    for name in _expand_folders(args.files):
         try:
             report = verify(name, frames=args.frames, trust_dir=args.trust_dir)
         except FacetwinError as exc:
@@ -528,6 +528,23 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if unreadable else EXIT_OK
 
 
+def _expand_folders(names: list[str]) -> list[str]:
+    """Folders become the images and videos inside them (recursively), sorted."""
+    from facetwin.io.images import IMAGE_SUFFIXES
+    from facetwin.io.media import VIDEO_SUFFIXES
+
+    out = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            media = [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+                     and p.suffix.lower() in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)]
+            out.extend(str(p) for p in media)
+        else:
+            out.append(name)
+    return out
+
+
 def _verify_lines(report) -> str:
     mark = report.watermark
     frames = f", {mark.frames_marked}/{mark.frames} frames" if report.kind == "video" else ""
@@ -539,14 +556,17 @@ def _verify_lines(report) -> str:
                 if claim is not None else "not found")
     c2pa = report.c2pa
     if not c2pa.present:
-        manifest = "none" + (f" ({c2pa.problems[0]})" if c2pa.problems else "")
+        unsupported = any("NotSupported" in p or "unsupported" in p for p in c2pa.problems)
+        manifest = "none" + (" (this file type cannot carry one)" if unsupported
+                             else f" ({c2pa.problems[0]})" if c2pa.problems else "")
     else:
         manifest = ("valid" if c2pa.valid else "INVALID") + (", trusted signer" if c2pa.trusted else ", untrusted signer")
         manifest += f", signed by {c2pa.signer}" if c2pa.signer else ""
         if not c2pa.valid and c2pa.problems:
             manifest += f" ({c2pa.problems[0]})"
-    return (f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n"
+    text = (f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n"
             f"  C2PA:      {manifest}")
+    return text + "".join(f"\n  note:      {problem}" for problem in report.problems)
 
 
 def _parse_ladder(text: str) -> dict[str, int]:

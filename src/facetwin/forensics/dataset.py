@@ -47,6 +47,7 @@ import numpy as np
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, InputNotFoundError, InvalidOptionError
 from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
+from facetwin.io.media import VIDEO_SUFFIXES
 
 __all__ = [
     "DatasetConfig",
@@ -64,7 +65,6 @@ FORMAT, VERSION = "facetwin/dataset", 1
 METHOD = "facetwin"
 #: FaceForensics++'s levels: c0 lossless, c23 (its "HQ") and c40 ("LQ") H.264 CRF.
 DEFAULT_LADDER: dict[str, int] = {"c0": 0, "c23": 23, "c40": 40}
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 
 #: (pair name, stage, done, total): stage is "extract", "train", "convert" or "pair".
 DatasetProgress = Callable[[str, str, int, int], None]

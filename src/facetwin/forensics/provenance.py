@@ -2,8 +2,8 @@
 
 Three marks, each surviving what the others do not:
 
-- the invisible watermark in the pixels (watermark.py): survives re-encoding, resizing
-  and screenshots, and carries no detail;
+- the invisible watermark in the pixels (watermark.py): survives re-encoding and
+  resizing, but not cropping (the pattern is tied to the frame's edges); carries no detail;
 - plain metadata: PNG text chunks, MP4/MOV/MKV tags, naming facetwin, its version, the
   model's fingerprint and that the content is synthetic; read by any tool, lost on
   re-encoding;
@@ -79,15 +79,15 @@ class Provenance:
         """The facts written into every file, as a JSON-ready dict."""
         from facetwin import __version__
 
-        claim = {
+        claim = dict(self.extra)  # context first: it cannot overwrite the facts below
+        claim.update({
             "synthetic": True,
             "software": "facetwin",
             "version": __version__,
             "digital_source_type": DIGITAL_SOURCE_TYPE,
             "model_fingerprint": self.model_fingerprint,
             "created": self.created,
-        }
-        claim.update(self.extra)
+        })
         return claim
 
 

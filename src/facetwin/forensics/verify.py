@@ -38,7 +38,7 @@ class FileReport:
 
     @property
     def metadata_found(self) -> bool:
-        return self.claim is not None
+        return self.claim is not None and self.claim.get("synthetic") is True
 
     @property
     def synthetic(self) -> bool:
@@ -54,8 +54,9 @@ class FileReport:
     def verdict(self) -> str:
         if not self.synthetic:
             return "no facetwin marks found"
+        c2pa = "C2PA" if self.c2pa.valid else "C2PA, invalid: changed after signing"
         found = [name for name, hit in (("watermark", self.watermark.found), ("metadata", self.metadata_found),
-                                        ("C2PA", self.c2pa_says_synthetic)) if hit]
+                                        (c2pa, self.c2pa_says_synthetic)) if hit]
         return "SYNTHETIC (facetwin: " + ", ".join(found) + ")"
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,14 +102,22 @@ def verify(path: str | Path, *, frames: int = VIDEO_FRAMES, trust_dir: str | Pat
     from facetwin.forensics.c2pa import read_manifest
 
     path = Path(path)
+    if path.is_dir():
+        raise UnreadableMediaError(path, "it is a folder; give the files in it (the command line looks inside folders)")
     if not path.is_file():
         raise InputNotFoundError(path)
     manifest = read_manifest(path, trust_dir=Path(trust_dir) if trust_dir is not None else None)
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        image = read_image(path)
-        score = watermark_score(image)
-        mark = WatermarkResult(score, 1, int(score >= THRESHOLD))
         claim = read_png_claim(read_png_text(path.read_bytes())) if path.suffix.lower() == ".png" else None
+        try:
+            score = watermark_score(read_image(path))
+        except UnreadableMediaError as exc:
+            if claim is None and not manifest.present:
+                raise
+            # Damaged pixels do not erase what the metadata and the manifest say.
+            return FileReport(path, "image", WatermarkResult(0.0, 0, 0), claim, manifest,
+                              (f"the pixels could not be decoded ({exc.reason}); watermark not checked",))
+        mark = WatermarkResult(score, 1, int(score >= THRESHOLD))
         return FileReport(path, "image", mark, claim, manifest)
     mark, tags = _read_video(path, frames)
     return FileReport(path, "video", mark, read_video_claim(tags), manifest)

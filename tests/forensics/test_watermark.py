@@ -1,0 +1,253 @@
+"""Tests for facetwin.forensics.watermark: invisible, blind, and surviving re-encoding and resizing."""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from statistics import NormalDist
+
+import av
+import cv2
+import numpy as np
+import pytest
+from _helpers import shared_data
+
+from facetwin.errors import InvalidOptionError
+from facetwin.forensics.watermark import THRESHOLD, WatermarkReader, WatermarkResult, embed_watermark, watermark_score
+
+#: Unmarked pictures behave like a standard normal score: 3 sigma is rare, 5 never seen.
+CLEAN_MAX = 3.0
+
+
+def h264(frames: list[np.ndarray], crf: int = 23) -> list[np.ndarray]:
+    """Frames after an in-memory libx264 round trip (yuv420p; odd sizes lose their last row/column)."""
+    height, width = frames[0].shape[0] // 2 * 2, frames[0].shape[1] // 2 * 2
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "ultrafast"}
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    buf.seek(0)
+    with av.open(buf) as container:
+        out = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(out) == len(frames)
+    return out
+
+
+def half(image: np.ndarray) -> np.ndarray:
+    return cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / mse))
+
+
+TRANSFORMS = {
+    "crf23": lambda image: h264([image])[0],
+    "half": half,
+    "half_then_crf23": lambda image: h264([half(image)])[0],
+    "crf23_then_half": lambda image: half(h264([image])[0]),
+}
+
+
+@pytest.fixture(params=["astronaut", "grace_hopper"])
+def portrait(request) -> np.ndarray:
+    return request.getfixturevalue(request.param)
+
+
+def test_marked_portrait_is_found_and_unmarked_is_not(portrait):
+    marked = embed_watermark(portrait)
+    assert watermark_score(marked) >= THRESHOLD
+    assert abs(watermark_score(portrait)) < CLEAN_MAX
+
+
+def test_mark_is_invisible_and_leaves_the_input_alone(portrait):
+    before = portrait.copy()
+    marked = embed_watermark(portrait)
+    assert np.array_equal(portrait, before)
+    assert marked.shape == portrait.shape and marked.dtype == np.uint8 and marked is not portrait
+    diff = marked.astype(int) - portrait
+    assert psnr(marked, portrait) >= 38.0
+    assert np.abs(diff).max() <= 5
+    assert np.abs(diff).mean() > 0.5  # it did change the picture
+    # The luma moves, the colour does not: R, G and B change alike wherever none clipped.
+    unclipped = ((marked > 0) & (marked < 255)).all(axis=2)
+    assert unclipped.mean() > 0.9
+    assert np.array_equal(diff[..., 0][unclipped], diff[..., 1][unclipped])
+    assert np.array_equal(diff[..., 0][unclipped], diff[..., 2][unclipped])
+    # The same in every frame (no flicker): marking is deterministic.
+    assert np.array_equal(embed_watermark(portrait), marked)
+
+
+def test_mark_is_stronger_where_the_picture_is_busy(grace_hopper):
+    # Flat areas get about half the base strength, textured ones up to 1.5x.
+    diff = np.abs(embed_watermark(grace_hopper).astype(int) - grace_hopper)[..., 1].astype(np.float32)
+    grey = cv2.cvtColor(grace_hopper, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    activity = np.sqrt(np.maximum(cv2.GaussianBlur(grey * grey, (0, 0), 4) - cv2.GaussianBlur(grey, (0, 0), 4) ** 2, 0))
+    flat, busy = activity < np.percentile(activity, 20), activity > np.percentile(activity, 80)
+    assert diff[busy].mean() > 1.5 * diff[flat].mean()
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_mark_survives_reencoding_and_halving(portrait, transform):
+    changed = TRANSFORMS[transform](embed_watermark(portrait))
+    assert watermark_score(changed) >= THRESHOLD
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_unmarked_stays_unmarked_after_reencoding_and_halving(portrait, transform):
+    assert abs(watermark_score(TRANSFORMS[transform](portrait))) < CLEAN_MAX
+
+
+def test_other_real_pictures_score_like_noise():
+    import skimage.data
+
+    for name in ("coffee", "chelsea", "rocket", "camera"):
+        image = getattr(skimage.data, name)()
+        image = np.ascontiguousarray(np.stack([image] * 3, -1) if image.ndim == 2 else image[..., :3])
+        assert abs(watermark_score(image)) < CLEAN_MAX, name
+        assert watermark_score(embed_watermark(image)) >= THRESHOLD, name
+
+
+def test_any_size_is_accepted(astronaut):
+    # Smaller than the detector's grid, odd, and a single pixel: marked and scored without error.
+    for shape in [(1, 1), (3, 5), (47, 33), (3, 1000)]:
+        image = np.ascontiguousarray(astronaut[: shape[0], : shape[1]])
+        marked = embed_watermark(image)
+        assert marked.shape == image.shape
+        assert np.abs(marked.astype(int) - image).max() <= 5
+        assert np.isfinite(watermark_score(marked))
+
+
+def test_flat_picture_scores_zero_unmarked_but_is_found_marked():
+    grey = np.full((240, 320, 3), 128, np.uint8)
+    assert watermark_score(grey) == 0.0
+    assert watermark_score(embed_watermark(grey)) >= THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 3), np.float32)]
+)
+def test_bad_arrays_are_refused(bad):
+    with pytest.raises(InvalidOptionError, match="image"):
+        embed_watermark(bad)
+    with pytest.raises(InvalidOptionError, match="image"):
+        watermark_score(bad)
+    with pytest.raises(InvalidOptionError, match="image"):
+        WatermarkReader().add(bad)
+
+
+def _decode(path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+@pytest.mark.parametrize("crf", [23, 28])
+def test_reader_adds_up_the_mark_over_moving_frames(moving_video, crf):
+    frames = h264([embed_watermark(f) for f in _decode(moving_video)], crf=crf)
+    reader = WatermarkReader()
+    scores = [reader.add(f) for f in frames]
+    assert scores == [watermark_score(f) for f in frames]
+    result = reader.result()
+    assert (result.frames, result.frames_marked) == (len(frames), sum(s >= THRESHOLD for s in scores))
+    assert result.found and result.score >= THRESHOLD
+    # The picture moves and averages out, the mark does not: the video scores above its
+    # average frame (not always above its best: at CRF 28 the I-frame alone scores higher).
+    assert result.score > np.mean(scores) + 2.0
+    if crf == 28:
+        assert min(scores) < THRESHOLD  # some frames alone miss the mark; the video does not
+
+
+def test_reader_on_unmarked_video_stays_below(moving_video):
+    reader = WatermarkReader()
+    for frame in h264(_decode(moving_video), crf=23):
+        reader.add(frame)
+    result = reader.result()
+    assert result.frames == 12 and result.frames_marked == 0
+    assert not result.found and abs(result.score) < CLEAN_MAX
+
+
+def test_reader_on_a_still_video_scores_as_its_frame(astronaut):
+    marked = embed_watermark(astronaut)
+    reader = WatermarkReader()
+    for _ in range(5):
+        reader.add(marked)
+    assert reader.result().score == pytest.approx(watermark_score(marked), rel=1e-4)
+
+
+def test_empty_reader_finds_nothing():
+    result = WatermarkReader().result()
+    assert (result.score, result.frames, result.frames_marked, result.found) == (0.0, 0, 0, False)
+
+
+@pytest.mark.parametrize("score", [-2.0, 0.0, 1.5, THRESHOLD, 8.0])
+def test_false_alarm_is_the_normal_tail(score):
+    result = WatermarkResult(score, 1, int(score >= THRESHOLD))
+    assert result.false_alarm == pytest.approx(1 - NormalDist().cdf(score), rel=1e-6, abs=1e-15)
+    assert result.found is (score >= THRESHOLD)
+
+
+# --- real videos ----------------------------------------------------------------------------
+
+# Different sizes and kinds: 426x240 at 5 fps, 720p with two people, portrait 480x908
+# (odd when halved), 512x388 talking head.
+REAL_VIDEOS = ["faceswap_test.mp4", "multi_stiller_wilson.mp4", "portrait_s20.mp4", "talking_obama.mp4"]
+
+
+@lru_cache(maxsize=None)
+def _spread_frames(path, n: int = 5) -> tuple[np.ndarray, ...]:
+    """n frames spread evenly over the video (read once per session; callers do not change them)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        total = stream.frames
+        picks = set(np.linspace(0, total - 1, n).round().astype(int).tolist())
+        frames = []
+        for index, frame in enumerate(container.decode(stream)):
+            if index in picks:
+                frames.append(frame.to_ndarray(format="rgb24"))
+            if index >= max(picks):
+                break
+    assert len(frames) == n
+    return tuple(frames)
+
+
+@pytest.mark.parametrize("name", REAL_VIDEOS)
+def test_real_video_frames(name):
+    frames = _spread_frames(shared_data("videos", name))
+    marked = [embed_watermark(f) for f in frames]
+    clean_scores = [watermark_score(f) for f in frames]
+    assert all(abs(s) < CLEAN_MAX for s in clean_scores), clean_scores
+    assert all(psnr(m, f) >= 38.0 for m, f in zip(marked, frames))
+    after = {
+        "crf23": [watermark_score(f) for f in h264(marked)],
+        "half": [watermark_score(half(f)) for f in marked],
+    }
+    for what, scores in after.items():
+        assert min(scores) >= THRESHOLD, (what, scores)
+    # re-encoding or halving the unmarked frames invents no mark
+    assert all(abs(watermark_score(f)) < CLEAN_MAX for f in h264(list(frames)))
+    assert all(abs(watermark_score(half(f))) < CLEAN_MAX for f in frames)
+    # Halved and then re-encoded, the video as a whole (what verify reads) is still found.
+    reader = WatermarkReader()
+    for frame in h264([half(f) for f in marked]):
+        reader.add(frame)
+    assert reader.result().found, reader.result()
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("faceswap_test.mp4", marks=pytest.mark.xfail(strict=True, reason=(
+        "426x240 halved is 213x120: cells of 3.3 x 1.9 px, below the 5 px the grid was sized for; "
+        "frames alone then score 3.7-5.4 after CRF 23 (the video as a whole still 10)"))),
+    *[name for name in REAL_VIDEOS if name != "faceswap_test.mp4"],
+])
+def test_real_video_frames_halved_then_reencoded_each_found(name):
+    frames = _spread_frames(shared_data("videos", name))
+    scores = [watermark_score(f) for f in h264([half(embed_watermark(f)) for f in frames])]
+    assert min(scores) >= THRESHOLD, scores
