@@ -303,3 +303,13 @@ def test_cli_looks_inside_folders(files, tmp_path, capsys):
 def test_extra_context_cannot_overwrite_the_facts():
     claim = Provenance(extra={"synthetic": False, "software": "other", "pair": "x_y"}).claim()
     assert claim["synthetic"] is True and claim["software"] == "facetwin" and claim["pair"] == "x_y"
+
+
+def test_long_videos_are_sampled_by_seeking(files, monkeypatch):
+    import facetwin.forensics.verify as module
+
+    linear = verify(files["marked_mp4"], frames=4)
+    monkeypatch.setattr(module, "_SEEK_ABOVE", 0)
+    seeking = verify(files["marked_mp4"], frames=4)
+    assert seeking.watermark.frames == 4 and seeking.watermark.found
+    assert abs(seeking.watermark.score - linear.watermark.score) < 0.5 * linear.watermark.score

@@ -658,13 +658,18 @@ def _run_in_processes(todo, out, config, key_dir, device, finished, report) -> N
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    import torch
+
     threads = max(1, (os.cpu_count() or 1) // config.jobs)
+    gpus = torch.cuda.device_count() if device in ("auto", "cuda") else 0
     context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
     with context.Manager() as manager:
         queue = manager.Queue()
         with ProcessPoolExecutor(max_workers=config.jobs, mp_context=context) as pool:
-            futures = {pool.submit(_pair_in_process, pair, out, config, key_dir, device, threads, queue): pair
-                       for pair in todo}
+            # Pairs take the GPUs in turn, so several jobs do not all land on the first.
+            futures = {pool.submit(_pair_in_process, pair, out, config, key_dir,
+                                   f"cuda:{i % gpus}" if gpus else device, threads, queue): pair
+                       for i, pair in enumerate(todo)}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)

@@ -135,12 +135,15 @@ def _read_video(path: Path, frames: int) -> tuple[WatermarkResult, dict[str, str
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             total = stream.frames or _count_frames(path)
-            picks = set(np.linspace(0, max(total - 1, 0), num=min(frames, max(total, 1))).round().astype(int).tolist())
-            for index, frame in enumerate(container.decode(stream)):
-                if index in picks:
-                    reader.add(frame.to_ndarray(format="rgb24"))
-                if index >= max(picks):
-                    break
+            if total > _SEEK_ABOVE and stream.duration:
+                _read_by_seeking(container, stream, frames, reader)
+            else:
+                picks = set(np.linspace(0, max(total - 1, 0), num=min(frames, max(total, 1))).round().astype(int).tolist())
+                for index, frame in enumerate(container.decode(stream)):
+                    if index in picks:
+                        reader.add(frame.to_ndarray(format="rgb24"))
+                    if index >= max(picks):
+                        break
     except (av.error.FFmpegError, OSError) as exc:
         if isinstance(exc, FacetwinError):
             raise
@@ -148,6 +151,21 @@ def _read_video(path: Path, frames: int) -> tuple[WatermarkResult, dict[str, str
     if reader.frames == 0:
         raise UnreadableMediaError(path, "no frame could be decoded")
     return reader.result(), tags
+
+
+#: Longer videos are sampled by seeking (decoding from the keyframe before each pick)
+#: rather than decoding every frame up to the last pick.
+_SEEK_ABOVE = 3000
+
+
+def _read_by_seeking(container, stream, frames: int, reader: WatermarkReader) -> None:
+    start = stream.start_time or 0
+    for target in np.linspace(start, start + stream.duration, num=frames, endpoint=False).astype(np.int64):
+        container.seek(int(target), stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.pts is not None and frame.pts >= target:
+                reader.add(frame.to_ndarray(format="rgb24"))
+                break
 
 
 def _count_frames(path: Path) -> int:
