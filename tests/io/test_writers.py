@@ -393,3 +393,19 @@ def test_real_video_keeps_stream_properties(tmp_path, name):
     with open_media(out) as copy:  # colours too: the source's matrix and range are kept
         errors = [_mean_error(f.image, image) for f, image in zip(copy.frames(), written)]
     assert max(errors) < 3.0
+
+
+def test_outputs_get_the_usual_file_mode_not_mkstemps(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        with VideoWriter(tmp_path / "v.mp4", fps=25, preset="ultrafast") as out:
+            out.write(np.zeros((16, 16, 3), np.uint8))
+        with ImageSequenceWriter(tmp_path / "frames") as seq:
+            png = seq.write(np.zeros((16, 16, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "v.mp4").stat().st_mode) == 0o644
+    assert stat.S_IMODE(png.stat().st_mode) == 0o644

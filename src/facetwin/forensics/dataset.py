@@ -613,9 +613,11 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
     """Consistency of one finished pair: frame counts of every video against the labels,
     and how well the mask covers the pixels that changed.
 
-    IoU of (mask >= 0.5) against (max over channels of |c0 fake - real| > ``threshold``)
-    over fake frames; the threshold (8-bit levels) sits above the watermark (at most 4.5
-    levels) and the lossless level's rounding.
+    Over fake frames, "changed" is max over channels of |lossless fake - real| >
+    ``threshold`` (8-bit levels; above the watermark's 4.5 and the lossless level's
+    rounding). Reported: IoU of (mask >= 0.5) with changed; the share of changed pixels
+    inside the mask (mask > 0), which should be all of them; and the share of the mask
+    (>= 0.5) that changed (less than all: a swapped pixel can come out close to the old one).
     """
     import av
 
@@ -627,7 +629,7 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
             counts[str(path.relative_to(out))] = sum(1 for _ in container.decode(video=0))
     lossless = next((out / "manipulated" / METHOD / lvl / f"{name}.mp4" for lvl, crf in
                      json.loads((out / "manifest.json").read_text())["settings"]["ladder"].items() if crf == 0), None)
-    ious = []
+    ious, inside, covered = [], [], []
     if lossless is not None and lossless.is_file():
         fake_rows = {r["frame"] for r in labels["rows"] if r["label"] == "fake"}
         real = out / "original" / labels["target"]["video"]
@@ -637,9 +639,14 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
                     continue
                 changed = np.abs(ff.to_ndarray(format="rgb24").astype(np.int16)
                                  - rf.to_ndarray(format="rgb24").astype(np.int16)).max(axis=2) > threshold
-                mask = mf.to_ndarray(format="gray") >= 128
+                grey = mf.to_ndarray(format="gray")
+                mask, touched = grey >= 128, grey > 2  # > 2: above the lossless level's rounding
                 union = np.logical_or(changed, mask).sum()
                 ious.append(float(np.logical_and(changed, mask).sum() / union) if union else 1.0)
+                if changed.any():
+                    inside.append(float(np.logical_and(changed, touched).sum() / changed.sum()))
+                if mask.any():
+                    covered.append(float(np.logical_and(changed, mask).sum() / mask.sum()))
     return {
         "frames_labelled": labels["frames"],
         "target_frames": labels["target_frames"],
@@ -648,6 +655,8 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
         "fake_frames": labels["fake_frames"],
         "mask_iou_median": float(np.median(ious)) if ious else None,
         "mask_iou_mean": float(np.mean(ious)) if ious else None,
+        "changed_inside_mask": float(np.mean(inside)) if inside else None,
+        "mask_changed": float(np.median(covered)) if covered else None,
     }
 
 

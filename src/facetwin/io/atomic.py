@@ -12,7 +12,14 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_json"]
+__all__ = ["atomic_write_bytes", "atomic_write_json", "file_mode"]
+
+
+def file_mode() -> int:
+    """The mode a plainly created file gets (0o666 less the umask); mkstemp's is 0o600."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -23,6 +30,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, file_mode())  # others may read outputs as they could any new file
         os.replace(tmp, path)
     except BaseException:
         # Interrupted (Ctrl-C included) or failed: leave the old file, drop the temp.

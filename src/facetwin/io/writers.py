@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from facetwin._check import check_array, check_choice, check_range
+from facetwin.io.atomic import file_mode
 from facetwin.io.audio import AudioPassthrough
 from facetwin.errors import InvalidOptionError, OutputConflictError, OutputWriteError, UnsupportedOutputError
 from facetwin.io.images import IMAGE_SUFFIXES, write_png
@@ -267,6 +268,7 @@ class VideoWriter(MediaWriter):
                 sign_video(Path(self._tmp), self.provenance, mime=_C2PA_FORMATS[self._format], title=self.path.name)
             with open(self._tmp, "rb+") as f:  # the data reaches the disk before the rename
                 os.fsync(f.fileno())
+            os.chmod(self._tmp, file_mode())
             os.replace(self._tmp, self.path)
         except (OSError, _av_error()) as exc:
             self.abort()
