@@ -223,5 +223,5 @@ def test_ray_runs_the_pairs_as_tasks(tmp_path, videos):
                                    ray_address="local")
     finally:
         ray.shutdown()
-    assert sorted(summary.done) == ["astro_grace", "grace_astro"] and not summary.failed
+    assert sorted(summary.done) == ["astro_grace", "grace_astro"] and not summary.failed, summary.failed
     assert check_pair(tmp_path, "astro_grace")["counts_match"]

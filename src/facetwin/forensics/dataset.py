@@ -304,6 +304,7 @@ def run_pair(
     """Train (unless given a model), convert and label one pair; never raises for bad
     input: the result says ``status`` "done" or "failed" with ``error``."""
     started = time.perf_counter()
+    progress = progress or (lambda *event: None)
     try:
         if threads is not None:
             import torch
@@ -712,6 +713,7 @@ def _run_on_ray(address, todo, out, config, key_dir, device, finished) -> None:
         try:
             result = ray.get(done[0])
         except Exception as exc:  # the task's worker died
-            result = {"status": "failed", "error": f"ray task failed: {type(exc).__name__}: {exc}"}
+            last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]  # Ray prefixes a traceback
+            result = {"status": "failed", "error": f"ray task failed: {last}"}
         finished(refs[done[0]], result)
 
