@@ -506,7 +506,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     import json
 
-    from facetwin.forensics.verify import verify
+    from facetwin.forensics.report import verify
 
     if args.frames < 1:
         raise InvalidOptionError("--frames", args.frames, "1 or more")

@@ -13,7 +13,7 @@ from _helpers import shifted, write_video
 from facetwin.config import ExtractConfig, TrainConfig
 from facetwin.errors import InputNotFoundError, InvalidOptionError
 from facetwin.forensics.dataset import DatasetConfig, Pair, check_pair, generate_dataset, read_pairs
-from facetwin.forensics.verify import verify
+from facetwin.forensics.report import verify
 
 FRAMES = 10
 

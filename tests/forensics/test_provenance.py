@@ -31,7 +31,7 @@ from facetwin.forensics.provenance import (
     video_tags,
     write_marked_png,
 )
-from facetwin.forensics.verify import verify
+from facetwin.forensics.report import verify
 from facetwin.forensics.watermark import THRESHOLD, watermark_score
 from facetwin.io import read_image
 from facetwin.io.images import encode_png

@@ -1,4 +1,4 @@
-"""Tests for facetwin.forensics.verify and ``facetwin verify``: which marks a file still carries."""
+"""Tests for facetwin.forensics.report.verify and ``facetwin verify``: which marks a file still carries."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from _helpers import write_video
 from facetwin.cli import main
 from facetwin.errors import InputNotFoundError, UnreadableMediaError
 from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE, Provenance, read_png_text, write_marked_png
-from facetwin.forensics.verify import FileReport, verify
+from facetwin.forensics.report import FileReport, verify
 from facetwin.forensics.watermark import THRESHOLD
 from facetwin.io import read_image
 from facetwin.io.writers import VideoWriter
@@ -306,7 +306,7 @@ def test_extra_context_cannot_overwrite_the_facts():
 
 
 def test_long_videos_are_sampled_by_seeking(files, monkeypatch):
-    import facetwin.forensics.verify as module
+    import facetwin.forensics.report as module
 
     linear = verify(files["marked_mp4"], frames=4)
     monkeypatch.setattr(module, "_SEEK_ABOVE", 0)

@@ -129,7 +129,7 @@ def test_write_preview_round_trip(tmp_path, faces):
     write_preview(path, grid)
     # The grid shows swapped faces, so it is marked: the watermark's few levels, and metadata.
     assert np.abs(read_image(path).astype(int) - grid).max() <= 5
-    from facetwin.forensics.verify import verify
+    from facetwin.forensics.report import verify
 
     assert verify(path).metadata_found and verify(path).c2pa.valid
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left

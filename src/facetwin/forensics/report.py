@@ -1,4 +1,4 @@
-"""``facetwin verify``: is this file synthetic, by facetwin's three marks?
+"""``facetwin verify`` (``verify``): is this file synthetic, by facetwin's three marks?
 
 Each mark is checked on its own, because each is lost in different ways: re-encoding
 drops metadata and the C2PA manifest but keeps the watermark; an edit invalidates the
