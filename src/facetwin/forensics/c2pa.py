@@ -4,8 +4,8 @@ A watermark survives re-encoding but carries few bits; a C2PA manifest names the
 its version and the IPTC source type ``trainedAlgorithmicMedia`` in the form that
 standard tools (c2patool, Content Credentials viewers, platforms) read, and it is bound
 to the file by hashes, so any edit of the pixels or samples turns it invalid. The two
-complement each other: the manifest can be stripped, the watermark cannot be read by
-everyone.
+complement each other: the manifest can be stripped, the watermark proves nothing about
+who made the file.
 
 Signing uses a key that lives on the user's machine and nowhere else (see
 ``ensure_signing_key``): no account, no network, no timestamp authority. Other verifiers
