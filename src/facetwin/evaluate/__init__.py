@@ -1,0 +1,1 @@
+"""Evaluation of a trained swap: measured quality on held-out footage."""

@@ -1,0 +1,311 @@
+"""``facetwin evaluate``: every metric of a trained model, on frames it never saw.
+
+Each video is split by time (evaluate/split.py): the model should have been trained on
+the first part (``facetwin extract --held-out``), and it is measured on the last. The
+people's reference identities come from the training part of their own videos; the
+swap is judged on the held-out part:
+
+- identity: each swapped face's identity vector (dlib ResNet, and SFace where its model
+  ships) against the target's and the source's mean vectors; the retrieval rate is the
+  share of swapped faces nearer the target;
+- attributes kept: landmarks and head pose of the swapped face against the input's;
+- reconstruction: PSNR and SSIM of A->A and B->B on the held-out faces, in the model's
+  own window;
+- temporal: flicker inside the face relative to the input's, landmark jitter relative to
+  the input's;
+- blend: the seam score of convert/metrics.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from facetwin._check import check_range
+from facetwin.config import ConvertConfig, ExtractConfig
+from facetwin.errors import NoFaceFoundError
+
+__all__ = ["evaluate", "EvaluateConfig", "Evaluation", "FaceResult"]
+
+log = logging.getLogger(__name__)
+
+#: (stage, done, total)
+EvaluateProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateConfig:
+    # The last fraction of each video is the test part; training should stop a gap before it.
+    held_out: float = 0.2
+    gap_seconds: float = 1.0
+    # Test frames per video, consecutive from the start of the test part (temporal
+    # metrics need neighbours); 0 takes all.
+    max_frames: int = 90
+    # Frames of each training part whose identity vectors make the person's mean.
+    reference_frames: int = 24
+    # Faces in the contact sheet: this many best and as many worst per direction.
+    sheet_faces: int = 4
+
+    def __post_init__(self) -> None:
+        check_range(self.held_out, "held_out", low=0, high=0.9, low_open=True)
+        check_range(self.gap_seconds, "gap_seconds", low=0)
+        check_range(self.max_frames, "max_frames", low=0)
+        check_range(self.reference_frames, "reference_frames", low=1)
+        check_range(self.sheet_faces, "sheet_faces", low=0, high=16)
+
+
+@dataclass
+class FaceResult:
+    """One swapped face of the test part."""
+
+    frame: int
+    dlib_to_target: float
+    dlib_to_source: float
+    sface_to_target: float | None
+    sface_to_source: float | None
+    landmark_error: float
+    pose_error: np.ndarray  # (3,) yaw, pitch, roll, degrees
+    seam: float
+    input_crop: np.ndarray = field(repr=False)
+    output_crop: np.ndarray = field(repr=False)
+
+    @property
+    def margin(self) -> float:
+        """How much nearer the target than the source (dlib); > 0 is the target."""
+        return self.dlib_to_source - self.dlib_to_target
+
+
+@dataclass
+class Evaluation:
+    """Everything measured, ready for ``report.write_report``."""
+
+    model_dir: Path
+    videos: dict[str, Path]
+    splits: dict[str, Any]
+    directions: dict[str, list[FaceResult]]
+    temporal: dict[str, dict[str, float]]
+    reconstruction: dict[str, dict[str, float]]
+    seconds: float = 0.0
+    sface: bool = False
+
+
+def evaluate(
+    model_dir: str | Path,
+    video_a: str | Path,
+    video_b: str | Path,
+    *,
+    config: EvaluateConfig | None = None,
+    convert: ConvertConfig | None = None,
+    faces: ExtractConfig | None = None,
+    device: str = "auto",
+    progress: EvaluateProgress | None = None,
+) -> Evaluation:
+    """Measure the model of ``model_dir`` (trained on A = ``video_a``, B = ``video_b``).
+
+    ``convert`` sets how faces are blended (its ``to`` is set per direction); ``faces``
+    how they are found. Raises FacetwinError subclasses for unreadable inputs, a bad
+    model folder, or a test part without faces.
+    """
+    from facetwin.convert.swap import FaceSwapper
+    from facetwin.evaluate.metrics import SFaceEncoder
+    from facetwin.faces import LandmarkPredictor
+    from facetwin.faces.identity import IdentityEncoder
+    from facetwin.train.checkpoint import load_model
+    from facetwin.train.trainer import pick_device
+
+    started = time.perf_counter()
+    config = config or EvaluateConfig()
+    convert = convert or ConvertConfig()
+    faces = faces or ExtractConfig()
+    report = progress or (lambda *args: None)
+    dev = pick_device(device)
+    model = load_model(model_dir, device=dev)
+    tools = _Tools(IdentityEncoder(), SFaceEncoder() if SFaceEncoder.available() else None, LandmarkPredictor())
+
+    videos = {"a": Path(video_a), "b": Path(video_b)}
+    parts = {side: _read_parts(path, config, faces, report, side) for side, path in videos.items()}
+    means = {side: _reference_means(part.reference, tools) for side, part in parts.items()}
+
+    directions: dict[str, list[FaceResult]] = {}
+    temporal: dict[str, dict[str, float]] = {}
+    for source, target in (("a", "b"), ("b", "a")):
+        swapper = FaceSwapper(model, _with_to(convert, target), bf16=False)
+        results, temporal[f"{source}_to_{target}"] = _swap_and_measure(
+            parts[source].test, swapper, tools, means[target], means[source], report, f"{source}->{target}",
+        )
+        directions[f"{source}_to_{target}"] = results
+    reconstruction = {side: _reconstruction(model, parts[side].test, side, convert, dev) for side in ("a", "b")}
+    return Evaluation(
+        Path(model_dir), videos, {side: part.split_json for side, part in parts.items()}, directions, temporal,
+        reconstruction, time.perf_counter() - started, tools.sface is not None,
+    )
+
+
+# --- reading the parts ------------------------------------------------------------------
+
+
+@dataclass
+class _Tools:
+    dlib: Any
+    sface: Any | None
+    landmarks: Any
+
+
+@dataclass
+class _Part:
+    reference: list[tuple[np.ndarray, np.ndarray]]  # (frame, landmarks) from the training part
+    test: list[tuple[int, np.ndarray, list]]  # (index, frame, [FoundFace]) consecutive test frames
+    split_json: dict[str, Any]
+
+
+def _read_parts(path: Path, config: EvaluateConfig, faces: ExtractConfig, report, side: str) -> _Part:
+    from facetwin.evaluate.split import time_split
+    from facetwin.faces.find import FaceFinder
+    from facetwin.io.media import open_media
+
+    with open_media(path) as source:
+        split = time_split(source.frame_count, source.fps, held_out=config.held_out, gap_seconds=config.gap_seconds)
+        test_stop = split.test.stop if not config.max_frames else min(split.test.stop, split.test.start + config.max_frames)
+        picks = set(np.linspace(split.train.start, split.train.stop - 1,
+                                num=min(config.reference_frames, len(split.train))).round().astype(int).tolist())
+        reference, test = [], []
+        finder = FaceFinder(faces, video=True)
+        for frame in source.frames():
+            if frame.index in picks:
+                found = FaceFinder(faces, video=False)(frame.image, frame.time)
+                if found:
+                    reference.append((frame.image, _largest(found).landmarks))
+            elif frame.index >= split.test.start:
+                test.append((frame.index, frame.image, finder(frame.image, frame.time)))
+                report(f"{side} read", len(test), test_stop - split.test.start)
+            if frame.index + 1 >= test_stop:
+                break
+    if not reference:
+        raise NoFaceFoundError(str(path), len(picks), "no face in the training part to learn the person's identity from")
+    if not any(found for _, _, found in test):
+        raise NoFaceFoundError(str(path), len(test), "no face in the held-out part")
+    split_json = {"frames": len(split.train) + len(split.test) + split.gap, "train": [split.train.start, split.train.stop],
+                  "test": [split.test.start, split.test.stop], "tested": [split.test.start, test_stop]}
+    return _Part(reference, test, split_json)
+
+
+def _largest(found):
+    return max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+
+
+def _reference_means(reference, tools: _Tools) -> dict[str, np.ndarray | None]:
+    dlib = np.mean([tools.dlib(image, lm) for image, lm in reference], axis=0)
+    sface = np.mean([tools.sface(image, lm) for image, lm in reference], axis=0) if tools.sface else None
+    return {"dlib": dlib, "sface": sface}
+
+
+def _with_to(config: ConvertConfig, to: str) -> ConvertConfig:
+    from dataclasses import replace
+
+    return replace(config, to=to)
+
+
+# --- the swap ---------------------------------------------------------------------------
+
+
+def _swap_and_measure(test, swapper, tools: _Tools, target_mean, source_mean, report, stage: str):
+    from facetwin.convert.metrics import flicker_score, seam_score
+    from facetwin.convert.swap import SwapFace
+    from facetwin.evaluate.metrics import head_pose, jitter_ratio, landmark_error, pose_error, sface_distance
+
+    results: list[FaceResult] = []
+    outputs, inputs, masks = [], [], []
+    track_in, track_out = [], []
+    for i, (index, frame, found) in enumerate(test):
+        if not found:
+            # A gap in the tracks: jitter skips it instead of bridging two distant frames.
+            track_in.append(np.full((68, 2), np.nan))
+            track_out.append(np.full((68, 2), np.nan))
+            continue
+        face = _largest(found)
+        output, mask = swapper.swap(frame, [SwapFace(face.landmarks, face.track_id, face.box)])
+        landmarks_out = tools.landmarks(output, face.box).astype(np.float64)
+        size = (frame.shape[1], frame.shape[0])
+        vector = tools.dlib(output, face.landmarks)
+        to_target = float(np.linalg.norm(vector - target_mean["dlib"]))
+        to_source = float(np.linalg.norm(vector - source_mean["dlib"]))
+        s_target = s_source = None
+        if tools.sface is not None:
+            s_vector = tools.sface(output, face.landmarks)
+            s_target = float(sface_distance(s_vector, target_mean["sface"]))
+            s_source = float(sface_distance(s_vector, source_mean["sface"]))
+        seam = float(seam_score(_tensor(output), _tensor(frame), torch.from_numpy(mask)[None, None])[0])
+        crop_in, crop_out = _face_crop(frame, face.landmarks), _face_crop(output, face.landmarks)
+        results.append(FaceResult(
+            index, to_target, to_source, s_target, s_source,
+            float(landmark_error(landmarks_out, face.landmarks)),
+            pose_error(head_pose(landmarks_out, size), head_pose(face.landmarks, size)),
+            seam, crop_in, crop_out,
+        ))
+        outputs.append(output)
+        inputs.append(frame)
+        masks.append(mask)
+        track_in.append(face.landmarks)
+        track_out.append(landmarks_out)
+        report(stage, i + 1, len(test))
+    temporal = {"flicker": float("nan"), "jitter_ratio": float("nan")}
+    if len(outputs) >= 3:
+        box = _union_box(masks)
+        crop = lambda images: torch.stack([_tensor(im[box])[0] for im in images])  # noqa: E731
+        temporal["flicker"] = float(flicker_score(crop(outputs), crop(inputs),
+                                                  torch.stack([torch.from_numpy(m[box])[None] for m in masks])))
+        temporal["jitter_ratio"] = float(jitter_ratio(np.stack(track_out), np.stack(track_in)))
+    return results, temporal
+
+
+def _tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255)
+
+
+def _union_box(masks: list[np.ndarray]) -> tuple[slice, slice]:
+    """The frame region any mask touches, with a margin (keeps the flicker tensors small)."""
+    touched = np.any(np.stack(masks) > 0, axis=0)
+    ys, xs = np.nonzero(touched)
+    if len(ys) == 0:
+        return slice(None), slice(None)
+    pad = 8
+    h, w = touched.shape
+    return slice(max(ys.min() - pad, 0), min(ys.max() + pad + 1, h)), slice(max(xs.min() - pad, 0), min(xs.max() + pad + 1, w))
+
+
+def _face_crop(image: np.ndarray, landmarks: np.ndarray, size: int = 160) -> np.ndarray:
+    from facetwin.faces.align import crop_from_frame, warp_to_crop
+
+    return warp_to_crop(image, crop_from_frame(landmarks, crop_size=size, coverage=0.6), size)
+
+
+# --- reconstruction ------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def _reconstruction(model, test, side: str, convert: ConvertConfig, dev: torch.device) -> dict[str, float]:
+    """PSNR/SSIM of person ``side`` through their own decoder, in the model's window, on test frames."""
+    from facetwin.convert.swap import model_window
+    from facetwin.evaluate.metrics import psnr, ssim
+    from facetwin.faces.align import warp_to_crop
+
+    size = int(model.input_size)
+    crops = [warp_to_crop(frame, model_window(_largest(found).landmarks, size, convert.coverage), size)
+             for _, frame, found in test if found]
+    psnrs, ssims = [], []
+    for start in range(0, len(crops), 32):
+        batch = np.stack(crops[start:start + 32])
+        x = torch.from_numpy(batch).to(dev).permute(0, 3, 1, 2).float().div_(255)
+        out = model(x, to=side).float()[:, :3].clamp(0, 1)
+        recon = (out.permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+        for a, b in zip(recon, batch):
+            psnrs.append(psnr(a, b))
+            ssims.append(ssim(a, b))
+    return {"psnr": float(np.median(psnrs)), "ssim": float(np.median(ssims)), "faces": len(crops)}
