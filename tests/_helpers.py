@@ -100,3 +100,15 @@ def faceset(image: np.ndarray, folder, predictor, n: int = 10, size: int = 96):
         crop = warp_to_crop(moved, crop_from_frame(lm, crop_size=size), size)
         cv2.imwrite(str(folder / f"{i:02d}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
     return folder
+
+
+def tiny_model_dir(folder: Path) -> Path:
+    """An untrained `tiny64` model saved as `facetwin train` would: enough for the
+    conversion, evaluation and provenance code, in milliseconds."""
+    from facetwin.models import create_model
+    from facetwin.train.checkpoint import save_checkpoint
+
+    model = create_model("tiny64")
+    config = {"model": model.config, "input_size": 64, "predicts_mask": True}
+    save_checkpoint(folder, model=model, optimizer=None, state={"step": 0, "seed": 0}, config=config)
+    return folder

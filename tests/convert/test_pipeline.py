@@ -4,23 +4,17 @@ import av
 import numpy as np
 import pytest
 
-from _helpers import shifted, write_video
+from _helpers import shifted, write_video, tiny_model_dir
 from facetwin import ExtractConfig, extract
 from facetwin.config import ConvertConfig
 from facetwin.convert import convert
 from facetwin.errors import InvalidAlignmentsError, NotAModelDirError, OutputConflictError, UnsupportedOutputError
 from facetwin.io import read_image, write_png
-from facetwin.models import create_model
-from facetwin.train.checkpoint import save_checkpoint
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    model = create_model("tiny64")
-    folder = tmp_path_factory.mktemp("model")
-    config = {"model": model.config, "input_size": 64, "predicts_mask": True}
-    save_checkpoint(folder, model=model, optimizer=None, state={"step": 0, "seed": 0}, config=config)
-    return folder
+    return tiny_model_dir(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="module")

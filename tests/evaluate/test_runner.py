@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from _helpers import shifted, write_video
+from _helpers import shifted, write_video, tiny_model_dir
 from facetwin.config import ExtractConfig
 from facetwin.evaluate.report import FORMAT, format_table, summary, write_report
 from facetwin.evaluate.runner import EvaluateConfig, evaluate
@@ -16,8 +16,6 @@ from facetwin.evaluate.split import time_split
 from facetwin.extract import extract
 from facetwin.forensics import verify
 from facetwin.io import read_image
-from facetwin.models import create_model
-from facetwin.train.checkpoint import save_checkpoint
 
 FRAMES, FPS = 30, 10  # test part: the last 6 frames; training part: frames 0-13 (a second's gap)
 
@@ -36,11 +34,7 @@ def videos(tmp_path_factory, astronaut, grace_hopper):
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    model = create_model("tiny64")
-    folder = tmp_path_factory.mktemp("model")
-    save_checkpoint(folder, model=model, optimizer=None, state={"step": 0, "seed": 0},
-                    config={"model": model.config, "input_size": 64, "predicts_mask": True})
-    return folder
+    return tiny_model_dir(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="module")

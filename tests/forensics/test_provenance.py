@@ -13,6 +13,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from _helpers import tiny_model_dir
 import torch
 from PIL import Image, PngImagePlugin
 
@@ -44,11 +45,7 @@ FINGERPRINT = re.compile(r"sha256:[0-9a-f]{32}")
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    model = create_model("tiny64")
-    folder = tmp_path_factory.mktemp("model")
-    config = {"model": model.config, "input_size": 64, "predicts_mask": True}
-    save_checkpoint(folder, model=model, optimizer=None, state={"step": 0, "seed": 0}, config=config)
-    return folder
+    return tiny_model_dir(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="module")
