@@ -231,28 +231,33 @@ def _swap_and_measure(test, swapper, tools: _Tools, target_mean, source_mean, re
             continue
         face = _largest(found)
         output, mask = swapper.swap(frame, [SwapFace(face.landmarks, face.track_id, face.box)])
+        # Both faces' landmarks found afresh in the same box: the tracked input landmarks
+        # are smoothed over time, and comparing them with raw ones would count the
+        # smoothing as error and as jitter. The recognisers see the output face as its
+        # own landmarks frame it, as they would any photo of it.
         landmarks_out = tools.landmarks(output, face.box).astype(np.float64)
+        landmarks_in = tools.landmarks(frame, face.box).astype(np.float64)
         size = (frame.shape[1], frame.shape[0])
-        vector = tools.dlib(output, face.landmarks)
+        vector = tools.dlib(output, landmarks_out)
         to_target = float(np.linalg.norm(vector - target_mean["dlib"]))
         to_source = float(np.linalg.norm(vector - source_mean["dlib"]))
         s_target = s_source = None
         if tools.sface is not None:
-            s_vector = tools.sface(output, face.landmarks)
+            s_vector = tools.sface(output, landmarks_out)
             s_target = float(sface_distance(s_vector, target_mean["sface"]))
             s_source = float(sface_distance(s_vector, source_mean["sface"]))
         seam = float(seam_score(_tensor(output), _tensor(frame), torch.from_numpy(mask)[None, None])[0])
         crop_in, crop_out = _face_crop(frame, face.landmarks), _face_crop(output, face.landmarks)
         results.append(FaceResult(
             index, to_target, to_source, s_target, s_source,
-            float(landmark_error(landmarks_out, face.landmarks)),
-            pose_error(head_pose(landmarks_out, size), head_pose(face.landmarks, size)),
+            float(landmark_error(landmarks_out, landmarks_in)),
+            pose_error(head_pose(landmarks_out, size), head_pose(landmarks_in, size)),
             seam, crop_in, crop_out,
         ))
         outputs.append(output)
         inputs.append(frame)
         masks.append(mask)
-        track_in.append(face.landmarks)
+        track_in.append(landmarks_in)
         track_out.append(landmarks_out)
         report(stage, i + 1, len(test))
     temporal = {"flicker": float("nan"), "jitter_ratio": float("nan")}
