@@ -296,7 +296,8 @@ def _face_crop(image: np.ndarray, landmarks: np.ndarray, size: int = 160) -> np.
 
 @torch.no_grad()
 def _reconstruction(model, test, side: str, convert: ConvertConfig, dev: torch.device) -> dict[str, float]:
-    """PSNR/SSIM of person ``side`` through their own decoder, in the model's window, on test frames."""
+    """PSNR/SSIM of person ``side`` through their own decoder, in the model's window, on
+    test frames, after matching the mean colour (as conversion's default colour mode)."""
     from facetwin.convert.swap import model_window
     from facetwin.evaluate.metrics import psnr, ssim
     from facetwin.faces.align import warp_to_crop
@@ -308,7 +309,10 @@ def _reconstruction(model, test, side: str, convert: ConvertConfig, dev: torch.d
     for start in range(0, len(crops), 32):
         batch = np.stack(crops[start:start + 32])
         x = torch.from_numpy(batch).to(dev).permute(0, 3, 1, 2).float().div_(255)
-        out = model(x, to=side).float()[:, :3].clamp(0, 1)
+        out = model(x, to=side).float()[:, :3]
+        # Mean colour matched to the input first, as conversion does: training shifts
+        # A's colours toward B's (match_colour), which would otherwise count as error.
+        out = (out - out.mean(dim=(2, 3), keepdim=True) + x.mean(dim=(2, 3), keepdim=True)).clamp(0, 1)
         recon = (out.permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
         for a, b in zip(recon, batch):
             psnrs.append(psnr(a, b))
