@@ -37,7 +37,7 @@ ROWS = [
     ("landmark_error", "landmark error / IOD", "{:.3f}", "lower"),
     ("pose_error_yaw", "yaw error (deg)", "{:.2f}", "lower"),
     ("pose_error_pitch", "pitch error (deg)", "{:.2f}", "lower"),
-    ("flicker", "flicker / input's", "{:.3f}", "lower"),
+    ("flicker", "flicker / input's", "{:.3f}", "closer to 1"),
     ("jitter_ratio", "landmark jitter / input's", "{:.3f}", "lower"),
     ("seam", "seam", "{:.3f}", "closer to 1"),
 ]
