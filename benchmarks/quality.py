@@ -38,7 +38,7 @@ ROWS = [
     ("pose_error_yaw", "yaw error (deg)", "{:.2f}", "lower"),
     ("pose_error_pitch", "pitch error (deg)", "{:.2f}", "lower"),
     ("flicker", "flicker / input's", "{:.3f}", "closer to 1"),
-    ("jitter_ratio", "landmark jitter / input's", "{:.3f}", "lower"),
+    ("jitter_ratio", "landmark jitter / input's", "{:.3f}", "closer to 1"),
     ("seam", "seam", "{:.3f}", "closer to 1"),
 ]
 
