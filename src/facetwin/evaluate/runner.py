@@ -50,15 +50,12 @@ class EvaluateConfig:
     max_frames: int = 90
     # Frames of each training part whose identity vectors make the person's mean.
     reference_frames: int = 24
-    # Faces in the contact sheet: this many best and as many worst per direction.
-    sheet_faces: int = 4
 
     def __post_init__(self) -> None:
         check_range(self.held_out, "held_out", low=0, high=0.9, low_open=True)
         check_range(self.gap_seconds, "gap_seconds", low=0)
         check_range(self.max_frames, "max_frames", low=0)
         check_range(self.reference_frames, "reference_frames", low=1)
-        check_range(self.sheet_faces, "sheet_faces", low=0, high=16)
 
 
 @dataclass
