@@ -9,6 +9,9 @@ The Python API mirrors the command line::
     model = facetwin.load_model("model")
     from facetwin.convert import convert  # likewise facetwin.convert
     convert("talk_b.mp4", "model", "out.mp4", config=facetwin.ConvertConfig(to="a"))
+    facetwin.verify("out.mp4").verdict          # the marks every output carries
+    from facetwin.evaluate import evaluate      # facetwin evaluate
+    from facetwin.forensics import generate_dataset, read_pairs  # facetwin dataset
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ __all__ = [
     "TrainConfig",
     "ConvertConfig",
     "load_model",
+    "verify",
     "FacetwinError",
 ]
 
 # Models pull in torch (seconds to import): loaded on first use, so that extraction and
 # the command line's --help stay quick. (No top-level train(): the name belongs to the
 # facetwin.train package, which the import system binds here once it is loaded.)
-_LAZY = {"load_model": ("facetwin.train.checkpoint", "load_model")}
+_LAZY = {"load_model": ("facetwin.train.checkpoint", "load_model"), "verify": ("facetwin.forensics.report", "verify")}
 
 
 def __getattr__(name: str):
