@@ -607,41 +607,30 @@ def _parse_ladder(text: str) -> dict[str, int]:
 
 
 class _DatasetBars:
-    """One bar over pairs, one over the current stage's frames or steps."""
+    """One bar over pairs, and a ``_StageBar`` over the current pair's frames or steps."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.pairs = self.stage = None
-        self.stage_key: tuple[str, str] | None = None
+        self.pairs = None
+        self.stage = _StageBar(enabled, position=1)
 
     def __call__(self, name: str, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
+        if not self.enabled or name == "videos":
             return
-        from tqdm import tqdm
+        if stage != "pair":
+            self.stage(f"{name} {stage}", done, total)
+            return
+        if self.pairs is None:
+            from tqdm import tqdm
 
-        if stage == "pair":
-            if self.pairs is None:
-                self.pairs = tqdm(total=total, desc="pairs", unit="pair", position=0, dynamic_ncols=True,
-                                  file=sys.stderr)
-            self.pairs.n = done
-            self.pairs.refresh()
-            return
-        if name == "videos":
-            return
-        if self.stage_key != (name, stage):
-            if self.stage is not None:
-                self.stage.close()
-            unit = "step" if stage == "train" else "frame"
-            self.stage = tqdm(total=total or None, desc=f"{name} {stage}", unit=unit, position=1, leave=False,
-                              dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
-            self.stage_key = (name, stage)
-        self.stage.n = done
-        self.stage.update(0)
+            self.pairs = tqdm(total=total, desc="pairs", unit="pair", position=0, dynamic_ncols=True, file=sys.stderr)
+        self.pairs.n = done
+        self.pairs.refresh()
 
     def close(self) -> None:
-        for bar in (self.stage, self.pairs):
-            if bar is not None:
-                bar.close()
+        self.stage.close()
+        if self.pairs is not None:
+            self.pairs.close()
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
@@ -694,8 +683,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 class _StageBar:
     """One tqdm bar per named stage, replaced when the stage changes."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled, self.bar, self.stage = enabled, None, None
+    def __init__(self, enabled: bool, *, position: int | None = None) -> None:
+        self.enabled, self.position, self.bar, self.stage = enabled, position, None, None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
@@ -704,8 +693,9 @@ class _StageBar:
             self.close()
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total or None, desc=stage, unit="frame", dynamic_ncols=True, file=sys.stderr,
-                            mininterval=0.5)
+            unit = "step" if stage.endswith("train") else "frame"
+            self.bar = tqdm(total=total or None, desc=stage, unit=unit, dynamic_ncols=True, file=sys.stderr,
+                            mininterval=0.5, position=self.position, leave=self.position is None)
             self.stage = stage
         self.bar.n = done
         self.bar.update(0)

@@ -547,3 +547,15 @@ def test_load_model_refuses_configs_it_cannot_build(tmp_path, model_config):
     save_checkpoint(tmp_path, model=nn.Linear(2, 2), optimizer=None, state={"step": 0, "seed": 0}, config=config)
     with pytest.raises(CheckpointFormatError, match="config.json (names no model|describes a model)"):
         facetwin.load_model(tmp_path)
+
+
+def test_read_state_gives_the_saved_step(tmp_path):
+    from _helpers import tiny_model_dir
+    from facetwin.train.checkpoint import read_state
+
+    folder = tiny_model_dir(tmp_path / "m")
+    state = read_state(folder)
+    assert state["step"] == 0 and state["seed"] == 0 and "format" not in state
+    (folder / "state.json").write_text('{"format": "other", "version": 1}')
+    with pytest.raises(CheckpointFormatError):
+        read_state(folder)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,7 @@ def evaluate(
     directions: dict[str, list[FaceResult]] = {}
     temporal: dict[str, dict[str, float]] = {}
     for source, target in (("a", "b"), ("b", "a")):
-        swapper = FaceSwapper(model, _with_to(convert, target), bf16=False)
+        swapper = FaceSwapper(model, replace(convert, to=target), bf16=False)
         results, temporal[f"{source}_to_{target}"] = _swap_and_measure(
             parts[source].test, swapper, tools, means[target], means[source], report, f"{source}->{target}",
         )
@@ -201,12 +201,6 @@ def _reference_means(reference, tools: _Tools) -> dict[str, np.ndarray | None]:
     dlib = np.mean([tools.dlib(image, lm) for image, lm in reference], axis=0)
     sface = np.mean([tools.sface(image, lm) for image, lm in reference], axis=0) if tools.sface else None
     return {"dlib": dlib, "sface": sface}
-
-
-def _with_to(config: ConvertConfig, to: str) -> ConvertConfig:
-    from dataclasses import replace
-
-    return replace(config, to=to)
 
 
 # --- the swap ---------------------------------------------------------------------------

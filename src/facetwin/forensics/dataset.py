@@ -383,7 +383,7 @@ def _write_original_levels(out: Path, video: Path, config: DatasetConfig) -> Non
 
 def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, report: DatasetProgress) -> Path:
     from facetwin.train import train
-    from facetwin.train.checkpoint import is_model_dir
+    from facetwin.train.checkpoint import is_model_dir, read_state
 
     if pair.model is not None:
         if not is_model_dir(pair.model):
@@ -393,11 +393,9 @@ def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, repor
     faces = out / "work" / "faces"
     train_config = replace(config.train, seed=_pair_seed(config.seed, pair.name), tensorboard=False)
     resume = is_model_dir(model_dir)
-    if resume:
-        state = json.loads((model_dir / "state.json").read_text(encoding="utf-8"))
-        if train_config.steps is not None and int(state.get("step", 0)) >= train_config.steps:
-            return model_dir
-    elif model_dir.exists():
+    if resume and train_config.steps is not None and read_state(model_dir)["step"] >= train_config.steps:
+        return model_dir
+    if not resume and model_dir.exists():
         shutil.rmtree(model_dir)  # a model folder cut short before its first checkpoint
     train(faces / pair.target.stem, faces / pair.source.stem, model_dir, config=train_config, resume=resume,
           init_from=None if resume else config.init_from, device=device,

@@ -64,6 +64,7 @@ __all__ = [
     "WEIGHTS_NAME",
     "OPTIMIZER_NAME",
     "STATE_NAME",
+    "read_state",
 ]
 
 log = logging.getLogger(__name__)
@@ -245,6 +246,18 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     model_dir = Path(model_dir)
     _require_dir(model_dir)
     doc = _read_json(model_dir, CONFIG_NAME, _CONFIG_FORMAT)
+    return {k: v for k, v in doc.items() if k not in _RESERVED}
+
+
+def read_state(model_dir: str | Path) -> dict[str, Any]:
+    """The training state saved with the model (``step``, ``seed``, ...), checked as on load.
+
+    Raises:
+        NotAModelDirError, CheckpointFormatError, CorruptCheckpointError: as ``read_config``.
+    """
+    model_dir = Path(model_dir)
+    _require_dir(model_dir)
+    doc = _read_json(model_dir, STATE_NAME, _STATE_FORMAT)
     return {k: v for k, v in doc.items() if k not in _RESERVED}
 
 
