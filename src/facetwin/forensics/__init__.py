@@ -11,14 +11,14 @@ from __future__ import annotations
 import importlib
 
 __all__ = [
-    "verify", "FileReport",
+    "verify", "FileReport", "format_report",
     "Provenance", "model_fingerprint",
     "embed_watermark", "watermark_score", "WatermarkReader",
     "generate_dataset", "read_pairs", "check_pair", "DatasetConfig", "Pair",
 ]
 
 _HOME = {
-    "verify": "report", "FileReport": "report",
+    "verify": "report", "FileReport": "report", "format_report": "report",
     "Provenance": "provenance", "model_fingerprint": "provenance",
     "embed_watermark": "watermark", "watermark_score": "watermark", "WatermarkReader": "watermark",
     "generate_dataset": "dataset", "read_pairs": "dataset", "check_pair": "dataset",

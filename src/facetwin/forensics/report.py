@@ -19,7 +19,7 @@ from facetwin.forensics.provenance import read_png_claim, read_png_text, read_vi
 from facetwin.forensics.watermark import THRESHOLD, WatermarkReader, WatermarkResult, watermark_score
 from facetwin.io.images import IMAGE_SUFFIXES, read_image
 
-__all__ = ["verify", "FileReport", "VIDEO_FRAMES"]
+__all__ = ["verify", "FileReport", "format_report", "VIDEO_FRAMES"]
 
 #: Frames of a video the watermark is read from, spread evenly over it.
 VIDEO_FRAMES = 32
@@ -173,3 +173,28 @@ def _count_frames(path: Path) -> int:
 
     with av.open(str(path)) as container:
         return sum(1 for _ in container.demux(video=0) if _.size)
+
+
+def format_report(report: FileReport) -> str:
+    """The report as the command line prints it: a verdict line, then one line a mark."""
+    mark = report.watermark
+    frames = f", {mark.frames_marked}/{mark.frames} frames" if report.kind == "video" else ""
+    chance = "< 1e-12" if mark.false_alarm < 1e-12 else f"{mark.false_alarm:.0e}"
+    watermark = (f"found, {mark.score:.1f} sigma (chance of a false alarm {chance}){frames}"
+                 if mark.found else f"not found ({mark.score:.1f} sigma{frames})")
+    claim = report.claim
+    metadata = (f"found: {claim.get('software')} {claim.get('version')}, model {claim.get('model_fingerprint')}"
+                if claim is not None else "not found")
+    c2pa = report.c2pa
+    if not c2pa.present:
+        unsupported = any("NotSupported" in p or "unsupported" in p for p in c2pa.problems)
+        manifest = "none" + (" (this file type cannot carry one)" if unsupported
+                             else f" ({c2pa.problems[0]})" if c2pa.problems else "")
+    else:
+        manifest = ("valid" if c2pa.valid else "INVALID") + (", trusted signer" if c2pa.trusted else ", untrusted signer")
+        manifest += f", signed by {c2pa.signer}" if c2pa.signer else ""
+        if not c2pa.valid and c2pa.problems:
+            manifest += f" ({c2pa.problems[0]})"
+    text = (f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n"
+            f"  C2PA:      {manifest}")
+    return text + "".join(f"\n  note:      {problem}" for problem in report.problems)

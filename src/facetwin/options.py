@@ -1,0 +1,184 @@
+"""The options of extract, train and convert: flag, config field, group and help text.
+
+One table per config, read by the command line (argparse) and the web UI (form fields
+with the same help), so the two cannot drift apart. The default each help text ends
+with is read from the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import NamedTuple
+
+from facetwin.faces.detect import DETECTORS
+from facetwin.io.writers import X264_PRESETS
+
+__all__ = [
+    "Option",
+    "EXTRACT_OPTIONS",
+    "TRAIN_OPTIONS",
+    "CONVERT_OPTIONS",
+    "FIND_OPTIONS",
+    "FLAGS",
+    "duration",
+    "help_text",
+]
+
+
+class Option(NamedTuple):
+    """One option: its help group, command-line flag, config field, argparse keywords, help."""
+
+    group: str
+    flag: str
+    field: str
+    kwargs: dict
+    text: str
+
+
+def help_text(option: Option, defaults: object) -> str:
+    """The option's help, ending with the default read from ``defaults`` (a config)."""
+    default = getattr(defaults, option.field)
+    if option.kwargs.get("action") in ("store_true", "store_false") or default is None or option.field == "ref_faces":
+        suffix = ". Default: keep everyone" if option.field == "ref_faces" else ""
+    elif isinstance(default, tuple):
+        suffix = f". Default: {' '.join(map(str, default))}" if default else ". Default: none"
+    else:
+        suffix = f". Default: {default}"
+    text = option.text
+    if "{models}" in text:
+        text = text.replace("{models}", _model_choices())
+    return text + suffix
+
+
+# ExtractConfig's options: (group, flag, config field, argparse keywords, help). The
+# default each help text ends with is read from the config, so it cannot drift.
+EXTRACT_OPTIONS: list[Option] = [
+    Option("detection", "--detector", "detector", {"choices": sorted(DETECTORS)},
+     "face detector: yunet (OpenCV CNN; finds small and turned faces) or hog (dlib, the original code's)"),
+    Option("detection", "--hog-upsample", "hog_upsample", {"type": int, "metavar": "N"},
+     "hog only: double the image N times to find faces half as small each time (each costs ~4x)"),
+    Option("detection", "--yunet-threshold", "yunet_threshold", {"type": float, "metavar": "P"},
+     "yunet only: minimum detection confidence 0-1"),
+    Option("detection", "--min-size", "min_size", {"type": int, "metavar": "PX"},
+     "drop faces whose detection box is narrower than PX pixels (0 keeps all)"),
+    Option("whose faces", "--ref-face", "ref_faces", {"nargs": "+", "metavar": "IMG"},
+     "photos of the one person to keep (largest face in each); other people's faces are dropped"),
+    Option("whose faces", "--ref-threshold", "ref_threshold", {"type": float, "metavar": "D"},
+     "identity distance (dlib ResNet) under which a face is the reference person; lower is stricter"),
+    Option("whose faces", "--identity", "identity", {"action": "store_true"},
+     "store a 128-d identity vector for every face in the alignments file (~75 ms a face on a 2-core CPU)"),
+    Option("aligned crops", "--crop-size", "crop_size", {"type": int, "metavar": "PX"},
+     "side of the square aligned crop in pixels"),
+    Option("aligned crops", "--coverage", "coverage", {"type": float, "metavar": "F"},
+     "fraction of the crop spanned by the inner face (brows to lips); smaller shows more head; "
+     "0.625 is the original code's framing"),
+    Option("aligned crops", "--png-compression", "png_compression", {"type": int, "metavar": "0-9"},
+     "PNG compression level; crops are lossless at every level"),
+    Option("video", "--every", "every", {"type": int, "metavar": "N"},
+     "keep every Nth frame (fewer, more varied training faces)"),
+    Option("video", "--held-out", "held_out", {"type": float, "metavar": "F"},
+     "leave the last fraction F of the video, and one second before it, unread: facetwin evaluate "
+     "tests the model there (0.2 matches its default)"),
+    Option("video", "--redetect-every", "redetect_every", {"type": int, "metavar": "N"},
+     "search the whole frame every N frames; between, faces are followed near their last position"),
+    Option("video", "--no-smooth", "smooth", {"action": "store_false"},
+     "do not smooth landmarks over time (crops will jitter)"),
+    Option("video", "--smooth-min-cutoff", "smooth_min_cutoff", {"type": float, "metavar": "HZ"},
+     "smoothing strength at rest (One Euro filter cut-off); lower is steadier but lags more"),
+    Option("video", "--smooth-beta", "smooth_beta", {"type": float, "metavar": "B"},
+     "how quickly smoothing lets go when the face moves fast"),
+]
+def _model_choices() -> str:
+    from facetwin.models import model_info
+
+    return "; ".join(f"{name}: {doc}" for name, doc in model_info().items())
+
+
+def duration(text: str) -> float:
+    """'90', '90s', '30m', '2h', '1h30m' -> seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 90, 90s, 30m, 2h or 1h30m)")
+    h, m, sec = (float(g) if g else 0.0 for g in match.groups())
+    return h * 3600 + m * 60 + sec
+
+
+# TrainConfig's options, as for extraction.
+TRAIN_OPTIONS: list[Option] = [
+    Option("model", "--model", "model", {"metavar": "NAME"}, "architecture: " + "{models}"),
+    Option("model", "--mask", "mask", {"action": argparse.BooleanOptionalAction},
+     "predict a face mask as a 4th output channel (default: the architecture's own choice)"),
+    Option("length", "--steps", "steps", {"type": int, "metavar": "N"},
+     "stop when the model has trained N steps in total (counting earlier runs when resuming)"),
+    Option("length", "--time", "time_limit", {"type": duration, "metavar": "T"},
+     "stop after this much time in this run: 90s, 30m, 2h, 1h30m"),
+    Option("optimisation", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces of each person per step"),
+    Option("optimisation", "--lr", "lr", {"type": float, "metavar": "LR"}, "Adam learning rate"),
+    Option("optimisation", "--beta1", "beta1", {"type": float, "metavar": "B"}, "Adam beta1"),
+    Option("optimisation", "--beta2", "beta2", {"type": float, "metavar": "B"}, "Adam beta2"),
+    Option("optimisation", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+     "bf16 autocast (losses stay float32); auto uses it where the hardware is fast at it"),
+    Option("optimisation", "--no-channels-last", "channels_last", {"action": "store_false"},
+     "keep tensors channels-first (channels-last is faster with bf16 on CPUs and GPUs)"),
+    Option("optimisation", "--compile", "compile", {"action": "store_true"},
+     "compile the model with torch.compile (slow start, faster steps on GPUs)"),
+    Option("optimisation", "--freeze", "freeze", {"nargs": "+", "choices": ["encoder"]},
+     "keep these parts fixed (with --init-from: reuse a trained encoder as it is)"),
+    Option("optimisation", "--seed", "seed", {"type": int, "metavar": "N"}, "random seed (batches, augmentation)"),
+    Option("losses", "--l1", "l1_weight", {"type": float, "metavar": "W"}, "weight of the L1 loss (the original's)"),
+    Option("losses", "--ssim", "ssim_weight", {"type": float, "metavar": "W"}, "weight of the DSSIM loss"),
+    Option("losses", "--eyes-mouth", "eyes_mouth_weight", {"type": float, "metavar": "W"},
+     "extra weight of eye and mouth pixels (2 makes them count three times)"),
+    Option("losses", "--mask-loss", "mask_weight", {"type": float, "metavar": "W"},
+     "weight of the mask loss (models that predict a mask)"),
+    Option("augmentation", "--rotation", "rotation", {"type": float, "metavar": "DEG"}, "random rotation range, degrees"),
+    Option("augmentation", "--zoom", "zoom", {"type": float, "metavar": "F"}, "random zoom range (0.05 = +-5 %)"),
+    Option("augmentation", "--shift", "shift", {"type": float, "metavar": "F"}, "random shift range, fraction of the face"),
+    Option("augmentation", "--flip", "flip", {"type": float, "metavar": "P"}, "probability of a horizontal flip"),
+    Option("augmentation", "--warp", "warp_sigma", {"type": float, "metavar": "F"},
+     "random warp noise, fraction of the face side (5/256 is the original's 5 px)"),
+    Option("augmentation", "--colour-jitter", "colour_jitter", {"type": float, "metavar": "F"},
+     "random brightness, contrast and saturation range"),
+    Option("augmentation", "--no-match-colour", "match_colour", {"action": "store_false"},
+     "do not shift A's mean colour to B's (the original did)"),
+    Option("output", "--preview-every", "preview_every", {"type": int, "metavar": "N"}, "write a preview grid every N steps"),
+    Option("output", "--save-every", "save_every", {"type": int, "metavar": "N"}, "save a checkpoint every N steps"),
+    Option("output", "--log-every", "log_every", {"type": int, "metavar": "N"},
+     "record losses in history.csv every N steps"),
+    Option("output", "--tensorboard", "tensorboard", {"action": "store_true"},
+     "also log to DIR/tensorboard for TensorBoard (pip install 'facetwin[tensorboard]')"),
+]
+CONVERT_OPTIONS: list[Option] = [
+    Option("swap", "--to", "to", {"choices": ["a", "b"]},
+     "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse"),
+    Option("swap", "--coverage", "coverage", {"type": float, "metavar": "F"},
+     "the training faces' extract --coverage (the model sees the frame through the same window)"),
+    Option("swap", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces per model call"),
+    Option("swap", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+     "bf16 autocast for the model; auto uses it where the hardware is fast at it"),
+    Option("mask", "--mask", "mask", {"choices": ["hull", "learned", "both"]},
+     "hull of the landmarks, the model's learned mask, or both (where both keep the face)"),
+    Option("mask", "--forehead", "forehead", {"type": float, "metavar": "F"},
+     "extend the hull above the brows by F times the brow-to-chin height"),
+    Option("mask", "--erode", "erode", {"type": float, "metavar": "F"},
+     "shrink the mask by F of the face crop's side (negative grows it)"),
+    Option("mask", "--feather", "feather", {"type": float, "metavar": "F"},
+     "soften the mask edge (Gaussian sigma, fraction of the crop side)"),
+    Option("blending", "--colour", "colour", {"choices": ["mean", "reinhard", "histogram", "none"]},
+     "colour correction toward the face being replaced: mean (the original's), reinhard (Lab), histogram, none"),
+    Option("blending", "--colour-smoothing", "colour_smoothing", {"type": float, "metavar": "W"},
+     "video: weight of each frame in a face's running colour statistics (1 = none; lower is steadier)"),
+    Option("blending", "--blend", "blend", {"choices": ["alpha", "poisson"]},
+     "feathered alpha compositing, or Poisson (seamless) cloning"),
+    Option("output", "--crf", "crf", {"type": int, "metavar": "Q"}, "H.264 quality 0-51, lower is better (18 looks like the input)"),
+    Option("output", "--preset", "preset", {"choices": list(X264_PRESETS)}, "H.264 speed preset (slower: smaller files)"),
+    Option("output", "--side-by-side", "side_by_side", {"action": "store_true"},
+     "write input | output | mask side by side, for review"),
+]
+FLAGS = {field: flag for table in (EXTRACT_OPTIONS, TRAIN_OPTIONS, CONVERT_OPTIONS) for _, flag, field, _, _ in table}
+#: The extraction options that say how faces are found (convert finds them the same way).
+FIND_OPTIONS = [row for row in EXTRACT_OPTIONS if row.group in ("detection", "whose faces", "video")
+                and row.field not in ("identity", "every", "held_out")]
+
