@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -11,13 +12,16 @@ import pytest
 from _helpers import write_video
 
 import facetwin
-from facetwin import ExtractConfig, extract, load_alignments
+from facetwin import ExtractConfig, extract, load_alignments, remove_faces
+from facetwin.data import load_faces
 from facetwin.errors import (
     EmptyInputError,
     InputNotFoundError,
+    InvalidOptionError,
     NoFaceFoundError,
     OutputConflictError,
     TruncatedMediaError,
+    UnknownFaceError,
     UnreadableMediaError,
 )
 from facetwin.faces.align import MEAN_FACE, transform_points
@@ -105,6 +109,17 @@ def test_other_settings_in_same_folder_refused(grace_hopper_path, tmp_path):
     summary = extract(grace_hopper_path, tmp_path / "out", config=ExtractConfig(crop_size=128), overwrite=True)
     assert summary.faces_saved == 1
     assert read_image(tmp_path / "out" / "000000_0.png").shape == (128, 128, 3)
+
+
+def test_a_folder_whose_images_changed_is_another_source(astronaut, grace_hopper_path, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copyfile(grace_hopper_path, photos / "a.jpg")
+    extract(photos, tmp_path / "out")
+    cv2.imwrite(str(photos / "b.png"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    with pytest.raises(OutputConflictError, match="another source"):
+        extract(photos, tmp_path / "out")
+    assert extract(photos, tmp_path / "out", overwrite=True).faces_saved == 2
 
 
 def test_damaged_alignments_in_output_refused(grace_hopper_path, tmp_path):
@@ -211,3 +226,73 @@ def test_overwrite_removes_only_facetwin_crops(grace_hopper_path, tmp_path):
     extract(grace_hopper_path, out, overwrite=True)
     assert (out / "holiday.png").read_bytes() == b"not ours"
     assert crops_on_disk(out) == {"holiday.png", "000000_0.png"}
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory, moving_video) -> Path:
+    """The 12-frame video's faces, one a frame; tests change copies of it."""
+    out = tmp_path_factory.mktemp("extracted") / "out"
+    extract(moving_video, out)
+    return out
+
+
+def test_remove_faces_drops_records_and_crops(extracted, moving_video, tmp_path):
+    out = Path(shutil.copytree(extracted, tmp_path / "out"))
+    before = load_alignments(out / "alignments.json")
+    assert remove_faces(out, ["000003_0.png", "000007_0.png", "000003_0.png"]) == 2
+    after = load_alignments(out / "alignments.json")
+    # Every frame stays recorded; only the two faces went, the rest unchanged.
+    assert after.complete and [fr.index for fr in after.frames] == list(range(12))
+    assert after.frames[3].faces == [] and after.frames[7].faces == [] and after.face_count == 10
+    kept = [fr.to_json() for fr in before.frames if fr.index not in (3, 7)]
+    assert [fr.to_json() for fr in after.frames if fr.index not in (3, 7)] == kept
+    assert crops_on_disk(out) == {fa.crop for _, fa in after.faces()}
+    faces = load_faces(out)
+    assert len(faces) == 10 and "000003_0.png" not in faces.names
+    # Extracting again finds the run complete and brings nothing back.
+    again = extract(moving_video, out)
+    assert again.already_complete and again.faces_saved == 10 and len(crops_on_disk(out)) == 10
+    assert remove_faces(out, []) == 0
+
+
+def test_removed_faces_stay_out_of_a_resumed_extraction(moving_video, tmp_path):
+    out = tmp_path / "out"
+
+    def stop_after_five(done, total, faces):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract(moving_video, out, progress=stop_after_five)
+    assert remove_faces(out, ["000004_0.png"]) == 1  # the last recorded frame's only face
+    summary = extract(moving_video, out)
+    assert summary.resumed_at == 5 and summary.faces_saved == 11 and summary.frames_without_face == 1
+    full = load_alignments(out / "alignments.json")
+    assert [fr.index for fr in full.frames] == list(range(12)) and full.frames[4].faces == []
+    assert "000004_0.png" not in crops_on_disk(out)
+
+
+@pytest.mark.parametrize(
+    ("crops", "error", "message"),
+    [
+        (["000001_0.png", "nope.png"], UnknownFaceError,
+         r"'nope.png' is not among the 12 face crops listed in .*alignments.json; nothing was changed"),
+        (["000001_1.png", "000099_0.png"], UnknownFaceError, r"'000001_1.png', '000099_0.png' are not among the 12"),
+        ("000001_0.png", InvalidOptionError, "crops must be a list of crop file names, got '000001_0.png'"),
+    ],
+    ids=["one-unknown", "two-unknown", "one-string"],
+)
+def test_remove_faces_refuses_unknown_names_and_changes_nothing(extracted, tmp_path, crops, error, message):
+    out = Path(shutil.copytree(extracted, tmp_path / "out"))
+    text = (out / "alignments.json").read_bytes()
+    files = crops_on_disk(out)
+    with pytest.raises(error, match=message):
+        remove_faces(out, crops)
+    assert (out / "alignments.json").read_bytes() == text and crops_on_disk(out) == files
+
+
+def test_remove_faces_needs_an_extraction_folder(tmp_path, astronaut):
+    cv2.imwrite(str(tmp_path / "face.png"), astronaut)
+    with pytest.raises(InputNotFoundError, match="alignments.json"):
+        remove_faces(tmp_path, ["face.png"])
+    assert (tmp_path / "face.png").exists()

@@ -21,11 +21,12 @@ __version__ = "0.1.0"
 from facetwin.alignments import Alignments, load_alignments, save_alignments
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError
-from facetwin.extract import ExtractSummary, extract
+from facetwin.extract import ExtractSummary, extract, remove_faces
 
 __all__ = [
     "__version__",
     "extract",
+    "remove_faces",
     "ExtractConfig",
     "ExtractSummary",
     "Alignments",

@@ -19,6 +19,7 @@ __all__ = [
     "EmptyInputError",
     "NoFaceFoundError",
     "InvalidAlignmentsError",
+    "UnknownFaceError",
     "InvalidOptionError",
     "OutputConflictError",
     "ModelFileError",
@@ -98,6 +99,20 @@ class InvalidAlignmentsError(FacetwinError, ValueError):
         self.where = where
         self.problem = problem
         super().__init__(f"invalid alignments file {self.path}: {where}: {problem}")
+
+
+class UnknownFaceError(FacetwinError, ValueError):
+    """Crop names asked for that are not faces of an extraction folder (nothing was changed)."""
+
+    def __init__(self, path: str | Path, crops: Sequence[str], listed: int) -> None:
+        self.path = Path(path)
+        self.crops = tuple(crops)
+        self.listed = listed
+        names = ", ".join(repr(c) for c in self.crops)
+        super().__init__(
+            f"{names} {'is' if len(self.crops) == 1 else 'are'} not among the {listed} face crops listed in "
+            f"{self.path}; nothing was changed"
+        )
 
 
 class InvalidOptionError(FacetwinError, ValueError):

@@ -5,6 +5,8 @@ Output folder::
     OUT/alignments.json      facetwin/alignments (docs/formats.md)
     OUT/000123_0.png         aligned crop of face 0 in source frame 123 (lossless)
 
+``remove_faces`` takes faces out of such a folder again (a review's rejects).
+
 The alignments file is rewritten atomically every few seconds and when the run stops
 for any reason, so an interrupted run loses at most those seconds; running the same
 command again continues after the last recorded frame.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +34,10 @@ from facetwin.alignments import (
 from facetwin.config import ExtractConfig
 from facetwin.errors import (
     InvalidAlignmentsError,
+    InvalidOptionError,
     NoFaceFoundError,
     OutputConflictError,
+    UnknownFaceError,
 )
 from facetwin.faces.align import crop_from_frame, warp_to_crop
 from facetwin.faces.find import FaceFinder
@@ -41,7 +45,7 @@ from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import encode_png
 from facetwin.io.media import MediaSource, open_media, prefetch
 
-__all__ = ["extract", "ExtractSummary", "ALIGNMENTS_NAME"]
+__all__ = ["extract", "remove_faces", "ExtractSummary", "ALIGNMENTS_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,8 @@ def _resume_state(out: Path, source_info: dict, settings: dict, overwrite: bool)
         raise OutputConflictError(
             out, f"holds a damaged alignments file ({exc.problem})", "use --overwrite to start again"
         ) from None
-    same_source = previous.source.get("inputs") == source_info["inputs"]
+    # The frame count too: a folder whose images changed under the same name is another source.
+    same_source = all(previous.source.get(k) == source_info[k] for k in ("inputs", "frame_count"))
     if not same_source or previous.settings != settings:
         what = "another source" if not same_source else "other settings"
         raise OutputConflictError(
@@ -148,6 +153,53 @@ def extract(
         return _run(source, list(inputs), out, config, overwrite, progress, started)
     finally:
         source.close()
+
+
+def remove_faces(folder: str | Path, crops: Iterable[str]) -> int:
+    """Take faces out of an extraction folder: their records in alignments.json, then their crops.
+
+    For rejects of a face review (misdetections, other people, blurred frames). Frames
+    keep their records, a frame whose faces all go with an empty face list, so resuming
+    the extraction does not find those faces again; ``load_faces`` no longer sees them.
+
+    alignments.json is rewritten (atomically) before any crop is deleted: a crash between
+    the two leaves unlisted files, which nothing reads, never listed faces without files.
+    Not while an extraction is writing into the folder: its next save would list the
+    faces again.
+
+    Args:
+        folder: an extraction folder (holding alignments.json).
+        crops: crop file names as listed in alignments.json (``FaceRecord.crop``), e.g.
+            ``["000012_0.png"]``; repeats count once.
+
+    Returns:
+        How many faces were removed.
+
+    Raises:
+        InputNotFoundError: the folder holds no alignments.json.
+        InvalidAlignmentsError: alignments.json is damaged.
+        InvalidOptionError: ``crops`` is one string rather than a collection of names.
+        UnknownFaceError: a name is not a face of the folder; nothing is changed.
+    """
+    if isinstance(crops, (str, bytes)):  # iterating one name would remove its characters
+        raise InvalidOptionError("crops", crops, "a list of crop file names")
+    folder = Path(folder)
+    path = folder / ALIGNMENTS_NAME
+    alignments = load_alignments(path)
+    wanted = set(crops)
+    listed = {face.crop for _, face in alignments.faces()}
+    unknown = sorted(wanted - listed)
+    if unknown:
+        raise UnknownFaceError(path, unknown, len(listed))
+    if not wanted:
+        return 0
+    for frame in alignments.frames:
+        frame.faces = [face for face in frame.faces if face.crop not in wanted]
+    save_alignments(path, alignments)
+    for name in sorted(wanted):
+        (folder / name).unlink(missing_ok=True)  # already deleted by hand: the goal is met
+    log.info("%s: removed %d faces", folder, len(wanted))
+    return len(wanted)
 
 
 def _run(

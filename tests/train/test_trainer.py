@@ -15,7 +15,7 @@ from facetwin.config import TrainConfig
 from facetwin.data import load_faces
 from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.train import train
-from facetwin.train.checkpoint import read_weights
+from facetwin.train.checkpoint import read_state, read_weights
 from facetwin.train.plot import read_history
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
@@ -81,6 +81,32 @@ def test_interrupt_saves_and_resumes(pair, tmp_path):
     summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 5}), resume=True)
     assert (summary.start_step, summary.step) == (3, 5)
     assert list(read_history(tmp_path / "m" / "history.csv")["step"]) == [1, 2, 3, 4, 5]
+
+
+def test_should_stop_ends_the_run_and_resume_continues_exactly(pair, tmp_path):
+    """A UI's stop button: asked after each step's progress report, it ends the loop as a
+    step limit would (checkpoint, preview, loss plot), and a resume picks up from there."""
+    reported, asked = [], []
+
+    def stop_from_3() -> bool:
+        asked.append(reported[-1])  # progress has already reported this step
+        return reported[-1] >= 3
+
+    summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 50}),
+                    progress=lambda status: reported.append(status.step), should_stop=stop_from_3)
+    assert (summary.start_step, summary.step, summary.stopped_by) == (0, 3, "requested")
+    assert reported == asked == [1, 2, 3]
+    assert read_state(tmp_path / "m")["step"] == 3
+    assert (tmp_path / "m" / "previews" / "step_0000003.png").exists() and (tmp_path / "m" / "loss.png").exists()
+
+    summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 5}), resume=True,
+                    should_stop=lambda: False)
+    assert (summary.start_step, summary.step, summary.stopped_by) == (3, 5, "steps")
+    assert list(read_history(tmp_path / "m" / "history.csv")["step"]) == [1, 2, 3, 4, 5]
+    train(*pair, tmp_path / "straight", config=TrainConfig(**{**FAST, "steps": 5}))
+    stopped, straight = weights(tmp_path / "m"), weights(tmp_path / "straight")
+    for key in straight:
+        torch.testing.assert_close(stopped[key], straight[key], rtol=1e-5, atol=1e-6)
 
 
 def test_resume_from_an_older_checkpoint_drops_later_history(pair, tmp_path):

@@ -12,6 +12,7 @@ from facetwin.faces.detect import DETECTORS, Detections, create_detector
 from facetwin.faces.find import FaceFinder, FoundFace
 from facetwin.faces.identity import IdentityEncoder, identity_distance
 from facetwin.faces.landmarks import LandmarkPredictor
+from facetwin.faces.review import FaceReview, crop_sharpness, order_for_review, review_faces
 from facetwin.faces.track import FaceTracker, OneEuroFilter
 
 __all__ = [
@@ -31,4 +32,8 @@ __all__ = [
     "FaceFinder",
     "FoundFace",
     "OneEuroFilter",
+    "FaceReview",
+    "review_faces",
+    "order_for_review",
+    "crop_sharpness",
 ]

@@ -168,6 +168,7 @@ def train(
     device: str = "auto",
     distributed: Distributed | None = None,
     progress: Callable[[TrainStatus], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainSummary:
     """Train (or continue training) a face-swap model between person A and person B.
 
@@ -181,10 +182,16 @@ def train(
         device: "auto", "cpu", "cuda", "cuda:1", ...
         distributed: this process's rank in a torchrun job; None for one process.
         progress: called after every step (rank 0 only).
+        should_stop: asked after every step, after ``progress``: True ends the run as a
+            step limit would (closing checkpoint, preview and loss plot) with
+            ``stopped_by="requested"``; a UI's pause or stop button, and a later
+            ``train(..., resume=True)`` continues exactly. Only rank 0's answer counts;
+            under DDP pass it on every rank (or on none), since all ranks then agree on
+            stopping after each step.
 
     Returns:
-        Where it stopped and the last losses. Ctrl-C saves a checkpoint and re-raises
-        ``KeyboardInterrupt``.
+        Where it stopped and the last losses; ``stopped_by`` is "steps", "time" or
+        "requested". Ctrl-C saves a checkpoint and re-raises ``KeyboardInterrupt``.
     """
     config = config or TrainConfig()
     dist = distributed or Distributed()
@@ -415,7 +422,12 @@ def train(
             if step % config.save_every == 0:
                 state["seconds"] = seconds_before + time.perf_counter() - started
                 save(step)
-        stopped_by = "steps" if config.steps is not None and step >= config.steps else "time"
+            # Rank 0 asks (a UI lives there); every rank joins agree() so all leave at this step.
+            if should_stop is not None and agree(is_main and bool(should_stop())):
+                stopped_by = "requested"
+                break
+        if stopped_by != "requested":
+            stopped_by = "steps" if config.steps is not None and step >= config.steps else "time"
     except KeyboardInterrupt:
         stopped_by = "interrupted"
         raise
