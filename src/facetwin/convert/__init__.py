@@ -25,11 +25,14 @@ from facetwin.convert.masks import (
 )
 from facetwin.convert.metrics import flicker_score, seam_score
 from facetwin.convert.pipeline import ConvertSummary, convert
+from facetwin.convert.preview import FramePreview, PreviewFrame
 from facetwin.convert.swap import FaceSwapper, SwapFace, model_window
 
 __all__ = [
     "convert",
     "ConvertSummary",
+    "FramePreview",
+    "PreviewFrame",
     "FaceSwapper",
     "SwapFace",
     "model_window",
