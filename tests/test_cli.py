@@ -108,7 +108,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return dict(action.choices)
 
 
-@pytest.mark.parametrize("command", ["extract", "train", "convert", "demo"])
+@pytest.mark.parametrize("command", ["extract", "train", "convert", "demo", "ui"])
 def test_every_option_has_help(command):
     sub = _subparsers(cli.build_parser())[command]
     for action in sub._actions:
@@ -182,3 +182,41 @@ def test_sigterm_saves_and_resumes(tmp_path):
     full = load_alignments(out / "alignments.json")
     assert full.complete and [f.index for f in full.frames] == list(range(354))
     assert {p.name for p in out.glob("*.png")} == {fa.crop for _, fa in full.faces()}
+
+
+def test_ui_without_its_extra_is_one_line(capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_gradio(name, *args, **kwargs):
+        if name == "gradio" or name.startswith("gradio."):
+            raise ModuleNotFoundError("No module named 'gradio'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(__import__("sys").modules, "facetwin.ui.app", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_gradio)
+    assert cli.main(["ui", "--port", "1"]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip()
+    assert err == ("facetwin ui: error: facetwin ui needs the optional packages of facetwin[ui]: "
+                   "pip install 'facetwin[ui]' (No module named 'gradio')")
+
+
+@pytest.mark.parametrize("text, size", [("2G", 2 << 30), ("500M", 500 << 20), ("1.5k", 1536), ("1024", 1024),
+                                        ("3 MiB", 3 << 20)])
+def test_upload_sizes(text, size):
+    assert cli._size(text) == size
+
+
+def test_ui_port_in_use_is_one_line(capsys, tmp_path):
+    import socket
+
+    pytest.importorskip("gradio", reason="the web UI needs facetwin[ui]")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["ui", str(tmp_path / "project"), "--port", str(port)]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"facetwin ui: error: cannot serve on 127.0.0.1:{port}: ")
+    assert err.endswith("(choose another --port, or stop what uses it)")

@@ -20,10 +20,9 @@ from typing import Any
 
 from facetwin import __version__
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
-from facetwin.errors import FacetwinError, InvalidOptionError
-from facetwin.faces.detect import DETECTORS
+from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError
+from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text
 from facetwin.demo import DEMO_STEPS
-from facetwin.io.writers import X264_PRESETS
 
 __all__ = ["main", "build_parser"]
 
@@ -34,158 +33,15 @@ EXIT_SYNTHETIC = 3
 _KEY_DIR_HELP = ("folder of the key that signs the C2PA manifests of the outputs (made on first use; "
                  "keep it to prove the files are yours). Default: $FACETWIN_KEY_DIR or ~/.config/facetwin/c2pa")
 
-_DEFAULTS = ExtractConfig()
 
-
-# ExtractConfig's options: (group, flag, config field, argparse keywords, help). The
-# default each help text ends with is read from the config, so it cannot drift.
-_EXTRACT_OPTIONS: list[tuple[str, str, str, dict, str]] = [
-    ("detection", "--detector", "detector", {"choices": sorted(DETECTORS)},
-     "face detector: yunet (OpenCV CNN; finds small and turned faces) or hog (dlib, the original code's)"),
-    ("detection", "--hog-upsample", "hog_upsample", {"type": int, "metavar": "N"},
-     "hog only: double the image N times to find faces half as small each time (each costs ~4x)"),
-    ("detection", "--yunet-threshold", "yunet_threshold", {"type": float, "metavar": "P"},
-     "yunet only: minimum detection confidence 0-1"),
-    ("detection", "--min-size", "min_size", {"type": int, "metavar": "PX"},
-     "drop faces whose detection box is narrower than PX pixels (0 keeps all)"),
-    ("whose faces", "--ref-face", "ref_faces", {"nargs": "+", "metavar": "IMG"},
-     "photos of the one person to keep (largest face in each); other people's faces are dropped"),
-    ("whose faces", "--ref-threshold", "ref_threshold", {"type": float, "metavar": "D"},
-     "identity distance (dlib ResNet) under which a face is the reference person; lower is stricter"),
-    ("whose faces", "--identity", "identity", {"action": "store_true"},
-     "store a 128-d identity vector for every face in the alignments file (~75 ms a face on a 2-core CPU)"),
-    ("aligned crops", "--crop-size", "crop_size", {"type": int, "metavar": "PX"},
-     "side of the square aligned crop in pixels"),
-    ("aligned crops", "--coverage", "coverage", {"type": float, "metavar": "F"},
-     "fraction of the crop spanned by the inner face (brows to lips); smaller shows more head; "
-     "0.625 is the original code's framing"),
-    ("aligned crops", "--png-compression", "png_compression", {"type": int, "metavar": "0-9"},
-     "PNG compression level; crops are lossless at every level"),
-    ("video", "--every", "every", {"type": int, "metavar": "N"},
-     "keep every Nth frame (fewer, more varied training faces)"),
-    ("video", "--held-out", "held_out", {"type": float, "metavar": "F"},
-     "leave the last fraction F of the video, and one second before it, unread: facetwin evaluate "
-     "tests the model there (0.2 matches its default)"),
-    ("video", "--redetect-every", "redetect_every", {"type": int, "metavar": "N"},
-     "search the whole frame every N frames; between, faces are followed near their last position"),
-    ("video", "--no-smooth", "smooth", {"action": "store_false"},
-     "do not smooth landmarks over time (crops will jitter)"),
-    ("video", "--smooth-min-cutoff", "smooth_min_cutoff", {"type": float, "metavar": "HZ"},
-     "smoothing strength at rest (One Euro filter cut-off); lower is steadier but lags more"),
-    ("video", "--smooth-beta", "smooth_beta", {"type": float, "metavar": "B"},
-     "how quickly smoothing lets go when the face moves fast"),
-]
-def _model_choices() -> str:
-    from facetwin.models import model_info
-
-    return "; ".join(f"{name}: {doc}" for name, doc in model_info().items())
-
-
-def _duration(text: str) -> float:
-    """'90', '90s', '30m', '2h', '1h30m' -> seconds."""
-    import re
-
-    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
-    if not match or not any(match.groups()):
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 90, 90s, 30m, 2h or 1h30m)")
-    h, m, sec = (float(g) if g else 0.0 for g in match.groups())
-    return h * 3600 + m * 60 + sec
-
-
-# TrainConfig's options, as for extraction.
-_TRAIN_OPTIONS: list[tuple[str, str, str, dict, str]] = [
-    ("model", "--model", "model", {"metavar": "NAME"}, "architecture: " + "{models}"),
-    ("model", "--mask", "mask", {"action": argparse.BooleanOptionalAction},
-     "predict a face mask as a 4th output channel (default: the architecture's own choice)"),
-    ("length", "--steps", "steps", {"type": int, "metavar": "N"},
-     "stop when the model has trained N steps in total (counting earlier runs when resuming)"),
-    ("length", "--time", "time_limit", {"type": _duration, "metavar": "T"},
-     "stop after this much time in this run: 90s, 30m, 2h, 1h30m"),
-    ("optimisation", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces of each person per step"),
-    ("optimisation", "--lr", "lr", {"type": float, "metavar": "LR"}, "Adam learning rate"),
-    ("optimisation", "--beta1", "beta1", {"type": float, "metavar": "B"}, "Adam beta1"),
-    ("optimisation", "--beta2", "beta2", {"type": float, "metavar": "B"}, "Adam beta2"),
-    ("optimisation", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
-     "bf16 autocast (losses stay float32); auto uses it where the hardware is fast at it"),
-    ("optimisation", "--no-channels-last", "channels_last", {"action": "store_false"},
-     "keep tensors channels-first (channels-last is faster with bf16 on CPUs and GPUs)"),
-    ("optimisation", "--compile", "compile", {"action": "store_true"},
-     "compile the model with torch.compile (slow start, faster steps on GPUs)"),
-    ("optimisation", "--freeze", "freeze", {"nargs": "+", "choices": ["encoder"]},
-     "keep these parts fixed (with --init-from: reuse a trained encoder as it is)"),
-    ("optimisation", "--seed", "seed", {"type": int, "metavar": "N"}, "random seed (batches, augmentation)"),
-    ("losses", "--l1", "l1_weight", {"type": float, "metavar": "W"}, "weight of the L1 loss (the original's)"),
-    ("losses", "--ssim", "ssim_weight", {"type": float, "metavar": "W"}, "weight of the DSSIM loss"),
-    ("losses", "--eyes-mouth", "eyes_mouth_weight", {"type": float, "metavar": "W"},
-     "extra weight of eye and mouth pixels (2 makes them count three times)"),
-    ("losses", "--mask-loss", "mask_weight", {"type": float, "metavar": "W"},
-     "weight of the mask loss (models that predict a mask)"),
-    ("augmentation", "--rotation", "rotation", {"type": float, "metavar": "DEG"}, "random rotation range, degrees"),
-    ("augmentation", "--zoom", "zoom", {"type": float, "metavar": "F"}, "random zoom range (0.05 = +-5 %%)"),
-    ("augmentation", "--shift", "shift", {"type": float, "metavar": "F"}, "random shift range, fraction of the face"),
-    ("augmentation", "--flip", "flip", {"type": float, "metavar": "P"}, "probability of a horizontal flip"),
-    ("augmentation", "--warp", "warp_sigma", {"type": float, "metavar": "F"},
-     "random warp noise, fraction of the face side (5/256 is the original's 5 px)"),
-    ("augmentation", "--colour-jitter", "colour_jitter", {"type": float, "metavar": "F"},
-     "random brightness, contrast and saturation range"),
-    ("augmentation", "--no-match-colour", "match_colour", {"action": "store_false"},
-     "do not shift A's mean colour to B's (the original did)"),
-    ("output", "--preview-every", "preview_every", {"type": int, "metavar": "N"}, "write a preview grid every N steps"),
-    ("output", "--save-every", "save_every", {"type": int, "metavar": "N"}, "save a checkpoint every N steps"),
-    ("output", "--log-every", "log_every", {"type": int, "metavar": "N"},
-     "record losses in history.csv every N steps"),
-    ("output", "--tensorboard", "tensorboard", {"action": "store_true"},
-     "also log to DIR/tensorboard for TensorBoard (pip install 'facetwin[tensorboard]')"),
-]
-_CONVERT_OPTIONS: list[tuple[str, str, str, dict, str]] = [
-    ("swap", "--to", "to", {"choices": ["a", "b"]},
-     "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse"),
-    ("swap", "--coverage", "coverage", {"type": float, "metavar": "F"},
-     "the training faces' extract --coverage (the model sees the frame through the same window)"),
-    ("swap", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces per model call"),
-    ("swap", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
-     "bf16 autocast for the model; auto uses it where the hardware is fast at it"),
-    ("mask", "--mask", "mask", {"choices": ["hull", "learned", "both"]},
-     "hull of the landmarks, the model's learned mask, or both (where both keep the face)"),
-    ("mask", "--forehead", "forehead", {"type": float, "metavar": "F"},
-     "extend the hull above the brows by F times the brow-to-chin height"),
-    ("mask", "--erode", "erode", {"type": float, "metavar": "F"},
-     "shrink the mask by F of the face crop's side (negative grows it)"),
-    ("mask", "--feather", "feather", {"type": float, "metavar": "F"},
-     "soften the mask edge (Gaussian sigma, fraction of the crop side)"),
-    ("blending", "--colour", "colour", {"choices": ["mean", "reinhard", "histogram", "none"]},
-     "colour correction toward the face being replaced: mean (the original's), reinhard (Lab), histogram, none"),
-    ("blending", "--colour-smoothing", "colour_smoothing", {"type": float, "metavar": "W"},
-     "video: weight of each frame in a face's running colour statistics (1 = none; lower is steadier)"),
-    ("blending", "--blend", "blend", {"choices": ["alpha", "poisson"]},
-     "feathered alpha compositing, or Poisson (seamless) cloning"),
-    ("output", "--crf", "crf", {"type": int, "metavar": "Q"}, "H.264 quality 0-51, lower is better (18 looks like the input)"),
-    ("output", "--preset", "preset", {"choices": list(X264_PRESETS)}, "H.264 speed preset (slower: smaller files)"),
-    ("output", "--side-by-side", "side_by_side", {"action": "store_true"},
-     "write input | output | mask side by side, for review"),
-]
-_FLAGS = {field: flag for table in (_EXTRACT_OPTIONS, _TRAIN_OPTIONS, _CONVERT_OPTIONS) for _, flag, field, _, _ in table}
-#: The extraction options that say how faces are found (convert finds them the same way).
-_FIND_OPTIONS = [row for row in _EXTRACT_OPTIONS if row[0] in ("detection", "whose faces", "video")
-                 and row[2] not in ("identity", "every", "held_out")]
-
-
-def _add_options(parser: argparse.ArgumentParser, table: list, defaults: object) -> None:
+def _add_options(parser: argparse.ArgumentParser, table: list[Option], defaults: object) -> None:
     """Add a config's options; defaults are None so unset options keep the config's."""
     groups: dict[str, argparse._ArgumentGroup] = {}
-    for group, flag, field, kwargs, text in table:
-        if group not in groups:
-            groups[group] = parser.add_argument_group(group)
-        default = getattr(defaults, field)
-        if kwargs.get("action") in ("store_true", "store_false") or default is None or field == "ref_faces":
-            suffix = ". Default: keep everyone" if field == "ref_faces" else ""
-        else:
-            suffix = f". Default: {' '.join(map(str, default)) if isinstance(default, tuple) else default}"
-            if isinstance(default, tuple) and not default:
-                suffix = ". Default: none"
-        if "{models}" in text:
-            text = text.replace("{models}", _model_choices())
-        groups[group].add_argument(flag, dest=field, default=None, help=text + suffix, **kwargs)
+    for option in table:
+        if option.group not in groups:
+            groups[option.group] = parser.add_argument_group(option.group)
+        groups[option.group].add_argument(option.flag, dest=option.field, default=None,
+                                          help=help_text(option, defaults).replace("%", "%%"), **option.kwargs)
 
 
 def _config_from(args: argparse.Namespace, cls: type) -> Any:
@@ -195,7 +51,7 @@ def _config_from(args: argparse.Namespace, cls: type) -> Any:
         return cls(**given)
     except InvalidOptionError as exc:
         # Name the option as the user typed it, not the config field.
-        raise InvalidOptionError(_FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
+        raise InvalidOptionError(FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true",
         help="replace an earlier extraction in DIR instead of continuing it",
     )
-    _add_options(ex, _EXTRACT_OPTIONS, _DEFAULTS)
+    _add_options(ex, EXTRACT_OPTIONS, ExtractConfig())
 
     tr = sub.add_parser(
         "train",
@@ -238,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--init-from", metavar="MODEL_DIR",
                     help="start from another model's weights (every part whose shape matches; the rest is reported)")
     tr.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto")
-    _add_options(tr, _TRAIN_OPTIONS, TrainConfig())
+    _add_options(tr, TRAIN_OPTIONS, TrainConfig())
 
     cv = sub.add_parser(
         "convert",
@@ -256,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="alignments.json from facetwin extract on the same input: use its faces")
     cv.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     cv.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
-    _add_options(cv, _CONVERT_OPTIONS, ConvertConfig())
-    _add_options(cv, _FIND_OPTIONS, _DEFAULTS)
+    _add_options(cv, CONVERT_OPTIONS, ConvertConfig())
+    _add_options(cv, FIND_OPTIONS, ExtractConfig())
 
     demo = sub.add_parser(
         "demo",
@@ -272,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=int, default=DEMO_STEPS, metavar="N",
                       help=f"training steps (fewer is faster and blurrier). Default: {DEMO_STEPS}")
     demo.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
-    _add_options(demo, _EXTRACT_OPTIONS, _DEFAULTS)
+    _add_options(demo, EXTRACT_OPTIONS, ExtractConfig())
 
     ve = sub.add_parser(
         "verify",
@@ -353,7 +209,36 @@ def build_parser() -> argparse.ArgumentParser:
                     help="test frames per video, consecutive (0: all of the test part). Default: 90")
     ev.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
+
+    ui = sub.add_parser(
+        "ui",
+        help="a local web app for extraction, training and conversion (pip install 'facetwin[ui]')",
+        description="Serve facetwin's web interface: upload the two people's videos or images and extract "
+        "their faces (browse them, remove bad ones), train with a live preview and loss plot (start, pause, "
+        "resume, stop), tune the blend on one frame and convert the whole video. Jobs run one at a time in "
+        "the server and go on when the browser tab is closed; everything is kept in the project folder.",
+    )
+    ui.add_argument("project", nargs="?", default="facetwin-project", metavar="DIR",
+                    help="project folder (created if missing; open it again to carry on). Default: ./facetwin-project")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on. Default: 127.0.0.1 (this machine only); 0.0.0.0 lets anyone who can "
+                    "reach this machine run jobs and read the project")
+    ui.add_argument("--port", type=int, default=7860, help="port to listen on. Default: 7860")
+    ui.add_argument("--max-upload", type=_size, default="2G", metavar="SIZE",
+                    help="largest upload accepted: 500M, 2G, ... (a path on this machine has no limit). Default: 2G")
+    ui.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    ui.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     return parser
+
+
+def _size(text: str) -> int:
+    """'500M', '2G', '1024' -> bytes."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use 500M, 2G or a number of bytes)")
+    return int(float(match.group(1)) * 1024 ** " KMG".index(match.group(2).upper() or " "))
 
 
 class _Bar:
@@ -533,7 +418,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     import json
 
-    from facetwin.forensics.report import verify
+    from facetwin.forensics.report import format_report, verify
 
     if args.frames < 1:
         raise InvalidOptionError("--frames", args.frames, "1 or more")
@@ -549,7 +434,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 print(f"{name}: cannot check: {exc}")
             continue
         synthetic |= report.synthetic
-        print(json.dumps(report.as_dict()) if args.json else _verify_lines(report))
+        print(json.dumps(report.as_dict()) if args.json else format_report(report))
     if synthetic:
         return EXIT_SYNTHETIC
     return EXIT_BAD_INPUT if unreadable else EXIT_OK
@@ -570,30 +455,6 @@ def _expand_folders(names: list[str]) -> list[str]:
         else:
             out.append(name)
     return out
-
-
-def _verify_lines(report) -> str:
-    mark = report.watermark
-    frames = f", {mark.frames_marked}/{mark.frames} frames" if report.kind == "video" else ""
-    chance = "< 1e-12" if mark.false_alarm < 1e-12 else f"{mark.false_alarm:.0e}"
-    watermark = (f"found, {mark.score:.1f} sigma (chance of a false alarm {chance}){frames}"
-                 if mark.found else f"not found ({mark.score:.1f} sigma{frames})")
-    claim = report.claim
-    metadata = (f"found: {claim.get('software')} {claim.get('version')}, model {claim.get('model_fingerprint')}"
-                if claim is not None else "not found")
-    c2pa = report.c2pa
-    if not c2pa.present:
-        unsupported = any("NotSupported" in p or "unsupported" in p for p in c2pa.problems)
-        manifest = "none" + (" (this file type cannot carry one)" if unsupported
-                             else f" ({c2pa.problems[0]})" if c2pa.problems else "")
-    else:
-        manifest = ("valid" if c2pa.valid else "INVALID") + (", trusted signer" if c2pa.trusted else ", untrusted signer")
-        manifest += f", signed by {c2pa.signer}" if c2pa.signer else ""
-        if not c2pa.valid and c2pa.problems:
-            manifest += f" ({c2pa.problems[0]})"
-    text = (f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n"
-            f"  C2PA:      {manifest}")
-    return text + "".join(f"\n  note:      {problem}" for problem in report.problems)
 
 
 def _parse_ladder(text: str) -> dict[str, int]:
@@ -723,6 +584,23 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    try:
+        from facetwin.ui.app import launch
+    except ImportError as exc:
+        raise MissingExtraError("facetwin ui", "ui", str(exc)) from None
+    print(f"facetwin ui: serving {Path(args.project).resolve()} on http://{args.host}:{args.port} (Ctrl-C stops; "
+          "running jobs save what they did)", flush=True)
+    app = launch(args.project, host=args.host, port=args.port, device=args.device, max_upload=args.max_upload,
+                 key_dir=args.key_dir, block=False)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        app.facetwin_server.queue.close()
+        app.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 internal error, 2 bad input)."""
     parser = build_parser()
@@ -732,7 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     commands = {"extract": _cmd_extract, "train": _cmd_train, "convert": _cmd_convert, "demo": _cmd_demo,
-                "verify": _cmd_verify, "dataset": _cmd_dataset, "evaluate": _cmd_evaluate}
+                "verify": _cmd_verify, "dataset": _cmd_dataset, "evaluate": _cmd_evaluate, "ui": _cmd_ui}
     _terminate_as_interrupt()
     try:
         return commands[args.command](args)

@@ -300,3 +300,41 @@ class SigningKeyError(FacetwinError, OSError):
 
     def __str__(self) -> str:  # OSError would otherwise format errno fields
         return self.message
+
+
+class MissingExtraError(FacetwinError, ImportError):
+    """A feature whose optional packages are not installed."""
+
+    def __init__(self, feature: str, extra: str, reason: str) -> None:
+        self.feature, self.extra, self.reason = feature, extra, reason
+        super().__init__(f"{feature} needs the optional packages of facetwin[{extra}]: "
+                         f"pip install 'facetwin[{extra}]' ({reason})")
+
+
+class UploadTooLargeError(FacetwinError, ValueError):
+    """An upload to the web UI over its size limit."""
+
+    def __init__(self, name: str, size: int, limit: int) -> None:
+        self.name, self.size, self.limit = name, size, limit
+        super().__init__(f"{name} is {size / 2**20:.0f} MiB, over the upload limit of {limit / 2**20:.0f} MiB "
+                         "(start facetwin ui with a larger --max-upload, or give the file's path instead)")
+
+
+class NotReadyError(FacetwinError, RuntimeError):
+    """A step asked for before the step it needs (the web UI's buttons)."""
+
+    def __init__(self, step: str, needs: str) -> None:
+        self.step, self.needs = step, needs
+        super().__init__(f"cannot {step} yet: {needs}")
+
+
+class ServerStartError(FacetwinError, OSError):
+    """The web UI could not listen where it was asked to."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host, self.port, self.reason = host, port, reason
+        self.message = f"cannot serve on {host}:{port}: {reason} (choose another --port, or stop what uses it)"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
+        return self.message

@@ -1,0 +1,701 @@
+"""The web UI: three views over one project, in Gradio.
+
+Every button calls the library as the command line does (``facetwin.extract``,
+``facetwin.train.train``, ``facetwin.convert.convert``, ``facetwin.verify``); the forms
+are built from the same option tables as ``--help`` (``facetwin.options``). Long work
+goes through one ``JobQueue`` in the server, and a timer on the page reads the queue and
+the project's folders, so a page opened later picks up where the work stands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
+from facetwin.errors import FacetwinError, InvalidOptionError, NotReadyError, OutputConflictError, ServerStartError
+from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, duration, help_text
+from facetwin.ui.jobs import Job, JobContext, JobQueue
+from facetwin.ui.project import Person, Project
+
+__all__ = ["build_app", "launch", "DEFAULT_MAX_UPLOAD"]
+
+log = logging.getLogger(__name__)
+
+#: Uploads larger than this are refused (a path on this machine has no limit).
+DEFAULT_MAX_UPLOAD = 2 * 2**30
+#: Faces shown per person: the first ones in the chosen order (worst first when sorted).
+_GALLERY_FACES = 120
+_ORDERS = {"as extracted": None, "least sharp first": "sharpness", "least like the others first": "identity"}
+#: Extraction options the UI does not show: reference photos need a file picker of their own.
+_HIDDEN_EXTRACT = {"ref_faces", "ref_threshold"}
+#: Conversion options tuned on one frame (the rest are for the whole video).
+_TUNING_GROUPS = ("mask", "blending")
+_CSS = ".ft-message p { color: #b3261e; font-weight: 600; }"
+
+
+@dataclass
+class _Server:
+    project: Project
+    queue: JobQueue
+    device: str
+    max_upload: int
+    key_dir: Path | None
+    preview: Any = None  # the FramePreview of (input, model state) in use
+    preview_key: tuple | None = None
+    preview_lock: threading.Lock = threading.Lock()
+
+
+# --- forms built from the option tables -------------------------------------------------
+
+
+def _component(option: Option, defaults: object, value: Any = None) -> gr.components.Component:
+    kwargs, label = option.kwargs, option.flag.lstrip("-")
+    info = help_text(option, defaults)
+    default = getattr(defaults, option.field) if value is None else value
+    elem_id = f"opt-{option.field.replace('_', '-')}"
+    common = {"label": label, "info": info, "elem_id": elem_id, "min_width": 200}
+    if "choices" in kwargs and kwargs.get("nargs") == "+":
+        return gr.CheckboxGroup(list(kwargs["choices"]), value=list(default), **common)
+    if "choices" in kwargs:
+        return gr.Dropdown(list(kwargs["choices"]), value=default, **common)
+    action = kwargs.get("action")
+    if action == "store_true":
+        return gr.Checkbox(value=bool(default), **common)
+    if action == "store_false":  # a --no-... flag: ticked means the flag is given
+        return gr.Checkbox(value=not default, **common)
+    if action is argparse.BooleanOptionalAction:
+        return gr.Dropdown(["the model's choice", "yes", "no"],
+                           value={None: "the model's choice", True: "yes", False: "no"}[default], **common)
+    if kwargs.get("type") is duration:
+        return gr.Textbox(value="", placeholder="90s, 30m, 2h (empty: no limit)", **common)
+    if option.field == "model":
+        from facetwin.models import list_models
+
+        return gr.Dropdown(list_models(), value=default, **common)
+    if default is None:  # a number that may be left out (--steps): a Number box cannot be empty
+        return gr.Textbox(value="", placeholder="empty: none", **common)
+    if kwargs.get("type") is int:
+        return gr.Number(value=default, precision=0, **common)
+    return gr.Number(value=default, **common)
+
+
+def _config(cls: type, options: list[Option], values: tuple) -> Any:
+    """The config the form's values describe (empty fields keep the config's default)."""
+    given: dict[str, Any] = {}
+    for option, value in zip(options, values):
+        kwargs = option.kwargs
+        if value is None or value == "":
+            continue
+        if kwargs.get("action") == "store_false":
+            value = not value
+        elif kwargs.get("action") is argparse.BooleanOptionalAction:
+            value = {"yes": True, "no": False}.get(value)
+            if value is None:
+                continue
+        elif kwargs.get("type") is duration:
+            try:
+                value = duration(value)
+            except argparse.ArgumentTypeError as exc:
+                raise InvalidOptionError(option.flag, value, str(exc)) from None
+        elif kwargs.get("nargs") == "+":
+            value = tuple(value)
+        elif kwargs.get("type") in (int, float):
+            try:
+                value = kwargs["type"](value)
+            except (TypeError, ValueError):
+                raise InvalidOptionError(option.flag, value, f"a number ({kwargs['type'].__name__})") from None
+        given[option.field] = value
+    try:
+        return cls(**given)
+    except InvalidOptionError as exc:
+        raise InvalidOptionError(FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
+
+
+def _form(options: list[Option], defaults: object, overrides: dict[str, Any] | None = None) -> list:
+    """One component per option, grouped under the option's help group."""
+    overrides = overrides or {}
+    components, groups = [], {}
+    for option in options:
+        groups.setdefault(option.group, []).append(option)
+    for group, members in groups.items():
+        gr.Markdown(f"**{group}**")
+        with gr.Row():
+            for option in members:
+                components.append(_component(option, defaults, overrides.get(option.field)))
+    return components
+
+
+# --- what the page shows ---------------------------------------------------------------
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _progress_line(job: Job) -> str:
+    total = f" / {job.total}" if job.total else ""
+    rate = f" · {job.rate:.2f} {job.unit}s/s" if job.rate else ""
+    eta = f" · ETA {_clock(job.eta)}" if job.eta is not None else ""
+    detail = f" · {job.detail}" if job.detail else ""
+    return f"{job.done}{total} {job.unit}s{rate}{eta}{detail}"
+
+
+def _job_line(job: Job | None, idle: str) -> str:
+    if job is None:
+        return idle
+    if job.state == "queued":
+        return f"#{job.id} {job.title}: waiting in the queue"
+    if job.state in ("running", "paused"):
+        return f"#{job.id} {job.title}: **{job.state}** · {_progress_line(job)}"
+    if job.state == "failed":
+        return f"#{job.id} {job.title}: **failed** · {job.error}"
+    took = _clock((job.finished or 0) - (job.started or job.submitted)) if job.started else "-"
+    return f"#{job.id} {job.title}: **{job.state}** after {took} · {_progress_line(job)}"
+
+
+def _queue_table(jobs: list[Job]) -> str:
+    if not jobs:
+        return "**Jobs** · none yet. Long work runs here one job at a time, and goes on if this tab is closed."
+    rows = ["| # | job | state | progress |", "|---|---|---|---|"]
+    for job in reversed(jobs[-8:]):
+        state = job.state + (f": {job.error}" if job.error else "")
+        rows.append(f"| {job.id} | {job.title} | {state} | {_progress_line(job) if job.started else ''} |")
+    return "**Jobs** (one at a time, newest first)\n\n" + "\n".join(rows)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _describe_source(path: Path | None) -> str:
+    if path is None:
+        return "No source yet: upload a video or images, or give a path."
+    if path.is_dir():
+        return f"Source: folder `{path.name}` ({sum(1 for p in path.iterdir() if p.is_file())} files)"
+    return f"Source: `{path.name}`"
+
+
+# --- the app ---------------------------------------------------------------------------
+
+
+def build_app(
+    project: str | Path,
+    *,
+    queue: JobQueue | None = None,
+    device: str = "auto",
+    max_upload: int = DEFAULT_MAX_UPLOAD,
+    key_dir: str | Path | None = None,
+    refresh: float = 1.0,
+) -> gr.Blocks:
+    """The UI over the project folder ``project`` (created if missing).
+
+    Args:
+        queue: the job queue (one is made, with crash logs in the project, if None).
+        device: where training and conversion run: "auto", "cpu", "cuda".
+        max_upload: the largest upload accepted, in bytes.
+        key_dir: the signing key folder for the outputs' C2PA manifests.
+        refresh: seconds between the page's reads of the jobs and the project.
+    """
+    proj = Project(project)
+    server = _Server(proj, queue or JobQueue(crash_log=proj.root / "logs"), device, max_upload,
+                     Path(key_dir) if key_dir is not None else None)
+    extract_options = [o for o in EXTRACT_OPTIONS if o.field not in _HIDDEN_EXTRACT]
+    tuning_options = [o for o in CONVERT_OPTIONS if o.group in _TUNING_GROUPS or o.field == "coverage"]
+    video_options = [o for o in CONVERT_OPTIONS if o not in tuning_options and o.field != "to"]
+
+    with gr.Blocks(title="facetwin", analytics_enabled=False) as app:
+        gr.Markdown(f"# facetwin\nProject `{proj.root}` · every image and video facetwin writes is marked "
+                    "as synthetic (watermark, metadata, C2PA).")
+        with gr.Row(equal_height=False):
+            queue_md = gr.Markdown(_queue_table([]), elem_id="queue")
+            stop_job = gr.Button("Stop the running job", elem_id="stop-job", size="sm", variant="stop", scale=0,
+                                 min_width=200)
+        with gr.Tabs(elem_id="views"):
+            # --- project ---------------------------------------------------------------
+            with gr.Tab("1. Project and faces", id="project", elem_id="tab-project"):
+                with gr.Accordion("Extraction settings", open=False):
+                    extract_form = _form(extract_options, ExtractConfig(), {"identity": True})
+                person_ui: dict[str, dict[str, Any]] = {}
+                with gr.Row():
+                    for person in ("a", "b"):
+                        with gr.Column():
+                            ui: dict[str, Any] = {}
+                            gr.Markdown(f"### Person {person.upper()}")
+                            ui["upload"] = gr.File(label="Upload one video, or images", file_count="multiple",
+                                                   type="filepath", height=120, elem_id=f"upload-{person}")
+                            with gr.Row():
+                                ui["path"] = gr.Textbox(label="...or a video, image or folder on this machine",
+                                                        elem_id=f"path-{person}", scale=4)
+                                ui["use_path"] = gr.Button("Use path", elem_id=f"use-path-{person}", scale=1)
+                            ui["source"] = gr.Markdown(_describe_source(proj.source(person)),
+                                                       elem_id=f"source-{person}")
+                            ui["message"] = gr.Markdown("", elem_id=f"message-{person}", elem_classes="ft-message")
+                            ui["extract"] = gr.Button(f"Extract faces of {person.upper()}", variant="primary",
+                                                      elem_id=f"extract-{person}")
+                            ui["status"] = gr.Markdown("", elem_id=f"extract-status-{person}")
+                            ui["order"] = gr.Dropdown(list(_ORDERS), value="as extracted", label="Order",
+                                                      elem_id=f"order-{person}")
+                            ui["gallery"] = gr.Gallery(label=f"Faces of {person.upper()}: click one, then Remove",
+                                                       columns=6, height=280, allow_preview=False,
+                                                       elem_id=f"faces-{person}")
+                            ui["remove"] = gr.Button("Remove the selected face", elem_id=f"remove-{person}",
+                                                     size="sm")
+                            ui["crops"] = gr.State([])
+                            ui["selected"] = gr.State(None)
+                            person_ui[person] = ui
+
+            # --- training --------------------------------------------------------------
+            with gr.Tab("2. Training", id="training", elem_id="tab-training"):
+                with gr.Row():
+                    train_start = gr.Button("Start / continue", variant="primary", elem_id="train-start")
+                    train_pause = gr.Button("Pause", elem_id="train-pause")
+                    train_resume = gr.Button("Resume", elem_id="train-resume")
+                    train_stop = gr.Button("Stop (saves)", variant="stop", elem_id="train-stop")
+                    start_over = gr.Checkbox(label="start over (discard the model)", value=False,
+                                             elem_id="train-start-over")
+                train_status = gr.Markdown("", elem_id="train-status")
+                train_message = gr.Markdown("", elem_id="train-message", elem_classes="ft-message")
+                with gr.Row():
+                    train_preview = gr.Image(label="Preview: A, A->A, A->B | B, B->B, B->A", type="filepath",
+                                             interactive=False, elem_id="train-preview")
+                    train_loss = gr.Image(label="Loss", type="filepath", interactive=False, elem_id="train-loss")
+                with gr.Accordion("Training settings (as facetwin train --help)", open=True):
+                    train_form = _form(TRAIN_OPTIONS, TrainConfig())
+
+            # --- conversion ------------------------------------------------------------
+            with gr.Tab("3. Conversion", id="conversion", elem_id="tab-conversion"):
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        convert_upload = gr.File(label="Upload the video or image to convert", file_count="multiple",
+                                                 type="filepath", elem_id="convert-upload")
+                        with gr.Row():
+                            convert_path = gr.Textbox(label="...or a path on this machine", elem_id="convert-path",
+                                                      scale=4)
+                            convert_use_path = gr.Button("Use path", elem_id="convert-use-path", scale=1)
+                        convert_source = gr.Markdown(_describe_source(proj.source("input")), elem_id="convert-source")
+                        convert_message = gr.Markdown("", elem_id="convert-message", elem_classes="ft-message")
+                        direction = gr.Radio([("A's face onto the input", "a"), ("B's face onto the input", "b")],
+                                             value="a", label="direction (--to)", elem_id="convert-to")
+                        frame = gr.Slider(0, 1, value=0, step=1, label="frame to tune on", elem_id="convert-frame")
+                        tuning_form = _form(tuning_options, ConvertConfig())
+                    with gr.Column(scale=2):
+                        compare = gr.ImageSlider(label="before | after (drag)", type="filepath",
+                                                 elem_id="convert-compare")
+                        preview_info = gr.Markdown("", elem_id="convert-preview-info")
+                        with gr.Accordion("Video output settings", open=False):
+                            video_form = _form(video_options, ConvertConfig())
+                        convert_run = gr.Button("Convert the whole input", variant="primary", elem_id="convert-run")
+                        convert_status = gr.Markdown("", elem_id="convert-status")
+                        result_video = gr.Video(label="Result", interactive=False, elem_id="convert-video")
+                        result_download = gr.DownloadButton("Download the result", elem_id="convert-download",
+                                                            visible=False)
+                        provenance = gr.Markdown("", elem_id="convert-provenance")
+
+        seen = gr.State({})
+        timer = gr.Timer(refresh)
+
+        # --- handlers: project -----------------------------------------------------------
+        for person, ui in person_ui.items():
+            _wire_person(server, person, ui, extract_options, extract_form)
+
+        # --- handlers: training ----------------------------------------------------------
+        def start_training(over: bool, *values):
+            try:
+                config = _config(TrainConfig, TRAIN_OPTIONS, values)
+                for person in ("a", "b"):
+                    if not proj.has_faces(person):
+                        raise NotReadyError("train", f"extract the faces of {person.upper()} first (view 1)")
+                if over and proj.model_dir.exists():
+                    shutil.rmtree(proj.model_dir)
+                resume = proj.has_model()
+                server.queue.submit("train", "continue training" if resume else "train", lambda ctx: _train_job(
+                    ctx, proj, config, resume, server.device))
+                return ""
+            except FacetwinError as exc:
+                return f"⚠ {exc}"
+
+        train_start.click(start_training, [start_over, *train_form], train_message)
+
+        def control(action: str):
+            job = server.queue.latest("train")
+            if job is None or not job.active:
+                return "No training is running."
+            done = {"pause": server.queue.pause, "resume": server.queue.resume, "stop": server.queue.stop}[action](job.id)
+            return "" if done else f"Training is {job.state}: cannot {action} it."
+
+        train_pause.click(lambda: control("pause"), None, train_message)
+        train_resume.click(lambda: control("resume"), None, train_message)
+        train_stop.click(lambda: control("stop"), None, train_message)
+
+        def stop_running():
+            job = next((j for j in server.queue.snapshot() if j.state in ("running", "paused")), None)
+            if job is not None:
+                server.queue.stop(job.id)
+
+        stop_job.click(stop_running, None, None)
+
+        # --- handlers: conversion --------------------------------------------------------
+        def set_input(files, path):
+            try:
+                if files:
+                    source = proj.add_upload("input", files, max_bytes=server.max_upload)
+                else:
+                    source = proj.set_source("input", path)
+            except FacetwinError as exc:
+                return gr.update(), f"⚠ {exc}", gr.update(), None
+            return _describe_source(source), "", gr.update(maximum=_frames_of(server), value=0), None
+
+
+        def tune(to: str, index: float, *values):
+            try:
+                config = _config(ConvertConfig, tuning_options, values)
+                config = ConvertConfig(**{**config.to_json(), "to": to})
+                before, after, text = _preview(server, int(index or 0), config)
+                return (before, after), text, ""
+            except FacetwinError as exc:
+                return gr.update(), "", f"⚠ {exc}"
+
+        tune_inputs = [direction, frame, *tuning_form]
+        tune_outputs = [compare, preview_info, convert_message]
+        for component in tune_inputs:
+            component.change(tune, tune_inputs, tune_outputs,
+                             trigger_mode="always_last", concurrency_limit=1, concurrency_id="tune")
+        convert_upload.upload(lambda files: set_input(files, None), convert_upload,
+                              [convert_source, convert_message, frame, convert_upload]).success(
+            tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
+        convert_use_path.click(lambda path: set_input(None, path)[:3], convert_path,
+                               [convert_source, convert_message, frame]).success(
+            tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
+
+        def run_conversion(to: str, *values):
+            try:
+                tuned = _config(ConvertConfig, tuning_options, values[: len(tuning_options)])
+                rest = _config(ConvertConfig, video_options, values[len(tuning_options):])
+                config = ConvertConfig(**_merge(tuned, rest, video_options, to))
+                source = proj.source("input")
+                if source is None:
+                    raise NotReadyError("convert", "upload or choose the video or image to convert first")
+                if not proj.has_model():
+                    raise NotReadyError("convert", "train a model first (view 2)")
+                server.queue.submit("convert", f"convert {source.name} to {to.upper()}",
+                                    lambda ctx: _convert_job(ctx, server, source, config))
+                return ""
+            except FacetwinError as exc:
+                return f"⚠ {exc}"
+
+        convert_run.click(run_conversion, [direction, *tuning_form, *video_form], convert_message)
+
+        # --- the page's view of jobs and folders ------------------------------------------
+        outputs = [queue_md, train_status, train_preview, train_loss, convert_status, result_video,
+                   result_download, provenance]
+        for ui in person_ui.values():
+            outputs += [ui["status"], ui["gallery"], ui["crops"], ui["source"]]
+        outputs.append(seen)
+
+        def refresh_page(seen: dict, order_a: str, order_b: str):
+            return _refresh(server, dict(seen), {"a": order_a, "b": order_b})
+
+        page_inputs = [seen, person_ui["a"]["order"], person_ui["b"]["order"]]
+        timer.tick(refresh_page, page_inputs, outputs, show_progress="hidden")
+        app.load(refresh_page, page_inputs, outputs, show_progress="hidden")
+        app.load(lambda: gr.update(maximum=_frames_of(server)), None, frame, show_progress="hidden")
+        for person, ui in person_ui.items():
+            ui["order"].change(lambda s, oa, ob: _refresh(server, {**s, "force": True}, {"a": oa, "b": ob}),
+                               page_inputs, outputs, show_progress="hidden")
+    app.facetwin_server = server  # for tests and embedding
+    return app
+
+
+def _merge(tuned: ConvertConfig, rest: ConvertConfig, video_options: list[Option], to: str) -> dict:
+    values = tuned.to_json()
+    for option in video_options:
+        values[option.field] = getattr(rest, option.field)
+    values["to"] = to
+    return values
+
+
+def _wire_person(server: _Server, person: Person, ui: dict, extract_options: list[Option], extract_form: list) -> None:
+    proj = server.project
+
+    def uploaded(files):
+        # The upload box is emptied either way: it is a drop zone, the source is shown below it.
+        if not files:
+            return gr.update(), "", None
+        try:
+            source = proj.add_upload(person, files, max_bytes=server.max_upload)
+        except FacetwinError as exc:
+            return gr.update(), f"⚠ {exc}", None
+        return _describe_source(source), "", None
+
+    def use_path(path: str):
+        try:
+            source = proj.set_source(person, path)
+        except FacetwinError as exc:
+            return gr.update(), f"⚠ {exc}"
+        return _describe_source(source), ""
+
+    def extract_faces(*values):
+        try:
+            config = _config(ExtractConfig, extract_options, values)
+            source = proj.source(person)
+            if source is None:
+                raise NotReadyError("extract", f"give person {person.upper()} a source first: upload a video or images")
+            server.queue.submit(f"extract-{person}", f"extract faces of {person.upper()}",
+                                lambda ctx: _extract_job(ctx, source, proj.faces_dir(person), config))
+            return ""
+        except FacetwinError as exc:
+            return f"⚠ {exc}"
+
+    def select(crops: list[str], evt: gr.SelectData):
+        return crops[evt.index] if 0 <= evt.index < len(crops) else None
+
+    def remove(selected: str | None):
+        from facetwin.extract import remove_faces
+
+        if not selected:
+            return "⚠ click a face in the gallery first, then Remove", None
+        try:
+            remove_faces(proj.faces_dir(person), [selected])
+        except FacetwinError as exc:
+            return f"⚠ {exc}", None
+        # alignments.json changed: the next refresh shows the gallery without the face
+        return f"Removed {selected}.", None
+
+    ui["upload"].upload(uploaded, ui["upload"], [ui["source"], ui["message"], ui["upload"]])
+    ui["use_path"].click(use_path, ui["path"], [ui["source"], ui["message"]])
+    ui["extract"].click(extract_faces, extract_form, ui["message"])
+    ui["gallery"].select(select, ui["crops"], ui["selected"])
+    ui["remove"].click(remove, ui["selected"], [ui["message"], ui["selected"]])
+
+
+# --- jobs: each is one library call --------------------------------------------------------
+
+
+def _extract_job(ctx: JobContext, source: Path, out: Path, config: ExtractConfig):
+    from facetwin.extract import extract
+
+    def progress(done: int, total: int, faces: int) -> None:
+        ctx.report(done, total or None, unit="frame", detail=f"{faces} faces")
+
+    try:
+        return extract(source, out, config=config, progress=progress)
+    except OutputConflictError:  # another source or other settings than the folder's: start afresh
+        return extract(source, out, config=config, progress=progress, overwrite=True)
+
+
+def _train_job(ctx: JobContext, proj: Project, config: TrainConfig, resume: bool, device: str):
+    from facetwin.train import train
+
+    def progress(status) -> None:
+        parts = []
+        if status.loss_a is not None and status.loss_a == status.loss_a:
+            parts.append(f"loss A {status.loss_a:.4f}, B {status.loss_b:.4f}")
+        if status.samples_per_s:
+            parts.append(f"{status.samples_per_s:.1f} samples/s")
+        ctx.report(status.step, status.total_steps, unit="step", detail=" · ".join(parts), raise_on_stop=False)
+
+    return train(proj.faces_dir("a"), proj.faces_dir("b"), proj.model_dir, config=config, resume=resume,
+                 device=device, progress=progress, should_stop=ctx.stop_requested)
+
+
+def _output_for(proj: Project, source: Path, to: str) -> Path:
+    from facetwin.io.images import IMAGE_SUFFIXES
+
+    stem = f"{source.stem}_to_{to}"
+    if source.is_dir():
+        return proj.outputs_dir / stem
+    if source.suffix.lower() in IMAGE_SUFFIXES:
+        return proj.outputs_dir / f"{stem}.png"
+    return proj.outputs_dir / f"{stem}.mp4"
+
+
+def _convert_job(ctx: JobContext, server: _Server, source: Path, config: ConvertConfig):
+    from facetwin.convert import convert
+    from facetwin.forensics.report import format_report, verify
+
+    proj = server.project
+    out = _output_for(proj, source, config.to)
+    if out.is_dir():
+        shutil.rmtree(out)
+    elif out.exists():
+        out.unlink()
+
+    def progress(done: int, total: int, faces: int) -> None:
+        ctx.report(done, total or None, unit="frame", detail=f"{faces} faces swapped")
+
+    summary = convert(source, proj.model_dir, out, config=config, device=server.device, progress=progress,
+                      key_dir=server.key_dir)
+    checked = out if out.is_file() else next(iter(sorted(out.glob("*.png"))), None)
+    download = out
+    if out.is_dir():  # a folder of images goes down as one zip
+        download = Path(shutil.make_archive(str(out), "zip", out))
+    report = format_report(verify(checked, trust_dir=server.key_dir)) if checked is not None else ""
+    return {"output": out, "download": download, "summary": summary, "report": report}
+
+
+# --- the single-frame preview --------------------------------------------------------------
+
+
+def _frames_of(server: _Server) -> int:
+    from facetwin.io.media import open_media
+
+    source = server.project.source("input")
+    if source is None:
+        return 1
+    try:
+        with open_media(source) as media:
+            return max(media.frame_count - 1, 1)
+    except FacetwinError:
+        return 1
+
+
+def _preview(server: _Server, index: int, config: ConvertConfig) -> tuple[str, str, str]:
+    from facetwin.convert import FramePreview
+    from facetwin.forensics.provenance import Provenance, write_marked_png
+    from facetwin.io.atomic import atomic_write_bytes
+    from facetwin.io.images import encode_png
+
+    proj = server.project
+    source = proj.source("input")
+    if source is None:
+        raise NotReadyError("convert", "upload or choose the video or image to convert first")
+    if not proj.has_model():
+        raise NotReadyError("preview", "train a model first (view 2)")
+    key = (str(source), _mtime(proj.model_dir / "weights.safetensors"))
+    with server.preview_lock:
+        if server.preview_key != key:
+            server.preview = FramePreview(source, proj.model_dir, device=server.device)
+            server.preview_key = key
+        started = time.perf_counter()
+        shown = server.preview.swap(min(index, server.preview.frame_count - 1), config)
+        seconds = time.perf_counter() - started
+    before = proj.previews_dir / f"frame_{shown.index:06d}.png"
+    if not before.exists():
+        atomic_write_bytes(before, encode_png(shown.before))  # the input's own frame: not synthetic
+    after = proj.previews_dir / "after.png"
+    write_marked_png(after, shown.after, Provenance.for_model(proj.model_dir, key_dir=server.key_dir))
+    faces = f"{shown.faces} face{'s' if shown.faces != 1 else ''}" if shown.faces else "no face found in this frame"
+    return str(before), str(after), f"frame {shown.index}: {faces} · {seconds * 1000:.0f} ms"
+
+
+# --- refresh -------------------------------------------------------------------------------
+
+
+def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
+    """Everything the timer updates; components whose source did not change get no update."""
+    proj, queue = server.project, server.queue
+    force = seen.pop("force", False)
+    jobs = queue.snapshot()
+    out: list[Any] = [_queue_table(jobs)]
+
+    train_job = queue.latest("train")
+    status = _job_line(train_job, "")
+    if train_job is None or not train_job.active:
+        if proj.has_model():
+            from facetwin.train.checkpoint import read_state
+
+            try:
+                step = read_state(proj.model_dir).get("step")
+                status = (status + "\n\n" if status else "") + f"The model has trained {step} steps; "
+                status += "Start / continue trains it further."
+            except FacetwinError as exc:
+                status = f"⚠ {exc}"
+        elif not status:
+            status = "No model yet: extract both people's faces, then Start."
+    out.append(status)
+    for name in ("preview.png", "loss.png"):
+        path = proj.model_dir / name
+        stamp = _mtime(path)
+        if stamp is not None and (force or seen.get(name) != stamp):
+            seen[name] = stamp
+            out.append(str(path))
+        else:
+            out.append(gr.update())
+
+    convert_job = queue.latest("convert")
+    out.append(_job_line(convert_job, ""))
+    if convert_job is not None and convert_job.state == "done" and (force or seen.get("convert") != convert_job.id):
+        seen["convert"] = convert_job.id
+        result = convert_job.result
+        video = str(result["output"]) if result["output"].suffix == ".mp4" else None
+        out += [video, gr.update(value=str(result["download"]), visible=True),
+                f"**Provenance** (facetwin verify):\n```\n{result['report']}\n```"]
+    else:
+        out += [gr.update(), gr.update(), gr.update()]
+
+    for person in ("a", "b"):
+        job = queue.latest(f"extract-{person}")
+        line = _job_line(job, "")
+        folder = proj.faces_dir(person)
+        stamp = _mtime(folder / "alignments.json")
+        if not line and stamp is not None:
+            line = "Faces extracted earlier (Extract again to redo them)."
+        out.append(line)
+        key = f"faces-{person}"
+        view = (stamp, orders[person])
+        if stamp is not None and (force or seen.get(key) != list(view)):
+            seen[key] = list(view)
+            crops, paths = _faces_in_order(folder, orders[person])
+            out += [[(p, c) for p, c in zip(paths, crops)], crops]
+        else:
+            out += [gr.update(), gr.update()]
+        out.append(_describe_source(proj.source(person)))
+    out.append(seen)
+    return out
+
+
+def _faces_in_order(folder: Path, order: str) -> tuple[list[str], list[str]]:
+    from facetwin.faces.review import order_for_review, review_faces
+
+    try:
+        reviews = review_faces(folder)
+    except FacetwinError:
+        return [], []
+    by = _ORDERS.get(order)
+    if by is not None:
+        reviews = order_for_review(reviews, by=by)
+    shown = reviews[:_GALLERY_FACES]
+    return [r.crop for r in shown], [str(folder / r.crop) for r in shown]
+
+
+def launch(
+    project: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    device: str = "auto",
+    max_upload: int = DEFAULT_MAX_UPLOAD,
+    key_dir: str | Path | None = None,
+    block: bool = True,
+):
+    """Serve the UI for ``project`` on http://HOST:PORT (loopback only by default).
+
+    Returns the Gradio app (with ``block=False``; call ``.close()`` to stop it).
+    """
+    app = build_app(project, device=device, max_upload=max_upload, key_dir=key_dir)
+    proj = app.facetwin_server.project
+    app.queue(default_concurrency_limit=4)
+    try:
+        app.launch(server_name=host, server_port=port, max_file_size=max_upload, allowed_paths=[str(proj.root)],
+                   prevent_thread_lock=not block, ssr_mode=False, quiet=True, show_error=False, css=_CSS,
+                   footer_links=[])
+    except OSError as exc:
+        app.facetwin_server.queue.close()
+        raise ServerStartError(host, port, str(exc).split(". ")[0]) from None
+    return app

@@ -1,0 +1,167 @@
+"""The UI's job queue: one job at a time, in order; stop, pause, resume; failures kept."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from facetwin.errors import NoFaceFoundError
+from facetwin.ui.jobs import JobQueue, JobStopped
+
+
+@pytest.fixture
+def queue(tmp_path):
+    q = JobQueue(crash_log=tmp_path / "logs")
+    yield q
+    q.close()
+
+
+def _until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_jobs_run_one_at_a_time_in_order(queue):
+    running, order, overlap = [], [], []
+    lock = threading.Lock()
+
+    def work(name):
+        def fn(ctx):
+            with lock:
+                running.append(name)
+                overlap.append(len(running))
+            for i in range(5):
+                ctx.report(i + 1, 5)
+                time.sleep(0.01)
+            with lock:
+                running.remove(name)
+                order.append(name)
+            return name.upper()
+        return fn
+
+    jobs = [queue.submit("k", name, work(name)) for name in ("one", "two", "three")]
+    assert [j.state for j in jobs] == ["queued"] * 3
+    assert queue.wait(10)
+    assert order == ["one", "two", "three"]
+    assert max(overlap) == 1
+    done = queue.snapshot()
+    assert [j.state for j in done] == ["done"] * 3
+    assert [j.result for j in done] == ["ONE", "TWO", "THREE"]
+    assert all(j.done == 5 and j.total == 5 and j.rate and j.rate > 0 for j in done)
+    assert queue.latest("k").title == "three"
+    assert queue.latest("other") is None
+
+
+def test_stop_ends_a_running_job_and_drops_a_queued_one(queue):
+    started = threading.Event()
+
+    def endless(ctx):
+        started.set()
+        i = 0
+        while True:
+            i += 1
+            ctx.report(i)
+            time.sleep(0.01)
+
+    first = queue.submit("k", "endless", endless)
+    second = queue.submit("k", "never", lambda ctx: "ran")
+    started.wait(5)
+    assert queue.stop(second.id)
+    assert queue.get(second.id).state == "cancelled"
+    assert queue.stop(first.id)
+    assert queue.wait(10)
+    assert queue.get(first.id).state == "stopped"
+    assert queue.get(second.id).result is None
+    assert not queue.stop(first.id)  # nothing left to stop
+    assert not queue.stop(999)
+
+
+def test_pause_holds_the_job_and_resume_lets_it_go_on(queue):
+    def steps(ctx):
+        for i in range(200):
+            ctx.report(i + 1, 200)
+            time.sleep(0.005)
+        return "finished"
+
+    job = queue.submit("k", "steps", steps)
+    _until(lambda: queue.get(job.id).done >= 5)
+    assert queue.pause(job.id)
+    assert queue.get(job.id).state == "paused"
+    time.sleep(0.3)  # let a report arrive and block
+    held = queue.get(job.id).done
+    time.sleep(0.5)
+    assert queue.get(job.id).done == held, "a paused job went on working"
+    assert queue.get(job.id).eta is None
+    assert not queue.pause(job.id)  # already paused
+    assert queue.resume(job.id)
+    assert queue.wait(20)
+    assert queue.get(job.id).state == "done" and queue.get(job.id).result == "finished"
+
+
+def test_a_paused_job_can_be_stopped(queue):
+    job = queue.submit("k", "steps", lambda ctx: [ctx.report(i) or time.sleep(0.01) for i in range(1000)])
+    _until(lambda: queue.get(job.id).done >= 2)
+    queue.pause(job.id)
+    queue.stop(job.id)
+    assert queue.wait(10)
+    assert queue.get(job.id).state == "stopped"
+
+
+def test_a_job_that_polls_for_stop_ends_cleanly(queue):
+    def polite(ctx):
+        i = 0
+        while not ctx.stop_requested():
+            i += 1
+            ctx.report(i, raise_on_stop=False)
+            time.sleep(0.01)
+        return f"saved at {i}"
+
+    job = queue.submit("k", "polite", polite)
+    _until(lambda: queue.get(job.id).done >= 3)
+    queue.stop(job.id)
+    assert queue.wait(10)
+    finished = queue.get(job.id)
+    assert finished.state == "stopped" and finished.result.startswith("saved at")
+
+
+def test_failures_are_kept_and_the_worker_goes_on(queue, tmp_path):
+    def bad_input(ctx):
+        raise NoFaceFoundError("clip.mp4", 12)
+
+    def bug(ctx):
+        raise ZeroDivisionError("oops")
+
+    a = queue.submit("k", "bad input", bad_input)
+    b = queue.submit("k", "bug", bug)
+    c = queue.submit("k", "fine", lambda ctx: 42)
+    assert queue.wait(10)
+    assert queue.get(a.id).state == "failed"
+    assert queue.get(a.id).error == "no face found in clip.mp4 (12 frames read)"
+    failed = queue.get(b.id)
+    assert failed.state == "failed" and "internal error: ZeroDivisionError: oops" in failed.error
+    logs = list((tmp_path / "logs").glob("job-*.log"))
+    assert len(logs) == 1 and "ZeroDivisionError" in logs[0].read_text()
+    assert queue.get(c.id).result == 42
+
+
+def test_report_raises_once_stopped(queue):
+    seen = []
+
+    def fn(ctx):
+        try:
+            while True:
+                ctx.report(1)
+                time.sleep(0.01)
+        except JobStopped:
+            seen.append("stopped")
+            raise
+
+    job = queue.submit("k", "x", fn)
+    _until(lambda: queue.get(job.id).state == "running")
+    queue.stop(job.id)
+    assert queue.wait(10)
+    assert seen == ["stopped"]
