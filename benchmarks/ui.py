@@ -1,0 +1,231 @@
+"""What the web UI costs, measured in one run in Debian's headless Chromium.
+
+    python benchmarks/ui.py [--model-from facetwin-demo/model] [--screenshots docs/images]
+
+Prints: server start; page load (new tab to a usable page); the page timer's server
+work per tick (nothing changed / a gallery to list); the one-frame preview on a 720p
+frame (server side, and from a settings change to the new picture in the browser);
+extraction, training and conversion through the page. With --model-from, training
+continues that model (e.g. the one `facetwin demo` writes), so the screenshots show a
+trained swap; with --screenshots, one PNG of each view is written there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _inputs(folder: Path, views: int) -> dict:
+    import av
+    import cv2
+    import matplotlib.cbook
+    import skimage.data
+
+    from facetwin.demo import portrait_views
+    from facetwin.io.images import read_image
+
+    grace = read_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    a = portrait_views(skimage.data.astronaut(), folder / "a", count=views)
+    b = portrait_views(grace, folder / "b", count=views, seed=1)
+    clip = folder / "grace_720p.mp4"
+    with av.open(str(clip), "w") as out:  # 720p: Grace Hopper's views scaled up, padded to 16:9
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        for path in sorted(b.glob("*.png"))[:25]:
+            image = read_image(path)
+            image = cv2.resize(image, (round(image.shape[1] * 720 / image.shape[0]), 720))
+            pad = 1280 - image.shape[1]
+            image = cv2.copyMakeBorder(image, 0, 0, pad // 2, pad - pad // 2, cv2.BORDER_CONSTANT, value=(24, 24, 24))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return {"a": sorted(a.glob("*.png")), "b": sorted(b.glob("*.png")), "clip": clip}
+
+
+def _wait_text(page, selector: str, *needles: str, timeout: float = 600_000) -> str:
+    page.wait_for_function(
+        "([sel, needles]) => { const e = document.querySelector(sel);"
+        " return e && needles.some(n => e.innerText.includes(n)); }",
+        arg=[selector, list(needles)], timeout=timeout,
+    )
+    return page.inner_text(selector)
+
+
+def _images(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(f"{selector} img", "els => els.map(e => e.src)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-from", type=Path, help="a trained model folder to continue (fast64 from scratch if not)")
+    parser.add_argument("--screenshots", type=Path, help="write ui-project.png, ui-training.png, ui-conversion.png here")
+    parser.add_argument("--steps", type=int, default=60, help="training steps run through the page")
+    parser.add_argument("--views", type=int, default=16, help="views of each portrait to extract")
+    parser.add_argument("--repeat", type=int, default=7, help="repeats of each timed step (medians are printed)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    from facetwin.config import ConvertConfig
+    from facetwin.convert import FramePreview
+    from facetwin.forensics.provenance import Provenance, write_marked_png
+    from facetwin.ui import app as ui_app
+
+    rows: list[tuple[str, str]] = []
+    work = Path(tempfile.mkdtemp(prefix="facetwin-ui-bench-"))
+    inputs = _inputs(work / "inputs", args.views)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.perf_counter()
+    app = ui_app.launch(work / "project", port=port, block=False, device="cpu")
+    rows.append(("server start (build the page, listen)", f"{time.perf_counter() - started:.2f} s"))
+    server = app.facetwin_server
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1250}, accept_downloads=True)
+            loads = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                page = context.new_page()
+                page.goto(url)
+                page.wait_for_selector("#extract-a")
+                loads.append(time.perf_counter() - t0)
+                page.close()
+            rows.append((f"page load, new tab to usable page (median of {args.repeat})",
+                         f"{statistics.median(loads) * 1000:.0f} ms"))
+
+            page = context.new_page()
+            page.goto(url)
+            page.wait_for_selector("#extract-a")
+            for person in ("a", "b"):
+                page.locator(f"#upload-{person} input[type=file]").set_input_files(inputs[person])
+                _wait_text(page, f"#source-{person}", f"({len(inputs[person])} files)")
+            t0 = time.perf_counter()
+            page.click("#extract-a")
+            page.click("#extract-b")
+            _wait_text(page, "#extract-status-a", "done")
+            _wait_text(page, "#extract-status-b", "done")
+            rows.append((f"extract {2 * args.views} portrait views through the page",
+                         f"{time.perf_counter() - t0:.1f} s"))
+            page.wait_for_function(f"document.querySelectorAll('#faces-b img').length == {args.views}")
+            order = page.locator("#order-b input")
+            order.click()
+            page.get_by_role("option", name="least sharp first").click()
+            time.sleep(2)
+            if args.screenshots:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.screenshots / "ui-project.png"), full_page=False)
+
+            orders = {"a": "as extracted", "b": "least sharp first"}
+            seen = ui_app._refresh(server, {}, orders)[-1]
+            quiet, listing = [], []
+            for _ in range(30):
+                t0 = time.perf_counter()
+                seen = ui_app._refresh(server, seen, orders)[-1]
+                quiet.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                ui_app._refresh(server, {"force": True}, orders)
+                listing.append(time.perf_counter() - t0)
+            rows.append(("page timer, server work per tick: nothing changed (median of 30)",
+                         f"{statistics.median(quiet) * 1000:.1f} ms"))
+            rows.append((f"  ... a gallery of {args.views} faces to list and review (median of 30)",
+                         f"{statistics.median(listing) * 1000:.0f} ms"))
+
+            if args.model_from:
+                shutil.copytree(args.model_from, server.project.model_dir)
+            page.get_by_role("tab", name="2. Training").click()
+            page.locator("#opt-batch-size input").fill("16")
+            from facetwin.train.checkpoint import read_state
+
+            done_before = read_state(server.project.model_dir)["step"] if args.model_from else 0
+            for field, value in {"steps": str(done_before + args.steps), "preview-every": "10", "log-every": "2",
+                                 "save-every": "1000"}.items():
+                page.locator(f"#opt-{field} input, #opt-{field} textarea").first.fill(value)
+            t0 = time.perf_counter()
+            page.click("#train-start")
+            shot_taken = False
+            while True:
+                status = page.inner_text("#train-status")
+                if not shot_taken and args.screenshots and "ETA" in status and _images(page, "#train-loss"):
+                    time.sleep(1)
+                    page.screenshot(path=str(args.screenshots / "ui-training.png"), full_page=False)
+                    shot_taken = True
+                if "done" in status or "failed" in status:
+                    break
+                time.sleep(0.5)
+            rows.append((f"train {args.steps} steps through the page ({status.splitlines()[0][:90]})",
+                         f"{time.perf_counter() - t0:.1f} s"))
+
+            page.get_by_role("tab", name="3. Conversion").click()
+            page.locator("#convert-upload input[type=file]").set_input_files([inputs["clip"]])
+            _wait_text(page, "#convert-preview-info", "frame 0:")
+            clicks = []
+            feather = page.locator("#opt-feather input")
+            for i in range(args.repeat):
+                old = _images(page, "#convert-compare")[1]
+                t0 = time.perf_counter()
+                feather.fill(f"{0.04 + 0.01 * i:.2f}")
+                feather.press("Enter")
+                page.wait_for_function(
+                    "([sel, old]) => { const s = [...document.querySelectorAll(sel + ' img')].map(e => e.src);"
+                    " return s.length == 2 && s[1] != old; }", arg=["#convert-compare", old])
+                clicks.append(time.perf_counter() - t0)
+            rows.append((f"preview, a setting changed to the new picture in the browser (720p, median of {args.repeat})",
+                         f"{statistics.median(clicks) * 1000:.0f} ms"))
+            if args.screenshots:
+                page.evaluate("window.scrollTo(0, 0)")
+                time.sleep(0.5)
+                page.screenshot(path=str(args.screenshots / "ui-conversion.png"), full_page=False)
+
+            preview = FramePreview(inputs["clip"], server.project.model_dir, device="cpu")
+            preview.swap(0)
+            swaps, writes = [], []
+            provenance = Provenance.for_model(server.project.model_dir)
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                shown = preview.swap(0, ConvertConfig(feather=0.05))
+                swaps.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                write_marked_png(work / "after.png", shown.after, provenance)
+                writes.append(time.perf_counter() - t0)
+            rows.append(("  ... of which FramePreview.swap, server side", f"{statistics.median(swaps) * 1000:.0f} ms"))
+            rows.append(("  ... of which writing the marked PNG (watermark, C2PA)",
+                         f"{statistics.median(writes) * 1000:.0f} ms"))
+
+            t0 = time.perf_counter()
+            page.click("#convert-run")
+            status = _wait_text(page, "#convert-status", "done", "failed")
+            _wait_text(page, "#convert-provenance", "SYNTHETIC", "not")
+            rows.append((f"convert the 720p clip through the page, verify included ({status.split(' · ')[1]})",
+                         f"{time.perf_counter() - t0:.1f} s"))
+            if args.screenshots:
+                page.locator("#convert-video").scroll_into_view_if_needed()
+                time.sleep(1)
+                page.screenshot(path=str(args.screenshots / "ui-conversion-result.png"), full_page=False)
+            browser.close()
+    finally:
+        server.queue.close()
+        app.close()
+        shutil.rmtree(work, ignore_errors=True)
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
