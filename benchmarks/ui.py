@@ -214,7 +214,7 @@ def main() -> None:
             rows.append((f"convert the 720p clip through the page, verify included ({status.split(' · ')[1]})",
                          f"{time.perf_counter() - t0:.1f} s"))
             if args.screenshots:
-                page.locator("#convert-video").scroll_into_view_if_needed()
+                page.locator("#convert-provenance").scroll_into_view_if_needed()
                 time.sleep(1)
                 page.screenshot(path=str(args.screenshots / "ui-conversion-result.png"), full_page=False)
             browser.close()

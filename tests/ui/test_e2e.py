@@ -181,6 +181,8 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
         page.locator(f"#opt-{field} input, #opt-{field} textarea").first.fill(value)
     page.click("#train-start")
     _wait_text(page, "#train-status", "running")
+    page.click("#train-start")  # one training at a time
+    assert "cannot start training yet: job #" in _wait_text(page, "#train-message", "already")
     page.close()  # the job belongs to the server, not to the tab
 
     page = _open(browser, url)

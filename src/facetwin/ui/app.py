@@ -14,7 +14,7 @@ import logging
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class _Server:
     key_dir: Path | None
     preview: Any = None  # the FramePreview of (input, model state) in use
     preview_key: tuple | None = None
-    preview_lock: threading.Lock = threading.Lock()
+    preview_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 # --- forms built from the option tables -------------------------------------------------
@@ -219,7 +219,8 @@ def build_app(
     tuning_options = [o for o in CONVERT_OPTIONS if o.group in _TUNING_GROUPS or o.field == "coverage"]
     video_options = [o for o in CONVERT_OPTIONS if o not in tuning_options and o.field != "to"]
 
-    with gr.Blocks(title="facetwin", analytics_enabled=False) as app:
+    # Every preview picture is a new file in Gradio's cache: an hour's worth is kept.
+    with gr.Blocks(title="facetwin", analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown(f"# facetwin\nProject `{proj.root}` · every image and video facetwin writes is marked "
                     "as synthetic (watermark, metadata, C2PA).")
         with gr.Row(equal_height=False):
@@ -321,6 +322,9 @@ def build_app(
                 for person in ("a", "b"):
                     if not proj.has_faces(person):
                         raise NotReadyError("train", f"extract the faces of {person.upper()} first (view 1)")
+                running = server.queue.latest("train")
+                if running is not None and running.active:
+                    raise NotReadyError("start training", f"job #{running.id} is already {running.state}")
                 if over and proj.model_dir.exists():
                     shutil.rmtree(proj.model_dir)
                 resume = proj.has_model()
@@ -651,8 +655,10 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
         view = (stamp, orders[person])
         if stamp is not None and (force or seen.get(key) != list(view)):
             seen[key] = list(view)
-            crops, paths = _faces_in_order(folder, orders[person])
-            out += [[(p, c) for p, c in zip(paths, crops)], crops]
+            crops, paths, total = _faces_in_order(folder, orders[person])
+            shown = f"{total} faces" + (f", the first {len(crops)} in this order" if total > len(crops) else "")
+            label = f"Faces of {person.upper()} ({shown}): click one, then Remove"
+            out += [gr.update(value=[(p, c) for p, c in zip(paths, crops)], label=label), crops]
         else:
             out += [gr.update(), gr.update()]
         out.append(_describe_source(proj.source(person)))
@@ -660,18 +666,19 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
     return out
 
 
-def _faces_in_order(folder: Path, order: str) -> tuple[list[str], list[str]]:
+def _faces_in_order(folder: Path, order: str) -> tuple[list[str], list[str], int]:
+    """The crops to show (names, paths) in the chosen order, and how many there are."""
     from facetwin.faces.review import order_for_review, review_faces
 
     try:
         reviews = review_faces(folder)
     except FacetwinError:
-        return [], []
+        return [], [], 0
     by = _ORDERS.get(order)
     if by is not None:
         reviews = order_for_review(reviews, by=by)
     shown = reviews[:_GALLERY_FACES]
-    return [r.crop for r in shown], [str(folder / r.crop) for r in shown]
+    return [r.crop for r in shown], [str(folder / r.crop) for r in shown], len(reviews)
 
 
 def launch(
