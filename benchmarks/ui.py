@@ -13,9 +13,12 @@ trained swap; with --screenshots, one PNG of each view is written there.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -168,9 +171,33 @@ def main() -> None:
                 if "done" in status or "failed" in status:
                     break
                 time.sleep(0.5)
-            rows.append((f"train {args.steps} steps through the page ({status.splitlines()[0][:90]})",
-                         f"{time.perf_counter() - t0:.1f} s"))
+            rows.append((f"train {args.steps} steps, batch 16, the page open and watched",
+                         f"{time.perf_counter() - t0:.1f} s, {server.queue.latest('train').rate:.2f} steps/s"))
 
+            # The same again with the tab closed, then from the command line on the same faces.
+            target = done_before + 2 * args.steps
+            page.locator("#opt-steps textarea, #opt-steps input").first.fill(str(target))
+            page.click("#train-start")
+            _wait_text(page, "#train-status", "running")
+            page.close()
+            t0 = time.perf_counter()
+            server.queue.wait()
+            rows.append((f"train {args.steps} more steps with the tab closed",
+                         f"{time.perf_counter() - t0:.1f} s, {server.queue.latest('train').rate:.2f} steps/s"))
+            cli_model = work / "cli_model"
+            shutil.copytree(server.project.model_dir, cli_model)
+            done = subprocess.run(
+                [sys.executable, "-m", "facetwin", "-q", "train", str(server.project.faces_dir("a")),
+                 str(server.project.faces_dir("b")), "-o", str(cli_model), "--resume", "--steps",
+                 str(target + args.steps), "--batch-size", "16", "--preview-every", "10", "--log-every", "2",
+                 "--save-every", "1000"], capture_output=True, text=True, check=True)
+            faces_per_s = float(re.search(r"([\d.]+) faces/s", done.stdout).group(1))
+            rows.append((f"train {args.steps} more steps with facetwin train (no server)",
+                         f"{faces_per_s / 32:.2f} steps/s"))
+
+            page = context.new_page()
+            page.goto(url)
+            page.wait_for_selector("#extract-a")
             page.get_by_role("tab", name="3. Conversion").click()
             page.locator("#convert-upload input[type=file]").set_input_files([inputs["clip"]])
             _wait_text(page, "#convert-preview-info", "frame 0:")

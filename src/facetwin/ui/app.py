@@ -549,7 +549,9 @@ def _convert_job(ctx: JobContext, server: _Server, source: Path, config: Convert
     download = out
     if out.is_dir():  # a folder of images goes down as one zip
         download = Path(shutil.make_archive(str(out), "zip", out))
-    report = format_report(verify(checked, trust_dir=server.key_dir)) if checked is not None else ""
+    report = ""
+    if checked is not None:  # the page names the file as it is downloaded, not by its path here
+        report = format_report(verify(checked, trust_dir=server.key_dir)).replace(str(checked), checked.name, 1)
     return {"output": out, "download": download, "summary": summary, "report": report}
 
 
