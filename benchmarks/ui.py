@@ -7,7 +7,7 @@ work per tick (nothing changed / a gallery to list); the one-frame preview on a 
 frame (server side, and from a settings change to the new picture in the browser);
 extraction, training and conversion through the page. With --model-from, training
 continues that model (e.g. the one `facetwin demo` writes), so the screenshots show a
-trained swap; with --screenshots, one PNG of each view is written there.
+trained swap; with --screenshots, a JPEG of each view is written there.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _images(page, selector: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-from", type=Path, help="a trained model folder to continue (fast64 from scratch if not)")
-    parser.add_argument("--screenshots", type=Path, help="write ui-project.png, ui-training.png, ui-conversion.png here")
+    parser.add_argument("--screenshots", type=Path, help="write ui-project.jpg, ui-training.jpg, ui-conversion.jpg here")
     parser.add_argument("--steps", type=int, default=60, help="training steps run through the page")
     parser.add_argument("--views", type=int, default=16, help="views of each portrait to extract")
     parser.add_argument("--repeat", type=int, default=7, help="repeats of each timed step (medians are printed)")
@@ -132,7 +132,7 @@ def main() -> None:
             time.sleep(2)
             if args.screenshots:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(args.screenshots / "ui-project.png"), full_page=False)
+                page.screenshot(path=str(args.screenshots / "ui-project.jpg"), full_page=False, quality=82)
 
             orders = {"a": "as extracted", "b": "least sharp first"}
             seen = ui_app._refresh(server, {}, orders)[-1]
@@ -166,7 +166,7 @@ def main() -> None:
                 status = page.inner_text("#train-status")
                 if not shot_taken and args.screenshots and "ETA" in status and _images(page, "#train-loss"):
                     time.sleep(1)
-                    page.screenshot(path=str(args.screenshots / "ui-training.png"), full_page=False)
+                    page.screenshot(path=str(args.screenshots / "ui-training.jpg"), full_page=False, quality=82)
                     shot_taken = True
                 if "done" in status or "failed" in status:
                     break
@@ -217,7 +217,7 @@ def main() -> None:
             if args.screenshots:
                 page.evaluate("window.scrollTo(0, 0)")
                 time.sleep(0.5)
-                page.screenshot(path=str(args.screenshots / "ui-conversion.png"), full_page=False)
+                page.screenshot(path=str(args.screenshots / "ui-conversion.jpg"), full_page=False, quality=82)
 
             preview = FramePreview(inputs["clip"], server.project.model_dir, device="cpu")
             preview.swap(0)
@@ -243,7 +243,7 @@ def main() -> None:
             if args.screenshots:
                 page.locator("#convert-provenance").scroll_into_view_if_needed()
                 time.sleep(1)
-                page.screenshot(path=str(args.screenshots / "ui-conversion-result.png"), full_page=False)
+                page.screenshot(path=str(args.screenshots / "ui-conversion-result.jpg"), full_page=False, quality=82)
             browser.close()
     finally:
         server.queue.close()
