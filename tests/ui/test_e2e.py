@@ -188,7 +188,7 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     page = _open(browser, url)
     page.get_by_role("tab", name="2. Training").click()
     previews, plots, statuses = set(), set(), []
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
     while time.monotonic() < deadline:
         previews.update(_images(page, "#train-preview"))
         plots.update(_images(page, "#train-loss"))
