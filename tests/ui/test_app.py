@@ -106,3 +106,29 @@ def test_training_job_pauses_resumes_and_stops_with_a_checkpoint(tmp_path, astro
         assert read_state(project.model_dir)["step"] == finished.result.step >= held + 2
     finally:
         queue.close()
+
+
+def test_an_image_conversion_shows_the_picture_and_its_marks(tmp_path, grace_hopper_path):
+    from _helpers import tiny_model_dir
+
+    app = ui_app.build_app(tmp_path / "p", device="cpu", refresh=5)
+    server = app.facetwin_server
+    try:
+        project = server.project
+        tiny_model_dir(project.model_dir)
+        source = project.set_source("input", grace_hopper_path)
+        config = ConvertConfig(to="b")
+        server.queue.submit("convert", "convert", lambda ctx: ui_app._convert_job(ctx, server, source, config))
+        assert server.queue.wait(120)
+        job = server.queue.latest("convert")
+        assert job.state == "done", job.error
+        out = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})
+        video, image, download, provenance = out[5:9]
+        assert video["visible"] is False and image["visible"] is True
+        assert image["value"] == download["value"] == str(project.outputs_dir / "grace_hopper_to_b.png")
+        assert "grace_hopper_to_b.png: SYNTHETIC" in provenance and str(project.root) not in provenance
+        # Shown once: the next tick sends nothing new.
+        again = ui_app._refresh(server, out[-1], {"a": "as extracted", "b": "as extracted"})
+        assert again[6] == {"__type__": "update"}
+    finally:
+        server.queue.close()

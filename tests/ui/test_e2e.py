@@ -156,8 +156,13 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     # --- the two people: upload, extract, browse, remove one face ---------------------
     page.locator("#upload-a input[type=file]").set_input_files(inputs["a"])
     _wait_text(page, "#source-a", "(10 files)")
-    page.locator("#upload-b input[type=file]").set_input_files(inputs["b"])
+    page.locator("#path-b textarea, #path-b input").first.fill(str(inputs["b"][0].parent / "missing"))
+    page.click("#use-path-b")
+    assert "input not found" in _wait_text(page, "#message-b", "not found")
+    page.locator("#path-b textarea, #path-b input").first.fill(str(inputs["b"][0].parent))  # used in place
+    page.click("#use-path-b")
     _wait_text(page, "#source-b", "(10 files)")
+    assert app.facetwin_server.project.source("b") == inputs["b"][0].parent
     page.click("#extract-a")
     page.click("#extract-b")
     _wait_text(page, "#extract-status-a", "done")

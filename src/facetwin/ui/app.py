@@ -304,6 +304,8 @@ def build_app(
                         convert_run = gr.Button("Convert the whole input", variant="primary", elem_id="convert-run")
                         convert_status = gr.Markdown("", elem_id="convert-status")
                         result_video = gr.Video(label="Result", interactive=False, elem_id="convert-video")
+                        result_image = gr.Image(label="Result", type="filepath", interactive=False, visible=False,
+                                                elem_id="convert-image")
                         result_download = gr.DownloadButton("Download the result", elem_id="convert-download",
                                                             visible=False)
                         provenance = gr.Markdown("", elem_id="convert-provenance")
@@ -406,7 +408,7 @@ def build_app(
         convert_run.click(run_conversion, [direction, *tuning_form, *video_form], convert_message)
 
         # --- the page's view of jobs and folders ------------------------------------------
-        outputs = [queue_md, train_status, train_preview, train_loss, convert_status, result_video,
+        outputs = [queue_md, train_status, train_preview, train_loss, convert_status, result_video, result_image,
                    result_download, provenance]
         for ui in person_ui.values():
             outputs += [ui["status"], ui["gallery"], ui["crops"], ui["source"]]
@@ -639,11 +641,15 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
     if convert_job is not None and convert_job.state == "done" and (force or seen.get("convert") != convert_job.id):
         seen["convert"] = convert_job.id
         result = convert_job.result
-        video = str(result["output"]) if result["output"].suffix == ".mp4" else None
-        out += [video, gr.update(value=str(result["download"]), visible=True),
+        output = result["output"]
+        # A video plays in the page, an image shows; an image folder is only downloaded (a zip).
+        video = str(output) if output.suffix == ".mp4" else None
+        image = str(output) if output.suffix == ".png" else None
+        out += [gr.update(value=video, visible=image is None), gr.update(value=image, visible=image is not None),
+                gr.update(value=str(result["download"]), visible=True),
                 f"**Provenance** (facetwin verify):\n```\n{result['report']}\n```"]
     else:
-        out += [gr.update(), gr.update(), gr.update()]
+        out += [gr.update(), gr.update(), gr.update(), gr.update()]
 
     for person in ("a", "b"):
         job = queue.latest(f"extract-{person}")
