@@ -9,7 +9,6 @@ the project's folders, so a page opened later picks up where the work stands.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import threading
@@ -21,9 +20,10 @@ from typing import Any
 import gradio as gr
 
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
-from facetwin.errors import FacetwinError, InvalidOptionError, NotReadyError, OutputConflictError, ServerStartError
-from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, duration, help_text
-from facetwin.ui.jobs import Job, JobContext, JobQueue
+from facetwin.errors import FacetwinError, NotReadyError, ServerStartError
+from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, TRAIN_OPTIONS, Option
+from facetwin.ui import forms, tasks
+from facetwin.ui.jobs import Job, JobQueue
 from facetwin.ui.project import Person, Project
 
 __all__ = ["build_app", "launch", "DEFAULT_MAX_UPLOAD"]
@@ -52,86 +52,6 @@ class _Server:
     preview: Any = None  # the FramePreview of (input, model state) in use
     preview_key: tuple | None = None
     preview_lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-# --- forms built from the option tables -------------------------------------------------
-
-
-def _component(option: Option, defaults: object, value: Any = None) -> gr.components.Component:
-    kwargs, label = option.kwargs, option.flag.lstrip("-")
-    info = help_text(option, defaults)
-    default = getattr(defaults, option.field) if value is None else value
-    elem_id = f"opt-{option.field.replace('_', '-')}"
-    common = {"label": label, "info": info, "elem_id": elem_id, "min_width": 200}
-    if "choices" in kwargs and kwargs.get("nargs") == "+":
-        return gr.CheckboxGroup(list(kwargs["choices"]), value=list(default), **common)
-    if "choices" in kwargs:
-        return gr.Dropdown(list(kwargs["choices"]), value=default, **common)
-    action = kwargs.get("action")
-    if action == "store_true":
-        return gr.Checkbox(value=bool(default), **common)
-    if action == "store_false":  # a --no-... flag: ticked means the flag is given
-        return gr.Checkbox(value=not default, **common)
-    if action is argparse.BooleanOptionalAction:
-        return gr.Dropdown(["the model's choice", "yes", "no"],
-                           value={None: "the model's choice", True: "yes", False: "no"}[default], **common)
-    if kwargs.get("type") is duration:
-        return gr.Textbox(value="", placeholder="90s, 30m, 2h (empty: no limit)", **common)
-    if option.field == "model":
-        from facetwin.models import list_models
-
-        return gr.Dropdown(list_models(), value=default, **common)
-    if default is None:  # a number that may be left out (--steps): a Number box cannot be empty
-        return gr.Textbox(value="", placeholder="empty: none", **common)
-    if kwargs.get("type") is int:
-        return gr.Number(value=default, precision=0, **common)
-    return gr.Number(value=default, **common)
-
-
-def _config(cls: type, options: list[Option], values: tuple) -> Any:
-    """The config the form's values describe (empty fields keep the config's default)."""
-    given: dict[str, Any] = {}
-    for option, value in zip(options, values):
-        kwargs = option.kwargs
-        if value is None or value == "":
-            continue
-        if kwargs.get("action") == "store_false":
-            value = not value
-        elif kwargs.get("action") is argparse.BooleanOptionalAction:
-            value = {"yes": True, "no": False}.get(value)
-            if value is None:
-                continue
-        elif kwargs.get("type") is duration:
-            try:
-                value = duration(value)
-            except argparse.ArgumentTypeError as exc:
-                raise InvalidOptionError(option.flag, value, str(exc)) from None
-        elif kwargs.get("nargs") == "+":
-            value = tuple(value)
-        elif kwargs.get("type") in (int, float):
-            try:
-                value = kwargs["type"](value)
-            except (TypeError, ValueError):
-                raise InvalidOptionError(option.flag, value, f"a number ({kwargs['type'].__name__})") from None
-        given[option.field] = value
-    try:
-        return cls(**given)
-    except InvalidOptionError as exc:
-        raise InvalidOptionError(FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
-
-
-def _form(options: list[Option], defaults: object, overrides: dict[str, Any] | None = None) -> list:
-    """One component per option, grouped under the option's help group."""
-    overrides = overrides or {}
-    components, groups = [], {}
-    for option in options:
-        groups.setdefault(option.group, []).append(option)
-    for group, members in groups.items():
-        gr.Markdown(f"**{group}**")
-        with gr.Row():
-            for option in members:
-                components.append(_component(option, defaults, overrides.get(option.field)))
-    return components
 
 
 # --- what the page shows ---------------------------------------------------------------
@@ -231,7 +151,7 @@ def build_app(
             # --- project ---------------------------------------------------------------
             with gr.Tab("1. Project and faces", id="project", elem_id="tab-project"):
                 with gr.Accordion("Extraction settings", open=False):
-                    extract_form = _form(extract_options, ExtractConfig(), {"identity": True})
+                    extract_form = forms.form(extract_options, ExtractConfig(), {"identity": True})
                 person_ui: dict[str, dict[str, Any]] = {}
                 with gr.Row():
                     for person in ("a", "b"):
@@ -277,7 +197,7 @@ def build_app(
                                              interactive=False, elem_id="train-preview")
                     train_loss = gr.Image(label="Loss", type="filepath", interactive=False, elem_id="train-loss")
                 with gr.Accordion("Training settings (as facetwin train --help)", open=True):
-                    train_form = _form(TRAIN_OPTIONS, TrainConfig())
+                    train_form = forms.form(TRAIN_OPTIONS, TrainConfig())
 
             # --- conversion ------------------------------------------------------------
             with gr.Tab("3. Conversion", id="conversion", elem_id="tab-conversion"):
@@ -294,13 +214,13 @@ def build_app(
                         direction = gr.Radio([("A's face onto the input", "a"), ("B's face onto the input", "b")],
                                              value="a", label="direction (--to)", elem_id="convert-to")
                         frame = gr.Slider(0, 1, value=0, step=1, label="frame to tune on", elem_id="convert-frame")
-                        tuning_form = _form(tuning_options, ConvertConfig())
+                        tuning_form = forms.form(tuning_options, ConvertConfig())
                     with gr.Column(scale=2):
                         compare = gr.ImageSlider(label="before | after (drag)", type="filepath",
                                                  elem_id="convert-compare")
                         preview_info = gr.Markdown("", elem_id="convert-preview-info")
                         with gr.Accordion("Video output settings", open=False):
-                            video_form = _form(video_options, ConvertConfig())
+                            video_form = forms.form(video_options, ConvertConfig())
                         convert_run = gr.Button("Convert the whole input", variant="primary", elem_id="convert-run")
                         convert_status = gr.Markdown("", elem_id="convert-status")
                         result_video = gr.Video(label="Result", interactive=False, elem_id="convert-video")
@@ -320,7 +240,7 @@ def build_app(
         # --- handlers: training ----------------------------------------------------------
         def start_training(over: bool, *values):
             try:
-                config = _config(TrainConfig, TRAIN_OPTIONS, values)
+                config = forms.config_from_form(TrainConfig, TRAIN_OPTIONS, values)
                 for person in ("a", "b"):
                     if not proj.has_faces(person):
                         raise NotReadyError("train", f"extract the faces of {person.upper()} first (view 1)")
@@ -330,7 +250,7 @@ def build_app(
                 if over and proj.model_dir.exists():
                     shutil.rmtree(proj.model_dir)
                 resume = proj.has_model()
-                server.queue.submit("train", "continue training" if resume else "train", lambda ctx: _train_job(
+                server.queue.submit("train", "continue training" if resume else "train", lambda ctx: tasks.train_task(
                     ctx, proj, config, resume, server.device))
                 return ""
             except FacetwinError as exc:
@@ -370,7 +290,7 @@ def build_app(
 
         def tune(to: str, index: float, *values):
             try:
-                config = _config(ConvertConfig, tuning_options, values)
+                config = forms.config_from_form(ConvertConfig, tuning_options, values)
                 config = ConvertConfig(**{**config.to_json(), "to": to})
                 before, after, text = _preview(server, int(index or 0), config)
                 return (before, after), text, ""
@@ -391,8 +311,8 @@ def build_app(
 
         def run_conversion(to: str, *values):
             try:
-                tuned = _config(ConvertConfig, tuning_options, values[: len(tuning_options)])
-                rest = _config(ConvertConfig, video_options, values[len(tuning_options):])
+                tuned = forms.config_from_form(ConvertConfig, tuning_options, values[: len(tuning_options)])
+                rest = forms.config_from_form(ConvertConfig, video_options, values[len(tuning_options):])
                 config = ConvertConfig(**_merge(tuned, rest, video_options, to))
                 source = proj.source("input")
                 if source is None:
@@ -400,7 +320,8 @@ def build_app(
                 if not proj.has_model():
                     raise NotReadyError("convert", "train a model first (view 2)")
                 server.queue.submit("convert", f"convert {source.name} to {to.upper()}",
-                                    lambda ctx: _convert_job(ctx, server, source, config))
+                                    lambda ctx: tasks.convert_task(
+                                        ctx, proj, source, config, device=server.device, key_dir=server.key_dir))
                 return ""
             except FacetwinError as exc:
                 return f"⚠ {exc}"
@@ -458,12 +379,12 @@ def _wire_person(server: _Server, person: Person, ui: dict, extract_options: lis
 
     def extract_faces(*values):
         try:
-            config = _config(ExtractConfig, extract_options, values)
+            config = forms.config_from_form(ExtractConfig, extract_options, values)
             source = proj.source(person)
             if source is None:
                 raise NotReadyError("extract", f"give person {person.upper()} a source first: upload a video or images")
             server.queue.submit(f"extract-{person}", f"extract faces of {person.upper()}",
-                                lambda ctx: _extract_job(ctx, source, proj.faces_dir(person), config))
+                                lambda ctx: tasks.extract_task(ctx, source, proj.faces_dir(person), config))
             return ""
         except FacetwinError as exc:
             return f"⚠ {exc}"
@@ -488,73 +409,6 @@ def _wire_person(server: _Server, person: Person, ui: dict, extract_options: lis
     ui["extract"].click(extract_faces, extract_form, ui["message"])
     ui["gallery"].select(select, ui["crops"], ui["selected"])
     ui["remove"].click(remove, ui["selected"], [ui["message"], ui["selected"]])
-
-
-# --- jobs: each is one library call --------------------------------------------------------
-
-
-def _extract_job(ctx: JobContext, source: Path, out: Path, config: ExtractConfig):
-    from facetwin.extract import extract
-
-    def progress(done: int, total: int, faces: int) -> None:
-        ctx.report(done, total or None, unit="frame", detail=f"{faces} faces")
-
-    try:
-        return extract(source, out, config=config, progress=progress)
-    except OutputConflictError:  # another source or other settings than the folder's: start afresh
-        return extract(source, out, config=config, progress=progress, overwrite=True)
-
-
-def _train_job(ctx: JobContext, proj: Project, config: TrainConfig, resume: bool, device: str):
-    from facetwin.train import train
-
-    def progress(status) -> None:
-        parts = []
-        if status.loss_a is not None and status.loss_a == status.loss_a:
-            parts.append(f"loss A {status.loss_a:.4f}, B {status.loss_b:.4f}")
-        if status.samples_per_s:
-            parts.append(f"{status.samples_per_s:.1f} samples/s")
-        ctx.report(status.step, status.total_steps, unit="step", detail=" · ".join(parts), raise_on_stop=False)
-
-    return train(proj.faces_dir("a"), proj.faces_dir("b"), proj.model_dir, config=config, resume=resume,
-                 device=device, progress=progress, should_stop=ctx.stop_requested)
-
-
-def _output_for(proj: Project, source: Path, to: str) -> Path:
-    from facetwin.io.images import IMAGE_SUFFIXES
-
-    stem = f"{source.stem}_to_{to}"
-    if source.is_dir():
-        return proj.outputs_dir / stem
-    if source.suffix.lower() in IMAGE_SUFFIXES:
-        return proj.outputs_dir / f"{stem}.png"
-    return proj.outputs_dir / f"{stem}.mp4"
-
-
-def _convert_job(ctx: JobContext, server: _Server, source: Path, config: ConvertConfig):
-    from facetwin.convert import convert
-    from facetwin.forensics.report import format_report, verify
-
-    proj = server.project
-    out = _output_for(proj, source, config.to)
-    if out.is_dir():
-        shutil.rmtree(out)
-    elif out.exists():
-        out.unlink()
-
-    def progress(done: int, total: int, faces: int) -> None:
-        ctx.report(done, total or None, unit="frame", detail=f"{faces} faces swapped")
-
-    summary = convert(source, proj.model_dir, out, config=config, device=server.device, progress=progress,
-                      key_dir=server.key_dir)
-    checked = out if out.is_file() else next(iter(sorted(out.glob("*.png"))), None)
-    download = out
-    if out.is_dir():  # a folder of images goes down as one zip
-        download = Path(shutil.make_archive(str(out), "zip", out))
-    report = ""
-    if checked is not None:  # the page names the file as it is downloaded, not by its path here
-        report = format_report(verify(checked, trust_dir=server.key_dir)).replace(str(checked), checked.name, 1)
-    return {"output": out, "download": download, "summary": summary, "report": report}
 
 
 # --- the single-frame preview --------------------------------------------------------------
