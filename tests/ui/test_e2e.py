@@ -214,6 +214,11 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     assert "1 face" in _wait_text(page, "#convert-preview-info", "frame 0:")
     first = _images(page, "#convert-compare")
     assert len(first) == 2
+    page.locator("#convert-upload input[type=file]").set_input_files([inputs["notes"]])
+    assert "cannot read notes.mp4" in _wait_text(page, "#convert-message", "cannot read")
+    time.sleep(2)  # the refused file neither replaces the clip nor has its message cleared
+    assert "cannot read notes.mp4" in _text(page, "#convert-message")
+    assert "clip.mp4" in _text(page, "#convert-source")
     feather = page.locator("#opt-feather input")
     feather.fill("0.15")
     feather.press("Enter")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from tqdm import tqdm
 
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, NotReadyError, ServerStartError
@@ -57,18 +58,10 @@ class _Server:
 # --- what the page shows ---------------------------------------------------------------
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def _progress_line(job: Job) -> str:
     total = f" / {job.total}" if job.total else ""
     rate = f" · {job.rate:.2f} {job.unit}s/s" if job.rate else ""
-    eta = f" · ETA {_clock(job.eta)}" if job.eta is not None else ""
+    eta = f" · ETA {tqdm.format_interval(job.eta)}" if job.eta is not None else ""
     detail = f" · {job.detail}" if job.detail else ""
     return f"{job.done}{total} {job.unit}s{rate}{eta}{detail}"
 
@@ -82,7 +75,7 @@ def _job_line(job: Job | None, idle: str) -> str:
         return f"#{job.id} {job.title}: **{job.state}** · {_progress_line(job)}"
     if job.state == "failed":
         return f"#{job.id} {job.title}: **failed** · {job.error}"
-    took = _clock((job.finished or 0) - (job.started or job.submitted)) if job.started else "-"
+    took = tqdm.format_interval((job.finished or 0) - (job.started or job.submitted)) if job.started else "-"
     return f"#{job.id} {job.title}: **{job.state}** after {took} · {_progress_line(job)}"
 
 
@@ -138,6 +131,8 @@ def build_app(
     extract_options = [o for o in EXTRACT_OPTIONS if o.field not in _HIDDEN_EXTRACT]
     tuning_options = [o for o in CONVERT_OPTIONS if o.group in _TUNING_GROUPS or o.field == "coverage"]
     video_options = [o for o in CONVERT_OPTIONS if o not in tuning_options and o.field != "to"]
+    # The direction has a radio of its own (friendlier words); its value is --to's.
+    to_option = next(o for o in CONVERT_OPTIONS if o.field == "to")
 
     # Every preview picture is a new file in Gradio's cache: an hour's worth is kept.
     with gr.Blocks(title="facetwin", analytics_enabled=False, delete_cache=(600, 3600)) as app:
@@ -278,48 +273,39 @@ def build_app(
 
         # --- handlers: conversion --------------------------------------------------------
         def set_input(files, path):
-            try:
-                if files:
-                    source = proj.add_upload("input", files, max_bytes=server.max_upload)
-                else:
-                    source = proj.set_source("input", path)
-            except FacetwinError as exc:
-                return gr.update(), f"⚠ {exc}", gr.update(), None
-            return _describe_source(source), "", gr.update(maximum=_frames_of(server), value=0), None
+            text, message = _take_source(server, "input", files=files, path=path)
+            frames = gr.update() if message else gr.update(maximum=_frames_of(server), value=0)
+            return text, message, frames, None  # the upload box is a drop zone: emptied
 
-
-        def tune(to: str, index: float, *values):
+        def tune(index: float, *values):
             try:
-                config = forms.config_from_form(ConvertConfig, tuning_options, values)
-                config = ConvertConfig(**{**config.to_json(), "to": to})
+                config = forms.config_from_form(ConvertConfig, [to_option, *tuning_options], values)
                 before, after, text = _preview(server, int(index or 0), config)
                 return (before, after), text, ""
             except FacetwinError as exc:
                 return gr.update(), "", f"⚠ {exc}"
 
-        tune_inputs = [direction, frame, *tuning_form]
+        tune_inputs = [frame, direction, *tuning_form]
         tune_outputs = [compare, preview_info, convert_message]
         for component in tune_inputs:
             component.change(tune, tune_inputs, tune_outputs,
                              trigger_mode="always_last", concurrency_limit=1, concurrency_id="tune")
         convert_upload.upload(lambda files: set_input(files, None), convert_upload,
-                              [convert_source, convert_message, frame, convert_upload]).success(
-            tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
+                              [convert_source, convert_message, frame, convert_upload])
         convert_use_path.click(lambda path: set_input(None, path)[:3], convert_path,
-                               [convert_source, convert_message, frame]).success(
-            tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
+                               [convert_source, convert_message, frame])
+        # A new source (its line changes) is previewed; a refused one leaves line and message be.
+        convert_source.change(tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
 
-        def run_conversion(to: str, *values):
+        def run_conversion(*values):
             try:
-                tuned = forms.config_from_form(ConvertConfig, tuning_options, values[: len(tuning_options)])
-                rest = forms.config_from_form(ConvertConfig, video_options, values[len(tuning_options):])
-                config = ConvertConfig(**_merge(tuned, rest, video_options, to))
+                config = forms.config_from_form(ConvertConfig, [to_option, *tuning_options, *video_options], values)
                 source = proj.source("input")
                 if source is None:
                     raise NotReadyError("convert", "upload or choose the video or image to convert first")
                 if not proj.has_model():
                     raise NotReadyError("convert", "train a model first (view 2)")
-                server.queue.submit("convert", f"convert {source.name} to {to.upper()}",
+                server.queue.submit("convert", f"convert {source.name} to {config.to.upper()}",
                                     lambda ctx: tasks.convert_task(
                                         ctx, proj, source, config, device=server.device, key_dir=server.key_dir))
                 return ""
@@ -349,12 +335,24 @@ def build_app(
     return app
 
 
-def _merge(tuned: ConvertConfig, rest: ConvertConfig, video_options: list[Option], to: str) -> dict:
-    values = tuned.to_json()
-    for option in video_options:
-        values[option.field] = getattr(rest, option.field)
-    values["to"] = to
-    return values
+def _take_source(server: _Server, who: Person, *, files: list | None = None, path: str | None = None) -> tuple:
+    """Make uploaded ``files`` (or ``path`` on this machine) the source of ``who``.
+
+    Returns the page's source line (no change when refused) and the message (empty when
+    taken). An upload event without files (the box was cleared) changes nothing.
+    """
+    if files is not None and not files:
+        return gr.update(), ""
+    if not files and not (path or "").strip():
+        return gr.update(), "⚠ type the path of a video, an image or a folder first"
+    try:
+        if files:
+            source = server.project.add_upload(who, files, max_bytes=server.max_upload)
+        else:
+            source = server.project.set_source(who, path.strip())
+    except FacetwinError as exc:
+        return gr.update(), f"⚠ {exc}"
+    return _describe_source(source), ""
 
 
 def _wire_person(server: _Server, person: Person, ui: dict, extract_options: list[Option], extract_form: list) -> None:
@@ -362,20 +360,10 @@ def _wire_person(server: _Server, person: Person, ui: dict, extract_options: lis
 
     def uploaded(files):
         # The upload box is emptied either way: it is a drop zone, the source is shown below it.
-        if not files:
-            return gr.update(), "", None
-        try:
-            source = proj.add_upload(person, files, max_bytes=server.max_upload)
-        except FacetwinError as exc:
-            return gr.update(), f"⚠ {exc}", None
-        return _describe_source(source), "", None
+        return (*_take_source(server, person, files=files), None)
 
     def use_path(path: str):
-        try:
-            source = proj.set_source(person, path)
-        except FacetwinError as exc:
-            return gr.update(), f"⚠ {exc}"
-        return _describe_source(source), ""
+        return _take_source(server, person, path=path)
 
     def extract_faces(*values):
         try:
@@ -465,6 +453,10 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
     force = seen.pop("force", False)
     jobs = queue.snapshot()
     out: list[Any] = [_queue_table(jobs)]
+    # The sources change only with project.json (another tab may have set them).
+    sources_stamp = _mtime(proj.root / "project.json")
+    new_sources = force or seen.get("sources", -1) != sources_stamp
+    seen["sources"] = sources_stamp
 
     train_job = queue.latest("train")
     status = _job_line(train_job, "")
@@ -523,7 +515,7 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
             out += [gr.update(value=[(p, c) for p, c in zip(paths, crops)], label=label), crops]
         else:
             out += [gr.update(), gr.update()]
-        out.append(_describe_source(proj.source(person)))
+        out.append(_describe_source(proj.source(person)) if new_sources else gr.update())
     out.append(seen)
     return out
 

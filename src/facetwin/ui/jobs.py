@@ -150,7 +150,7 @@ class JobQueue:
     def stop(self, job_id: int) -> bool:
         """Stop a running job (it ends at its next progress report) or drop a queued one."""
         with self._lock:
-            job = next((j for j in self._jobs if j.id == job_id), None)
+            job = self._find(job_id)
             if job is None or not job.active:
                 return False
             self._stops[job_id].set()
@@ -163,7 +163,7 @@ class JobQueue:
     def pause(self, job_id: int) -> bool:
         """Hold a running job at its next progress report, keeping its place in the queue."""
         with self._lock:
-            job = next((j for j in self._jobs if j.id == job_id), None)
+            job = self._find(job_id)
             if job is None or job.state != "running":
                 return False
             self._runs[job_id].clear()
@@ -173,7 +173,7 @@ class JobQueue:
     def resume(self, job_id: int) -> bool:
         """Let a paused job go on."""
         with self._lock:
-            job = next((j for j in self._jobs if j.id == job_id), None)
+            job = self._find(job_id)
             if job is None or job.state != "paused":
                 return False
             job.state = "running"
@@ -188,7 +188,7 @@ class JobQueue:
 
     def get(self, job_id: int) -> Job | None:
         with self._lock:
-            job = next((j for j in self._jobs if j.id == job_id), None)
+            job = self._find(job_id)
             return replace(job) if job is not None else None
 
     def latest(self, kind: str) -> Job | None:
@@ -219,6 +219,10 @@ class JobQueue:
                 event.set()
             self._wake.notify()
         self._worker.join(timeout=30)
+
+    def _find(self, job_id: int) -> Job | None:
+        """The job with this id (the caller holds the lock)."""
+        return next((j for j in self._jobs if j.id == job_id), None)
 
     def _run(self) -> None:
         while True:
