@@ -20,7 +20,7 @@ from typing import Any
 
 from facetwin import __version__
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
-from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError
+from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, NoFaceFoundError
 from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text
 from facetwin.demo import DEMO_STEPS
 
@@ -188,19 +188,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser(
         "evaluate",
-        help="measure a trained model: identity, pose and expression kept, reconstruction, flicker, seams",
+        help="measure trained models: identity among many people, pose and expression kept, detail, "
+        "flicker, seams",
         description="Swap the faces of the held-out end of each person's video (the last --held-out "
         "fraction, which training should not have seen: extract with --held-out) and measure: identity "
-        "of the swapped faces against both people (dlib ResNet and SFace; ID retrieval rate), landmark and "
-        "head-pose error against the input face, A->A and B->B reconstruction (PSNR, SSIM), flicker and "
-        "landmark jitter relative to the input, and the blend seam. Prints a table; writes report.json "
-        "and contact_sheet.png (the faces most and least like their target).",
+        "of the swapped faces (dlib ResNet and SFace) as the rank of the target among a gallery of people "
+        "(top-1, top-5: the papers' ID retrieval) and two-way (nearer the target than the source); head-pose "
+        "error (degrees per axis and L2), expression error (landmark shape with pose and each face's own "
+        "shape removed) and landmark error against the input face; how much of the input's expression "
+        "movement is kept; detail of the swapped face against the real one; A->A and B->B reconstruction; "
+        "flicker and landmark jitter relative to the input; the blend seam. One pair: --model, --a, --b. "
+        "Many pairs: --pairs (a pair list or a facetwin dataset folder); one gallery serves every pair. "
+        "Prints a table; writes report.json and contact_sheet.png per pair, and summary.json and summary.csv "
+        "(mean and spread over pairs) for --pairs.",
     )
-    ev.add_argument("--model", required=True, metavar="DIR", help="a folder written by facetwin train")
-    ev.add_argument("--a", required=True, metavar="VIDEO", help="person A's video (the model's FACES_A came from it)")
-    ev.add_argument("--b", required=True, metavar="VIDEO", help="person B's video")
-    ev.add_argument("-o", "--output", metavar="DIR", help="folder for report.json and contact_sheet.png. "
-                    "Default: MODEL_DIR/evaluation")
+    ev.add_argument("--model", metavar="DIR", help="a folder written by facetwin train (one pair)")
+    ev.add_argument("--a", metavar="VIDEO", help="person A's video (the model's FACES_A came from it)")
+    ev.add_argument("--b", metavar="VIDEO", help="person B's video")
+    ev.add_argument("--pairs", metavar="LIST|DIR",
+                    help="many pairs: a CSV of target,source,model (target = A) or a JSON list of {\"target\", "
+                    "\"source\", \"model\"}, as facetwin dataset reads; or a folder written by facetwin dataset")
+    ev.add_argument("--videos", metavar="DIR", help="folder the pair list's relative paths refer to. "
+                    "Default: the list's folder")
+    ev.add_argument("--gallery", nargs="+", default=[], metavar="PATH",
+                    help="extra people for identity retrieval: a video (one person), a folder of images (one "
+                    "person) or a folder of those (one person each). The pairs' people are always in")
+    ev.add_argument("--gallery-frames", type=int, default=12, metavar="N",
+                    help="pictures per extra person whose identity vectors make the person's mean. Default: 12")
+    ev.add_argument("-o", "--output", metavar="DIR", help="folder for the reports. Default: MODEL_DIR/evaluation, "
+                    "or evaluation/ beside the pair list (in the dataset folder)")
     ev.add_argument("--held-out", type=float, default=0.2, metavar="F",
                     help="the last fraction of each video to test on. Default: 0.2")
     ev.add_argument("--gap", type=float, default=1.0, metavar="S",
@@ -526,19 +542,65 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
+    from facetwin.evaluate.gallery import build_gallery, gallery_sources
     from facetwin.evaluate.report import format_table, summary, write_report
-    from facetwin.evaluate.runner import EvaluateConfig, evaluate
+    from facetwin.evaluate.runner import EvaluateConfig, evaluate, load_tools
 
+    one = [name for name in ("model", "a", "b") if getattr(args, name) is not None]
+    if args.pairs is not None:
+        if one:
+            raise InvalidOptionError("--pairs", args.pairs, f"given alone, without --{one[0]} (one pair or a pair list)")
+        return _evaluate_pairs(args)
+    if len(one) < 3:
+        missing = next(name for name in ("model", "a", "b") if getattr(args, name) is None)
+        raise InvalidOptionError(f"--{missing}", None, "given with the other two of --model, --a, --b (or use --pairs)")
+    if args.gallery_frames < 1:
+        raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
     config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
+    sources = gallery_sources(args.gallery)
     bar = _StageBar(not args.quiet)
     try:
-        result = evaluate(args.model, args.a, args.b, config=config, device=args.device, progress=bar)
+        tools = load_tools()
+        gallery = build_gallery(sources, tools, frames=args.gallery_frames, progress=bar) if sources else None
+        result = evaluate(args.model, args.a, args.b, config=config, gallery=gallery, device=args.device,
+                          progress=bar, tools=tools)
     finally:
         bar.close()
     paths = write_report(result, args.output or Path(args.model) / "evaluation")
     print(json.dumps(summary(result), indent=1) if args.json else format_table(result))
     print(f"evaluate: {result.seconds:.0f} s -> {paths['report']}, {paths['sheet']}")
     return EXIT_OK
+
+
+def _evaluate_pairs(args: argparse.Namespace) -> int:
+    import json
+
+    from facetwin.evaluate.gallery import gallery_sources
+    from facetwin.evaluate.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
+    from facetwin.evaluate.runner import EvaluateConfig
+
+    if args.gallery_frames < 1:
+        raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
+    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
+    pairs = load_pairs(args.pairs, videos=args.videos)
+    sources = gallery_sources(args.gallery)
+    where = Path(args.pairs)
+    output = Path(args.output) if args.output else (where if where.is_dir() else where.parent) / "evaluation"
+    bar = _StageBar(not args.quiet)
+    try:
+        result = evaluate_pairs(pairs, config=config, gallery=sources, gallery_frames=args.gallery_frames,
+                                device=args.device, progress=bar)
+    finally:
+        bar.close()
+    if not result.pairs:
+        raise NoFaceFoundError(str(args.pairs), 0, "no pair could be evaluated: " + "; ".join(
+            f"{name}: {reason}" for name, reason in result.failed.items()))
+    paths = write_pairs_report(result, output)
+    data = pairs_summary(result)
+    print(json.dumps(data["overall"], indent=1) if args.json else format_pairs_table(result, data))
+    print(f"evaluate: {len(result.pairs)} pairs, {len(result.failed)} failed ({result.seconds:.0f} s) -> "
+          f"{paths['summary']}, {paths['csv']}")
+    return EXIT_BAD_INPUT if result.failed else EXIT_OK
 
 
 class _StageBar:

@@ -352,3 +352,89 @@ def test_face_flicker_wraps_flicker_score():
     assert face_flicker(outputs, inputs, masks) == pytest.approx(float(direct), rel=1e-6)
     with pytest.raises(InvalidOptionError, match="masks must be"):
         face_flicker(inputs, inputs, masks[:, :8])
+
+
+# --- paper-style figures: pose L2, expression, detail ----------------------------------------
+
+
+def test_pose_distance_of_a_known_rotation_is_its_angle():
+    frontal = head_pose(_posed_face(0, 0, 0), SIZE)
+    assert metrics.pose_distance(pose_error(head_pose(_posed_face(20, 0, 0), SIZE), frontal)) == pytest.approx(20, abs=0.05)
+    turned = pose_error(head_pose(_posed_face(12, -9, 0), SIZE), frontal)
+    assert metrics.pose_distance(turned) == pytest.approx(15, abs=0.05)  # sqrt(12^2 + 9^2)
+    np.testing.assert_allclose(metrics.pose_distance(np.stack([turned, np.zeros(3)])), [15, 0], atol=0.05)
+
+
+def _iod(landmarks):
+    return inter_ocular(landmarks)
+
+
+def _expressive_clip(neutral, amounts, *, mouth=True, seed=0):
+    """``neutral`` (68, 2) over len(amounts) frames: the mouth opening (or the brows rising)
+    by amount x inter-ocular distance, each frame moved, turned and scaled differently."""
+    rng = np.random.default_rng(seed)
+    iod = _iod(neutral)
+    frames = []
+    for amount in amounts:
+        face = neutral.copy()
+        if mouth:  # lower lip, inner lower lip and chin go down; the corners a little out
+            face[[56, 57, 58, 65, 66, 67]] += [0, amount * iod]
+            face[7:10] += [0, 0.8 * amount * iod]
+            face[48] -= [0.15 * amount * iod, 0]
+            face[54] += [0.15 * amount * iod, 0]
+        else:  # brows up
+            face[17:27] -= [0, amount * iod]
+        angle, scale = rng.uniform(-0.2, 0.2), rng.uniform(0.8, 1.25)
+        rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        centre = face.mean(axis=0)
+        frames.append((face - centre) @ rotation.T + centre + rng.uniform(-30, 30, 2))
+    return np.stack(frames)
+
+
+def test_expression_error_is_low_for_the_same_expression_on_another_face(faces):
+    amounts = [0, 0.1, 0.25, 0.4, 0.25, 0.1, 0.0, 0.3]
+    astronaut, grace = faces["astronaut"][1], faces["grace"][1]
+    source = _expressive_clip(astronaut, amounts, seed=1)
+    same = _expressive_clip(grace, amounts, seed=2)  # another person, other poses, the same movement
+    other = _expressive_clip(grace, amounts, mouth=False, seed=3)  # the brows move instead
+    frozen = _expressive_clip(grace, [0.2] * len(amounts), seed=4)  # a face that stopped moving
+    error_same = metrics.expression_errors(same, source).mean()
+    error_other = metrics.expression_errors(other, source).mean()
+    error_frozen = metrics.expression_errors(frozen, source).mean()
+    assert error_same < 0.01
+    assert error_other > 5 * error_same and error_frozen > 5 * error_same
+    # Motion: the same movement is all kept, a frozen face keeps none of it.
+    motion_in = metrics.expression_motion(source)
+    assert metrics.expression_motion(same) / motion_in == pytest.approx(1, abs=0.05)
+    assert metrics.expression_motion(frozen) / motion_in < 0.05
+
+
+def test_expression_error_grows_with_the_expression_missed(faces):
+    astronaut, grace = faces["astronaut"][1], faces["grace"][1]
+    source = _expressive_clip(astronaut, [0, 0.4] * 4, seed=5)
+    errors = [metrics.expression_errors(_expressive_clip(grace, [0, kept] * 4, seed=6), source).mean()
+              for kept in (0.4, 0.3, 0.2, 0.1, 0.0)]
+    assert errors == sorted(errors) and errors[-1] > 10 * errors[0]
+
+
+def test_expression_offsets_skip_frames_without_a_face(faces):
+    clip = _expressive_clip(faces["astronaut"][1], [0, 0.2, 0.4, 0.2])
+    clip[1] = np.nan
+    errors = metrics.expression_errors(clip, clip)
+    assert np.isnan(errors[1]) and np.allclose(errors[[0, 2, 3]], 0, atol=1e-12)
+    assert math.isfinite(metrics.expression_motion(clip))
+    with pytest.raises(InvalidOptionError):
+        metrics.expression_offsets(np.full((3, 68, 2), np.nan))
+
+
+def test_detail_ratio_of_a_blurred_face_is_low(faces):
+    from facetwin.evaluate.runner import _face_crop
+
+    image, landmarks = faces["astronaut"]
+    real = _face_crop(image, landmarks)
+    assert metrics.detail_ratio(real, real) == 1.0
+    ratios = [metrics.detail_ratio(cv2.GaussianBlur(real, (0, 0), sigma), real) for sigma in (0.7, 1.5, 3.0)]
+    assert ratios == sorted(ratios, reverse=True) and ratios[0] < 0.8 and ratios[1] < 0.3
+    # Contrast and brightness do not count, only fine detail.
+    dimmer = (real.astype(np.float64) * 0.6 + 40).round().astype(np.uint8)
+    assert metrics.detail_ratio(dimmer, real) == pytest.approx(1, abs=0.1)

@@ -26,6 +26,11 @@ __all__ = [
     "landmark_error",
     "head_pose",
     "pose_error",
+    "pose_distance",
+    "expression_offsets",
+    "expression_errors",
+    "expression_motion",
+    "detail_ratio",
     "SFaceEncoder",
     "sface_distance",
     "identity_scores",
@@ -205,6 +210,153 @@ def pose_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = check_array(np.asarray(a, dtype=np.float64), "a", [3])
     b = check_array(np.asarray(b, dtype=np.float64), "b", [3])
     return np.abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def pose_distance(errors: np.ndarray) -> np.ndarray | float:
+    """The papers' single pose figure: the L2 length of the (yaw, pitch, roll) error in degrees.
+
+    FaceShifter, SimSwap and FaceDancer report "pose error" as the L2 distance between
+    the pose vectors of the swapped and the target face, averaged over faces; per axis
+    errors from ``pose_error`` go in, one distance per face comes out.
+
+    >>> pose_distance(np.array([3.0, 4.0, 0.0]))
+    5.0
+    >>> pose_distance(np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 2.0]])).tolist()
+    [5.0, 2.0]
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    check_array(errors, "errors", [3] if errors.ndim == 1 else ["N", 3])
+    distance = np.linalg.norm(errors, axis=-1)
+    return float(distance) if errors.ndim == 1 else distance
+
+
+# --- expression ---------------------------------------------------------------------------
+
+#: Points that move with the head but hardly with expression: the nose (27-35) and the
+#: eye corners (36, 39, 42, 45). Aligning on them takes out position, size and in-plane
+#: rotation without absorbing any movement of mouth, brows or lids.
+_STABLE = np.array([27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])
+#: The points an expression moves: the chin and jaw below the mouth (5-11), brows
+#: (17-26), eyelids (36-47) and mouth (48-67).
+_EXPRESSIVE = np.r_[5:12, 17:27, 36:48, 48:68]
+
+
+def _stable_template() -> np.ndarray:
+    """The stable points of facetwin's mean face, centred, eye centres 1 apart."""
+    from facetwin.faces.align import MEAN_FACE
+
+    points = np.asarray(MEAN_FACE)[_STABLE - 17]
+    right, left = MEAN_FACE[36 - 17:42 - 17].mean(axis=0), MEAN_FACE[42 - 17:48 - 17].mean(axis=0)
+    return (points - points.mean(axis=0)) / np.linalg.norm(left - right)
+
+
+def expression_offsets(tracks: np.ndarray) -> np.ndarray:
+    """What an expression does to each landmark, with pose and the person's face shape removed.
+
+    Each face is brought into one frame of reference by the similarity transform
+    (Umeyama) of its stable points (nose, eye corners) onto facetwin's mean face scaled
+    to eye centres 1 apart: position, size and in-plane rotation go, and distances are
+    in inter-ocular units. The person's own shape, which is the same in every frame,
+    is then removed by subtracting the mean of these shapes over the clip. What is left
+    is how each point sits relative to that person's average face in this clip: the
+    expression. A mouth that opens moves points 57-67 down in every face that makes the
+    movement, whoever's face it is.
+
+    Turns out of the picture's plane (yaw, pitch) are not removed: a swap should keep
+    the input's pose, and what it keeps appears alike in the input and the output.
+
+    Args:
+        tracks: (T, 68, 2) landmarks of one face in T frames, T >= 2; NaN rows (no
+            face in that frame) are allowed and stay NaN.
+
+    Returns:
+        float64 (T, 68, 2) offsets in inter-ocular units.
+
+    >>> rng = np.random.default_rng(0)
+    >>> face = rng.uniform(0, 100, (68, 2))
+    >>> turned = face @ np.array([[0.0, -2.0], [2.0, 0.0]]) + 40  # the same face turned, twice the size
+    >>> bool(np.abs(expression_offsets(np.stack([face, turned]))).max() < 1e-9)
+    True
+    """
+    from facetwin.faces.align import transform_points, umeyama
+
+    tracks = check_array(np.asarray(tracks, dtype=np.float64), "tracks", ["T", 68, 2])
+    check_range(len(tracks), "number of frames", low=2)
+    template = _stable_template()
+    canonical = np.full_like(tracks, np.nan)
+    for t, face in enumerate(tracks):
+        if np.isfinite(face).all():
+            canonical[t] = transform_points(face, umeyama(face[_STABLE], template)[:2])
+    if not np.isfinite(canonical).any():
+        raise InvalidOptionError("tracks", "no frame with landmarks", "at least one face")
+    return canonical - np.nanmean(canonical, axis=0)
+
+
+def expression_errors(output_tracks: np.ndarray, input_tracks: np.ndarray) -> np.ndarray:
+    """Per frame: how far the output's expression is from the input's, in inter-ocular units.
+
+    The mean distance, over the points an expression moves (jaw below the mouth, brows,
+    lids, mouth), between the ``expression_offsets`` of the output and of the input in
+    the same frame. Identity does not count (each side's own mean shape is removed), nor
+    do position, size and in-plane rotation. 0 when the output makes every movement the
+    input makes; a face that stopped moving scores the input's own expression size.
+
+    Args:
+        output_tracks: (T, 68, 2) landmarks found on the converted frames.
+        input_tracks: (T, 68, 2) landmarks of the same frames before conversion.
+
+    Returns:
+        float64 (T,), NaN where either side has no face.
+    """
+    output_tracks = check_array(np.asarray(output_tracks, dtype=np.float64), "output_tracks", ["T", 68, 2])
+    input_tracks = check_array(np.asarray(input_tracks, dtype=np.float64), "input_tracks", list(output_tracks.shape))
+    difference = expression_offsets(output_tracks)[:, _EXPRESSIVE] - expression_offsets(input_tracks)[:, _EXPRESSIVE]
+    return np.linalg.norm(difference, axis=-1).mean(axis=-1)
+
+
+def expression_motion(tracks: np.ndarray) -> float:
+    """How much the expression changes from one frame to the next, in inter-ocular units.
+
+    The mean length of each expressive point's frame-to-frame change of
+    ``expression_offsets``; pairs of frames where a face is missing are left out. The
+    ratio of the output's to the input's says how much of the input's movement the swap
+    kept: a face that stopped moving scores near 0, however steady it looks.
+
+    Returns:
+        A float >= 0, or NaN when no two consecutive frames have landmarks.
+    """
+    offsets = expression_offsets(tracks)[:, _EXPRESSIVE]
+    steps = np.linalg.norm(offsets[1:] - offsets[:-1], axis=-1).mean(axis=-1)
+    steps = steps[np.isfinite(steps)]
+    return float(steps.mean()) if len(steps) else math.nan
+
+
+# --- detail -------------------------------------------------------------------------------
+
+
+def detail_ratio(output_crop: np.ndarray, input_crop: np.ndarray) -> float:
+    """Fine detail of the swapped face over that of the real face it replaced: 1 is as sharp.
+
+    Both crops show the face through the same alignment; each one's detail is
+    ``faces.crop_sharpness`` (variance of the Laplacian over the inner face divided by
+    the inner face's grey variance, so contrast and lighting do not count). A blurred
+    swap scores well below 1: a Gaussian blur of 1.5 px takes a real face to about 0.1.
+    Artefacts with hard edges (a checker pattern) raise it, so read it with the pictures.
+
+    Args:
+        output_crop, input_crop: RGB uint8 (H, W, 3) aligned crops of the same face
+            position, converted and real.
+
+    >>> rng = np.random.default_rng(0)
+    >>> sharp = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    >>> detail_ratio(sharp, sharp)
+    1.0
+    """
+    from facetwin.faces.review import crop_sharpness
+
+    output_crop, input_crop = _image_pair(output_crop, input_crop)
+    real = crop_sharpness(input_crop)
+    return crop_sharpness(output_crop) / real if real > 0 else math.nan
 
 
 # --- identity -----------------------------------------------------------------------------

@@ -27,13 +27,28 @@ def _median(values) -> float | None:
     return float(np.median(values)) if values else None
 
 
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(values)) if values else None
+
+
 def summary(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
-    """Per direction: the medians (and the retrieval rates) of every metric."""
+    """Per direction: the medians (and the retrieval rates) of every metric.
+
+    The papers' figures are means over faces: gallery top-1/top-5, the L2 pose error and
+    the expression error; the rest are medians, which one odd frame cannot move.
+    """
+    from facetwin.evaluate.gallery import top_k
+    from facetwin.evaluate.metrics import pose_distance
+
     out = {}
     for name, faces in evaluation.directions.items():
         source = name.split("_to_")[0]
         row: dict[str, Any] = {
             "faces": len(faces),
+            "gallery_size": len(evaluation.gallery),
+            "id_top1_dlib": top_k([f.rank_dlib for f in faces if f.rank_dlib is not None], 1),
+            "id_top5_dlib": top_k([f.rank_dlib for f in faces if f.rank_dlib is not None], 5),
             "identity_dlib_to_target": _median(f.dlib_to_target for f in faces),
             "identity_dlib_to_source": _median(f.dlib_to_source for f in faces),
             "id_retrieval_dlib": float(np.mean([f.dlib_to_target < f.dlib_to_source for f in faces])) if faces else None,
@@ -43,6 +58,8 @@ def summary(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
                 "identity_sface_to_target": _median(f.sface_to_target for f in faces),
                 "identity_sface_to_source": _median(f.sface_to_source for f in faces),
                 "id_retrieval_sface": float(np.mean([f.sface_to_target < f.sface_to_source for f in faces])) if faces else None,
+                "id_top1_sface": top_k([f.rank_sface for f in faces if f.rank_sface is not None], 1),
+                "id_top5_sface": top_k([f.rank_sface for f in faces if f.rank_sface is not None], 5),
             })
         poses = np.array([f.pose_error for f in faces]) if faces else np.zeros((0, 3))
         row.update({
@@ -50,6 +67,10 @@ def summary(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
             "pose_error_yaw": _median(poses[:, 0].tolist()),
             "pose_error_pitch": _median(poses[:, 1].tolist()),
             "pose_error_roll": _median(poses[:, 2].tolist()),
+            "pose_error_l2": _mean(pose_distance(poses).tolist()) if len(poses) else None,
+            "expression_error": _mean(f.expression_error for f in faces),
+            "motion_ratio": evaluation.temporal[name].get("motion_ratio"),
+            "detail_ratio": _median(f.detail for f in faces),
             "seam": _median(f.seam for f in faces),
             "flicker": evaluation.temporal[name]["flicker"],
             "jitter_ratio": evaluation.temporal[name]["jitter_ratio"],
@@ -74,6 +95,8 @@ def report_json(evaluation: Evaluation) -> dict[str, Any]:
         "videos": {k: str(v) for k, v in evaluation.videos.items()},
         "splits": evaluation.splits,
         "sface": evaluation.sface,
+        "gallery": evaluation.gallery,
+        "gallery_skipped": evaluation.gallery_skipped,
         "seconds": round(evaluation.seconds, 1),
         "summary": summary(evaluation),
         "reconstruction": evaluation.reconstruction,
@@ -90,21 +113,33 @@ def _face_row(face: FaceResult) -> dict[str, Any]:
         "landmark_error": round(face.landmark_error, 5),
         "pose_error": [round(float(v), 3) for v in face.pose_error],
         "seam": round(face.seam, 5),
+        "detail": round(face.detail, 5) if math.isfinite(face.detail) else None,
+        "expression_error": round(face.expression_error, 5) if math.isfinite(face.expression_error) else None,
+        "rank_dlib": face.rank_dlib, "rank_sface": face.rank_sface,
     }
 
 
 _ROWS = [
     ("faces", "faces measured", "{:.0f}"),
-    ("id_retrieval_dlib", "ID retrieval, dlib (share nearer the target)", "{:.1%}"),
+    ("gallery_size", "people in the identity gallery", "{:.0f}"),
+    ("id_top1_dlib", "ID top-1 in the gallery, dlib", "{:.1%}"),
+    ("id_top5_dlib", "ID top-5 in the gallery, dlib", "{:.1%}"),
+    ("id_top1_sface", "ID top-1 in the gallery, SFace", "{:.1%}"),
+    ("id_top5_sface", "ID top-5 in the gallery, SFace", "{:.1%}"),
+    ("id_retrieval_dlib", "ID two-way, dlib (share nearer the target)", "{:.1%}"),
     ("identity_dlib_to_target", "dlib distance to target (lower is better)", "{:.3f}"),
     ("identity_dlib_to_source", "dlib distance to source", "{:.3f}"),
-    ("id_retrieval_sface", "ID retrieval, SFace", "{:.1%}"),
+    ("id_retrieval_sface", "ID two-way, SFace", "{:.1%}"),
     ("identity_sface_to_target", "SFace distance to target (1 - cos)", "{:.3f}"),
     ("identity_sface_to_source", "SFace distance to source", "{:.3f}"),
     ("landmark_error", "landmark error / inter-ocular", "{:.3f}"),
     ("pose_error_yaw", "head pose error, yaw (deg)", "{:.2f}"),
     ("pose_error_pitch", "head pose error, pitch (deg)", "{:.2f}"),
     ("pose_error_roll", "head pose error, roll (deg)", "{:.2f}"),
+    ("pose_error_l2", "head pose error, L2 of the three (deg, mean)", "{:.2f}"),
+    ("expression_error", "expression error / inter-ocular (mean)", "{:.4f}"),
+    ("motion_ratio", "expression motion / input's (1 = all kept)", "{:.3f}"),
+    ("detail_ratio", "detail / the real face's (1 = as sharp)", "{:.3f}"),
     ("flicker", "flicker in the face / input's (1 = none added)", "{:.3f}"),
     ("jitter_ratio", "landmark jitter / input's", "{:.3f}"),
     ("seam", "seam (1 = no edge added)", "{:.3f}"),

@@ -6,9 +6,12 @@ people's reference identities come from the training part of their own videos; t
 swap is judged on the held-out part:
 
 - identity: each swapped face's identity vector (dlib ResNet, and SFace where its model
-  ships) against the target's and the source's mean vectors; the retrieval rate is the
-  share of swapped faces nearer the target;
-- attributes kept: landmarks and head pose of the swapped face against the input's;
+  ships) against the target's and the source's mean vectors (two-way: the share of
+  swapped faces nearer the target), and its rank among a gallery of many people (top-1,
+  top-5; evaluate/gallery.py);
+- attributes kept: landmarks, head pose and expression of the swapped face against the
+  input's, and how much of the input's expression movement the output makes;
+- detail: the swapped face's fine detail over the real face's (a blur scores low);
 - reconstruction: PSNR and SSIM of A->A and B->B on the held-out faces, in the model's
   own window;
 - temporal: flicker inside the face relative to the input's, landmark jitter relative to
@@ -31,8 +34,9 @@ import torch
 from facetwin._check import check_range
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.errors import NoFaceFoundError
+from facetwin.evaluate.gallery import Gallery, person_from_vectors
 
-__all__ = ["evaluate", "EvaluateConfig", "Evaluation", "FaceResult"]
+__all__ = ["evaluate", "rank_faces", "load_tools", "Tools", "EvaluateConfig", "Evaluation", "FaceResult"]
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +74,15 @@ class FaceResult:
     landmark_error: float
     pose_error: np.ndarray  # (3,) yaw, pitch, roll, degrees
     seam: float
+    detail: float  # the output's fine detail over the input's (metrics.detail_ratio)
     input_crop: np.ndarray = field(repr=False)
     output_crop: np.ndarray = field(repr=False)
+    dlib_vector: np.ndarray | None = field(default=None, repr=False)
+    sface_vector: np.ndarray | None = field(default=None, repr=False)
+    # Filled over the whole clip (expression needs the clip's mean shape) and by ranking.
+    expression_error: float = float("nan")
+    rank_dlib: int | None = None  # the target's rank in the gallery, 1 = nearest
+    rank_sface: int | None = None
 
     @property
     def margin(self) -> float:
@@ -91,6 +102,11 @@ class Evaluation:
     reconstruction: dict[str, dict[str, float]]
     seconds: float = 0.0
     sface: bool = False
+    # The two people as gallery entries (from their training parts), and the gallery the
+    # faces were ranked in (names, in order), with any gallery footage left out and why.
+    people: dict[str, Any] = field(default_factory=dict)
+    gallery: list[str] = field(default_factory=list)
+    gallery_skipped: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate(
@@ -101,19 +117,20 @@ def evaluate(
     config: EvaluateConfig | None = None,
     convert: ConvertConfig | None = None,
     faces: ExtractConfig | None = None,
+    gallery: Gallery | None = None,
     device: str = "auto",
     progress: EvaluateProgress | None = None,
+    tools: Tools | None = None,
 ) -> Evaluation:
     """Measure the model of ``model_dir`` (trained on A = ``video_a``, B = ``video_b``).
 
     ``convert`` sets how faces are blended (its ``to`` is set per direction); ``faces``
-    how they are found. Raises FacetwinError subclasses for unreadable inputs, a bad
+    how they are found. Swapped faces are ranked among A, B and the people of
+    ``gallery`` (``evaluate.gallery.build_gallery``); ``rank_faces`` ranks them again
+    in another gallery. Raises FacetwinError subclasses for unreadable inputs, a bad
     model folder, or a test part without faces.
     """
     from facetwin.convert.swap import FaceSwapper
-    from facetwin.evaluate.metrics import SFaceEncoder
-    from facetwin.faces import LandmarkPredictor
-    from facetwin.faces.identity import IdentityEncoder
     from facetwin.train.checkpoint import load_model
     from facetwin.train.trainer import pick_device
 
@@ -124,11 +141,14 @@ def evaluate(
     report = progress or (lambda *args: None)
     dev = pick_device(device)
     model = load_model(model_dir, device=dev)
-    tools = _Tools(IdentityEncoder(), SFaceEncoder() if SFaceEncoder.available() else None, LandmarkPredictor())
+    tools = tools or load_tools()
 
     videos = {"a": Path(video_a), "b": Path(video_b)}
     parts = {side: _read_parts(path, config, faces, report, side) for side, path in videos.items()}
-    means = {side: _reference_means(part.reference, tools) for side, part in parts.items()}
+    vectors = {side: _reference_vectors(part.reference, tools) for side, part in parts.items()}
+    # Two-way distances keep the plain mean of dlib's vectors (Euclidean, as before).
+    means = {side: {rec: np.mean(v, axis=0) if v else None for rec, v in vec.items()} for side, vec in vectors.items()}
+    people = {side: person_from_vectors(path.stem, path, vectors[side]) for side, path in videos.items()}
 
     directions: dict[str, list[FaceResult]] = {}
     temporal: dict[str, dict[str, float]] = {}
@@ -139,20 +159,59 @@ def evaluate(
         )
         directions[f"{source}_to_{target}"] = results
     reconstruction = {side: _reconstruction(model, parts[side].test, side, convert, dev) for side in ("a", "b")}
-    return Evaluation(
+    evaluation = Evaluation(
         Path(model_dir), videos, {side: part.split_json for side, part in parts.items()}, directions, temporal,
-        reconstruction, time.perf_counter() - started, tools.sface is not None,
+        reconstruction, time.perf_counter() - started, tools.sface is not None, people,
     )
+    everyone = Gallery([people["a"], people["b"]])
+    for person in (gallery.people if gallery else []):
+        everyone.add(person)
+    rank_faces(evaluation, everyone)
+    if gallery is not None:
+        evaluation.gallery_skipped = dict(gallery.skipped)
+    return evaluation
+
+
+def rank_faces(evaluation: Evaluation, gallery: Gallery) -> None:
+    """Set every swapped face's ``rank_dlib``/``rank_sface``: the target's rank among ``gallery``.
+
+    ``gallery`` must hold both people of the evaluation (by their videos' paths).
+    """
+    from facetwin.evaluate.gallery import target_ranks
+
+    evaluation.gallery = [p.name for p in gallery.people]
+    for name, faces in evaluation.directions.items():
+        if not faces:
+            continue
+        target = gallery.index(evaluation.people[name.split("_to_")[1]].key)
+        for recogniser in ("dlib", "sface"):
+            if getattr(faces[0], f"{recogniser}_vector") is None:
+                continue
+            ranks = target_ranks(np.stack([getattr(f, f"{recogniser}_vector") for f in faces]),
+                                 gallery.matrix(recogniser), target)
+            for face, rank in zip(faces, ranks):
+                setattr(face, f"rank_{recogniser}", int(rank))
 
 
 # --- reading the parts ------------------------------------------------------------------
 
 
 @dataclass
-class _Tools:
+class Tools:
+    """The networks every measurement uses, loaded once (``load_tools``)."""
+
     dlib: Any
     sface: Any | None
     landmarks: Any
+
+
+def load_tools() -> Tools:
+    """dlib's identity ResNet, SFace where its model ships, dlib's 68-point landmarks."""
+    from facetwin.evaluate.metrics import SFaceEncoder
+    from facetwin.faces import LandmarkPredictor
+    from facetwin.faces.identity import IdentityEncoder
+
+    return Tools(IdentityEncoder(), SFaceEncoder() if SFaceEncoder.available() else None, LandmarkPredictor())
 
 
 @dataclass
@@ -197,19 +256,27 @@ def _largest(found):
     return max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
 
 
-def _reference_means(reference, tools: _Tools) -> dict[str, np.ndarray | None]:
-    dlib = np.mean([tools.dlib(image, lm) for image, lm in reference], axis=0)
-    sface = np.mean([tools.sface(image, lm) for image, lm in reference], axis=0) if tools.sface else None
-    return {"dlib": dlib, "sface": sface}
+def _reference_vectors(reference, tools: Tools) -> dict[str, list[np.ndarray]]:
+    return {"dlib": [tools.dlib(image, lm) for image, lm in reference],
+            "sface": [tools.sface(image, lm) for image, lm in reference] if tools.sface else []}
 
 
 # --- the swap ---------------------------------------------------------------------------
 
 
-def _swap_and_measure(test, swapper, tools: _Tools, target_mean, source_mean, report, stage: str):
+def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, report, stage: str):
     from facetwin.convert.metrics import flicker_score, seam_score
     from facetwin.convert.swap import SwapFace
-    from facetwin.evaluate.metrics import head_pose, jitter_ratio, landmark_error, pose_error, sface_distance
+    from facetwin.evaluate.metrics import (
+        detail_ratio,
+        expression_errors,
+        expression_motion,
+        head_pose,
+        jitter_ratio,
+        landmark_error,
+        pose_error,
+        sface_distance,
+    )
 
     results: list[FaceResult] = []
     outputs, inputs, masks = [], [], []
@@ -232,7 +299,7 @@ def _swap_and_measure(test, swapper, tools: _Tools, target_mean, source_mean, re
         vector = tools.dlib(output, landmarks_out)
         to_target = float(np.linalg.norm(vector - target_mean["dlib"]))
         to_source = float(np.linalg.norm(vector - source_mean["dlib"]))
-        s_target = s_source = None
+        s_target = s_source = s_vector = None
         if tools.sface is not None:
             s_vector = tools.sface(output, landmarks_out)
             s_target = float(sface_distance(s_vector, target_mean["sface"]))
@@ -243,7 +310,7 @@ def _swap_and_measure(test, swapper, tools: _Tools, target_mean, source_mean, re
             index, to_target, to_source, s_target, s_source,
             float(landmark_error(landmarks_out, landmarks_in)),
             pose_error(head_pose(landmarks_out, size), head_pose(landmarks_in, size)),
-            seam, crop_in, crop_out,
+            seam, detail_ratio(crop_out, crop_in), crop_in, crop_out, vector, s_vector,
         ))
         outputs.append(output)
         inputs.append(frame)
@@ -251,7 +318,13 @@ def _swap_and_measure(test, swapper, tools: _Tools, target_mean, source_mean, re
         track_in.append(landmarks_in)
         track_out.append(landmarks_out)
         report(stage, i + 1, len(test))
-    temporal = {"flicker": float("nan"), "jitter_ratio": float("nan")}
+    temporal = {"flicker": float("nan"), "jitter_ratio": float("nan"), "motion_ratio": float("nan")}
+    if len(outputs) >= 2:
+        tracks_out, tracks_in = np.stack(track_out), np.stack(track_in)
+        errors = expression_errors(tracks_out, tracks_in)
+        for result, error in zip(results, errors[np.isfinite(errors)]):
+            result.expression_error = float(error)
+        temporal["motion_ratio"] = expression_motion(tracks_out) / max(expression_motion(tracks_in), 1e-9)
     if len(outputs) >= 3:
         box = _union_box(masks)
         crop = lambda images: torch.stack([_tensor(im[box])[0] for im in images])  # noqa: E731
