@@ -4,6 +4,10 @@
     result = evaluate("model", "a.mp4", "b.mp4")
     print(format_table(result)); write_report(result, "model/evaluation")
 
+    from facetwin.evaluate import evaluate_pairs, load_pairs, gallery_sources, format_pairs_table, write_pairs_report
+    result = evaluate_pairs(load_pairs("pairs.csv"), gallery=gallery_sources(["people/"]))
+    print(format_pairs_table(result)); write_pairs_report(result, "evaluation")
+
 Loaded on first use (the runner pulls in torch and the recognisers).
 """
 
@@ -11,10 +15,14 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["evaluate", "EvaluateConfig", "Evaluation", "write_report", "format_table", "summary", "time_split"]
+__all__ = ["evaluate", "EvaluateConfig", "Evaluation", "write_report", "format_table", "summary", "time_split",
+           "evaluate_pairs", "load_pairs", "pairs_summary", "format_pairs_table", "write_pairs_report",
+           "build_gallery", "gallery_sources"]
 
 _HOME = {"evaluate": "runner", "EvaluateConfig": "runner", "Evaluation": "runner", "write_report": "report",
-         "format_table": "report", "summary": "report", "time_split": "split"}
+         "format_table": "report", "summary": "report", "time_split": "split", "evaluate_pairs": "pairs",
+         "load_pairs": "pairs", "pairs_summary": "pairs", "format_pairs_table": "pairs",
+         "write_pairs_report": "pairs", "build_gallery": "gallery", "gallery_sources": "gallery"}
 
 
 def __getattr__(name: str):

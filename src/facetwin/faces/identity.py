@@ -41,7 +41,8 @@ class IdentityEncoder:
         lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
         rect = self._dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
         shape = self._dlib.full_object_detection(rect, pts)
-        return np.asarray(self._net.compute_face_descriptor(image, shape), dtype=np.float32)
+        # dlib takes only C-contiguous pixels (a frame turned upright by a view is not).
+        return np.asarray(self._net.compute_face_descriptor(np.ascontiguousarray(image), shape), dtype=np.float32)
 
 
 def identity_distance(vector: np.ndarray, references: np.ndarray) -> float:
