@@ -74,10 +74,11 @@ def test_real_faces_are_retrieved_as_themselves(tmp_path, astronaut, grace_hoppe
             write_png(people / name / f"{i}.png", view)
     (people / "blank").mkdir()
     write_png(people / "blank" / "0.png", np.full((64, 64, 3), 128, np.uint8))
+    (people / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
     tools = load_tools()
     gallery = build_gallery(gallery_sources([people]), tools, frames=3)
     assert [p.name for p in gallery.people] == ["astronaut", "grace"] and gallery.people[0].faces == 3
-    assert list(gallery.skipped) == [str(people / "blank")]
+    assert sorted(gallery.skipped) == [str(people / "blank"), str(people / "broken.mp4")]
     finder = FaceFinder(ExtractConfig(), video=False)
     for recogniser in ("dlib", "sface") if tools.sface else ("dlib",):
         matrix = gallery.matrix(recogniser)

@@ -165,7 +165,7 @@ def person_vectors(source: Path, tools, *, frames: int = 12) -> Person:
         NoFaceFoundError: none of the pictures has a face.
     """
     from facetwin.config import ExtractConfig
-    from facetwin.errors import NoFaceFoundError
+    from facetwin.errors import NoFaceFoundError, TruncatedMediaError
     from facetwin.faces.find import FaceFinder
     from facetwin.io.media import open_media
 
@@ -174,16 +174,19 @@ def person_vectors(source: Path, tools, *, frames: int = 12) -> Person:
     with open_media(source) as media:
         count = media.frame_count or frames
         picks = set(np.linspace(0, count - 1, num=min(frames, count)).round().astype(int).tolist())
-        for frame in media.frames():
-            if frame.index in picks:
-                found = finder(frame.image, frame.time)
-                if found:
-                    face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-                    found_vectors["dlib"].append(tools.dlib(frame.image, face.landmarks))
-                    if tools.sface is not None:
-                        found_vectors["sface"].append(tools.sface(frame.image, face.landmarks))
-            if frame.index >= max(picks):
-                break
+        try:
+            for frame in media.frames():
+                if frame.index in picks:
+                    found = finder(frame.image, frame.time)
+                    if found:
+                        face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+                        found_vectors["dlib"].append(tools.dlib(frame.image, face.landmarks))
+                        if tools.sface is not None:
+                            found_vectors["sface"].append(tools.sface(frame.image, face.landmarks))
+                if frame.index >= max(picks):
+                    break
+        except TruncatedMediaError:
+            pass  # a container that announces more frames than it holds: the faces before the end serve
     if not found_vectors["dlib"]:
         raise NoFaceFoundError(str(source), len(picks), "no face to learn the person's identity from")
     return person_from_vectors(_name(source), source, found_vectors)
@@ -203,19 +206,19 @@ def build_gallery(
     sources: Sequence[Path], tools, *, frames: int = 12, progress: GalleryProgress | None = None
 ) -> Gallery:
     """A gallery of the people of ``sources`` (see ``gallery_sources``); footage without a
-    face is left out and listed in ``skipped``.
+    face, or that cannot be read, is left out and listed in ``skipped``.
 
     Raises:
         InvalidOptionError: no source has a face.
     """
-    from facetwin.errors import NoFaceFoundError
+    from facetwin.errors import FacetwinError
 
     report = progress or (lambda *args: None)
     gallery = Gallery()
     for i, source in enumerate(sources):
         try:
             gallery.add(person_vectors(source, tools, frames=frames))
-        except NoFaceFoundError as exc:
+        except FacetwinError as exc:
             gallery.skipped[str(source)] = str(exc)
         report("gallery", i + 1, len(sources))
     if sources and not len(gallery):
