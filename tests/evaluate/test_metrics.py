@@ -438,3 +438,28 @@ def test_detail_ratio_of_a_blurred_face_is_low(faces):
     # Contrast and brightness do not count, only fine detail.
     dimmer = (real.astype(np.float64) * 0.6 + 40).round().astype(np.uint8)
     assert metrics.detail_ratio(dimmer, real) == pytest.approx(1, abs=0.1)
+
+
+@pytest.mark.slow
+def test_expression_error_on_real_footage_tells_other_expressions_from_the_same(predictor):
+    """talking_d0 (strong expressions): each frame's landmarks against the same frame made
+    darker and re-compressed (the same expression) and against another moment of the clip
+    (the same person and a similar pose, another expression)."""
+    from _helpers import shared_data
+    from facetwin.faces import create_detector
+    from facetwin.io import open_media
+
+    detector = create_detector("yunet")
+    tracks, altered = [], []
+    with open_media(shared_data("videos", "talking_d0.mp4")) as video:
+        for frame in video.frames():
+            box = detector(frame.image).boxes[0]
+            tracks.append(predictor(frame.image, box))
+            darker = (frame.image.astype(np.float64) * 0.75).astype(np.uint8)
+            _, jpeg = cv2.imencode(".jpg", darker, [cv2.IMWRITE_JPEG_QUALITY, 60])
+            altered.append(predictor(cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED), box))
+    tracks, altered = np.asarray(tracks, np.float64), np.asarray(altered, np.float64)
+    same = metrics.expression_errors(altered, tracks).mean()
+    other = metrics.expression_errors(np.roll(tracks, len(tracks) // 2, axis=0), tracks).mean()
+    assert other > 3 * same
+    assert metrics.expression_motion(altered) / metrics.expression_motion(tracks) == pytest.approx(1, abs=0.25)
