@@ -334,29 +334,52 @@ def expression_motion(tracks: np.ndarray) -> float:
 # --- detail -------------------------------------------------------------------------------
 
 
-def detail_ratio(output_crop: np.ndarray, input_crop: np.ndarray) -> float:
-    """Fine detail of the swapped face over that of the real face it replaced: 1 is as sharp.
+#: The band of fine detail, as Gaussian sigmas in pixels of a 160-pixel aligned crop (the
+#: face about 96 pixels wide): edges of eyes, brows, lips and nostrils, creases. Finer
+#: than that are pixel noise, compression blocks and a decoder's checker pattern.
+_DETAIL_SIGMAS = (1.0, 3.0)
+_DETAIL_CROP = 160
+#: The middle of an aligned crop that is the face (as faces.review's sharpness).
+_DETAIL_INNER = 0.6
 
-    Both crops show the face through the same alignment; each one's detail is
-    ``faces.crop_sharpness`` (variance of the Laplacian over the inner face divided by
-    the inner face's grey variance, so contrast and lighting do not count). A blurred
-    swap scores well below 1: a Gaussian blur of 1.5 px takes a real face to about 0.1.
-    Artefacts with hard edges (a checker pattern) raise it, so read it with the pictures.
+
+def _detail(crop: np.ndarray) -> float:
+    import cv2
+
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float64) / 255.0
+    if grey.shape != (_DETAIL_CROP, _DETAIL_CROP):
+        grey = cv2.resize(grey, (_DETAIL_CROP, _DETAIL_CROP), interpolation=cv2.INTER_AREA)
+    fine, coarse = (cv2.GaussianBlur(grey, (0, 0), sigma) for sigma in _DETAIL_SIGMAS)
+    margin = round(_DETAIL_CROP * (1 - _DETAIL_INNER) / 2)
+    inner = slice(margin, _DETAIL_CROP - margin)
+    return float((fine - coarse)[inner, inner].var())
+
+
+def detail_ratio(output_crop: np.ndarray, input_crop: np.ndarray) -> float:
+    """Fine detail of the swapped face over that of the real face it replaced: 1 is as detailed.
+
+    Detail is the variance, over the inner face (the middle 60 % of an aligned crop, as
+    a 160-pixel crop), of the grey image band-passed between Gaussian sigmas of 1 and 3
+    pixels: where the edges of eyes, brows, lips and creases are. The finest scale is
+    left out on purpose: there a decoder's checker pattern on a smudge passes for
+    detail (the plain Laplacian rated such a smudge 1.6 times as detailed as the real
+    face). It is not normalised by contrast: a washed-out face shows less detail.
+    A Gaussian blur of 1.5 px takes a real face to about 0.5, a blur of 3 px to under
+    0.2; two real people's faces in different footage differ by up to about 1.7x, so
+    read values well below 1 as lost detail, and look at the contact sheet.
 
     Args:
         output_crop, input_crop: RGB uint8 (H, W, 3) aligned crops of the same face
             position, converted and real.
 
     >>> rng = np.random.default_rng(0)
-    >>> sharp = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    >>> detail_ratio(sharp, sharp)
+    >>> face = rng.integers(0, 256, (160, 160, 3), dtype=np.uint8)
+    >>> detail_ratio(face, face)
     1.0
     """
-    from facetwin.faces.review import crop_sharpness
-
     output_crop, input_crop = _image_pair(output_crop, input_crop)
-    real = crop_sharpness(input_crop)
-    return crop_sharpness(output_crop) / real if real > 0 else math.nan
+    real = _detail(input_crop)
+    return _detail(output_crop) / real if real > 0 else math.nan
 
 
 # --- identity -----------------------------------------------------------------------------
