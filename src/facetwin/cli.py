@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="extra people for identity retrieval: a video (one person), a folder of images (one "
                     "person) or a folder of those (one person each). The pairs' people are always in")
     ev.add_argument("--gallery-frames", type=int, default=12, metavar="N",
-                    help="pictures per extra person whose identity vectors make the person's mean. Default: 12")
+                    help="pictures per extra person whose identity vectors make the person's mean (kept in "
+                    "OUTPUT/gallery-cache.json for the next run while the footage is unchanged). Default: 12")
     ev.add_argument("-o", "--output", metavar="DIR", help="folder for the reports. Default: MODEL_DIR/evaluation, "
                     "or evaluation/ beside the pair list (in the dataset folder)")
     ev.add_argument("--held-out", type=float, default=0.2, metavar="F",
@@ -558,15 +559,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
     config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
     sources = gallery_sources(args.gallery)
+    output = Path(args.output) if args.output else Path(args.model) / "evaluation"
     bar = _StageBar(not args.quiet)
     try:
         tools = load_tools()
-        gallery = build_gallery(sources, tools, frames=args.gallery_frames, progress=bar) if sources else None
+        gallery = build_gallery(sources, tools, frames=args.gallery_frames, cache=output / "gallery-cache.json",
+                                progress=bar) if sources else None
         result = evaluate(args.model, args.a, args.b, config=config, gallery=gallery, device=args.device,
                           progress=bar, tools=tools)
     finally:
         bar.close()
-    paths = write_report(result, args.output or Path(args.model) / "evaluation")
+    paths = write_report(result, output)
     print(json.dumps(summary(result), indent=1) if args.json else format_table(result))
     print(f"evaluate: {result.seconds:.0f} s -> {paths['report']}, {paths['sheet']}")
     return EXIT_OK
@@ -589,7 +592,7 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
     bar = _StageBar(not args.quiet)
     try:
         result = evaluate_pairs(pairs, config=config, gallery=sources, gallery_frames=args.gallery_frames,
-                                device=args.device, progress=bar)
+                                gallery_cache=output / "gallery-cache.json", device=args.device, progress=bar)
     finally:
         bar.close()
     if not result.pairs:

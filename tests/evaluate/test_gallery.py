@@ -94,3 +94,38 @@ def test_real_faces_are_retrieved_as_themselves(tmp_path, astronaut, grace_hoppe
     assert len(again) == 2
     with pytest.raises(InvalidOptionError):
         build_gallery([people / "blank"], tools, frames=1)
+
+
+def test_the_gallery_cache_is_used_while_the_footage_is_unchanged(tmp_path, monkeypatch):
+    import os
+    import types
+
+    from facetwin.evaluate import gallery as module
+
+    calls = []
+
+    def measured(source, tools, *, frames):
+        calls.append(source.name)
+        return module.person_from_vectors(source.name, source, {"dlib": [np.ones(4) * len(calls)], "sface": []})
+
+    monkeypatch.setattr(module, "person_vectors", measured)
+    people = []
+    for name in ("p1", "p2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "0.png").write_bytes(b"x")
+        people.append(tmp_path / name)
+    tools = types.SimpleNamespace(sface=None)
+    cache = tmp_path / "out" / "cache.json"
+    first = build_gallery(people, tools, frames=3, cache=cache)
+    assert calls == ["p1", "p2"] and cache.is_file()
+    again = build_gallery(people, tools, frames=3, cache=cache)
+    assert calls == ["p1", "p2"]  # nothing measured again
+    assert np.allclose(again.matrix("dlib"), first.matrix("dlib"))
+    build_gallery(people, tools, frames=4, cache=cache)  # other settings: measured again
+    assert calls == ["p1", "p2", "p1", "p2"]
+    os.utime(tmp_path / "p2" / "0.png", ns=(1, 1))  # p2's footage changed
+    build_gallery(people, tools, frames=4, cache=cache)
+    assert calls[4:] == ["p2"]
+    cache.write_text("{damaged")
+    build_gallery(people, tools, frames=4, cache=cache)
+    assert calls[5:] == ["p1", "p2"]

@@ -203,10 +203,16 @@ def _name(source: Path) -> str:
 
 
 def build_gallery(
-    sources: Sequence[Path], tools, *, frames: int = 12, progress: GalleryProgress | None = None
+    sources: Sequence[Path], tools, *, frames: int = 12, cache: str | Path | None = None,
+    progress: GalleryProgress | None = None,
 ) -> Gallery:
     """A gallery of the people of ``sources`` (see ``gallery_sources``); footage without a
     face, or that cannot be read, is left out and listed in ``skipped``.
+
+    ``cache``: a JSON file of people measured before (written as people are added, so an
+    interrupted run keeps them); a person is taken from it while their footage's files,
+    sizes and modification times and ``frames`` are unchanged and every recogniser in
+    use has a vector.
 
     Raises:
         InvalidOptionError: no source has a face.
@@ -214,13 +220,55 @@ def build_gallery(
     from facetwin.errors import FacetwinError
 
     report = progress or (lambda *args: None)
+    stored = _read_cache(cache)
+    recognisers = ["dlib"] + (["sface"] if tools.sface is not None else [])
     gallery = Gallery()
     for i, source in enumerate(sources):
-        try:
-            gallery.add(person_vectors(source, tools, frames=frames))
-        except FacetwinError as exc:
-            gallery.skipped[str(source)] = str(exc)
+        stamp = f"{_stamp(source)}|frames={frames}"
+        entry = stored.get(str(Path(source).resolve()))
+        if entry and entry["stamp"] == stamp and all(r in entry["vectors"] for r in recognisers):
+            gallery.add(Person(entry["name"], str(Path(source).resolve()),
+                               {r: np.asarray(v) for r, v in entry["vectors"].items()}, entry["faces"]))
+        else:
+            try:
+                person = person_vectors(source, tools, frames=frames)
+            except FacetwinError as exc:
+                gallery.skipped[str(source)] = str(exc)
+            else:
+                gallery.add(person)
+                stored[person.key] = {"name": person.name, "stamp": stamp, "faces": person.faces,
+                                      "vectors": {r: v.tolist() for r, v in person.vectors.items()}}
+                _write_cache(cache, stored)
         report("gallery", i + 1, len(sources))
     if sources and not len(gallery):
         raise InvalidOptionError("gallery", str(sources[0]), "footage with faces")
     return gallery
+
+
+_CACHE_FORMAT = "facetwin/gallery-cache"
+
+
+def _stamp(source: Path) -> str:
+    """What changes when the footage does: names, sizes and modification times."""
+    files = [source] if source.is_file() else sorted(p for p in source.iterdir() if p.is_file())
+    return ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+
+
+def _read_cache(cache: str | Path | None) -> dict:
+    import json
+
+    if cache is None or not Path(cache).is_file():
+        return {}
+    try:
+        doc = json.loads(Path(cache).read_text(encoding="utf-8"))
+    except ValueError:
+        return {}  # a damaged cache is measured again, never trusted
+    return doc.get("people", {}) if doc.get("format") == _CACHE_FORMAT else {}
+
+
+def _write_cache(cache: str | Path | None, people: dict) -> None:
+    from facetwin.io.atomic import atomic_write_json
+
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(cache, {"format": _CACHE_FORMAT, "version": 1, "people": people})

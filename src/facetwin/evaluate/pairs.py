@@ -107,19 +107,21 @@ def evaluate_pairs(
     faces: ExtractConfig | None = None,
     gallery: Sequence[Path] = (),
     gallery_frames: int = 12,
+    gallery_cache: str | Path | None = None,
     device: str = "auto",
     progress: PairsProgress | None = None,
 ) -> PairsEvaluation:
     """Evaluate every pair, then rank all swapped faces in one gallery.
 
     ``gallery``: extra people (``evaluate.gallery.gallery_sources``), each from
-    ``gallery_frames`` pictures. A pair that cannot be evaluated (no face in its test
+    ``gallery_frames`` pictures, kept in ``gallery_cache`` for the next run. A pair that cannot be evaluated (no face in its test
     part, an unreadable video) is recorded in ``failed`` and the run goes on.
     """
     started = time.perf_counter()
     report = progress or (lambda *args: None)
     tools = load_tools()
-    extra = build_gallery(list(gallery), tools, frames=gallery_frames, progress=report) if gallery else Gallery()
+    extra = (build_gallery(list(gallery), tools, frames=gallery_frames, cache=gallery_cache, progress=report)
+             if gallery else Gallery())
     done: dict[str, Evaluation] = {}
     failed: dict[str, str] = {}
     for i, pair in enumerate(pairs):
