@@ -110,30 +110,42 @@ def main() -> int:
         if args.gallery:
             cmd += ["--gallery", *map(str, args.gallery)]
         run(cmd)
-        print_markdown(args.work / "evaluation" / "summary.json")
+        print_markdown(args.work / "evaluation" / "summary.json", args.steps)
     return 0
 
 
-def print_markdown(path: Path) -> None:
-    """The summary beside the papers' figures, as docs/BENCHMARKS.md shows it."""
+def print_markdown(path: Path, steps: int) -> None:
+    """The summary beside the papers' figures, then a row per swap, as docs/BENCHMARKS.md shows them."""
     doc = json.loads(path.read_text())
     overall = doc["overall"]
 
-    def cell(key: str, fmt: str, scale: float = 1.0) -> str:
-        stats = overall.get(key)
-        if not stats or stats["mean"] is None:
+    def cell(stats: dict | None, fmt: str, scale: float = 1.0) -> str:
+        if not stats or stats.get("mean") is None:
             return "n/a"
         return f"{fmt.format(stats['mean'] * scale)} ± {fmt.format(stats['std'] * scale)}"
 
-    print("\n| method | ID top-1 % | ID top-5 % | pose error (L2, deg) | expression error |")
-    print("|---|---|---|---|---|")
-    for name, rec in (("dlib", "dlib"), ("SFace", "sface")):
-        print(f"| facetwin default, {STEPS if doc.get('steps') is None else doc['steps']} steps, {name} "
-              f"({doc['gallery_size']} people) | {cell(f'top1_{rec}', '{:.1f}', 100)} | "
-              f"{cell(f'top5_{rec}', '{:.1f}', 100)} | {cell('pose_error_l2', '{:.2f}')} | "
-              f"{cell('expression_error', '{:.3f}')} |")
+    print(f"\n| method | recogniser | ID top-1 % | ID top-5 % | pose error (deg) | expression error |")
+    print("|---|---|---|---|---|---|")
+    for name, rec in (("dlib ResNet", "dlib"), ("SFace", "sface")):
+        print(f"| facetwin default, {steps} steps ({doc['gallery_size']} people) | {name} | "
+              f"{cell(overall.get(f'id_top1_{rec}'), '{:.1f}', 100)} | {cell(overall.get(f'id_top5_{rec}'), '{:.1f}', 100)} | "
+              f"{cell(overall.get('pose_error_l2'), '{:.2f}')} | {cell(overall.get('expression_error'), '{:.4f}')} /IOD |")
     for name, top1, pose, expression in PAPERS:
-        print(f"| {name} (published) | {top1:.2f} | | {pose:.2f} | {'' if expression is None else expression} |")
+        print(f"| {name} (published) | CosFace/ArcFace | {top1:.2f} | | {pose:.2f} | "
+              f"{'' if expression is None else f'{expression} (3DMM)'} |")
+    keys = [("id_top1_dlib", "{:.0f}", 100), ("id_top5_dlib", "{:.0f}", 100), ("id_top1_sface", "{:.0f}", 100),
+            ("id_top5_sface", "{:.0f}", 100), ("id_retrieval_dlib", "{:.0f}", 100),
+            ("id_retrieval_sface", "{:.0f}", 100), ("pose_error_l2", "{:.2f}", 1),
+            ("expression_error", "{:.3f}", 1), ("motion_ratio", "{:.2f}", 1), ("detail_ratio", "{:.2f}", 1),
+            ("flicker", "{:.2f}", 1), ("seam", "{:.2f}", 1)]
+    print("\n| swap | top-1 dlib % | top-5 dlib % | top-1 SFace % | top-5 SFace % | two-way dlib % | two-way SFace % "
+          "| pose (deg) | expression /IOD | motion / input's | detail / real | flicker / input's | seam |")
+    print("|---|" + "---|" * len(keys))
+    for row in doc["rows"]:
+        cells = ["n/a" if row.get(k) is None else fmt.format(row[k] * scale) for k, fmt, scale in keys]
+        print(f"| {row['direction']} | " + " | ".join(cells) + " |")
+    means = [cell(overall.get(k), fmt, scale) for k, fmt, scale in keys]
+    print("| **mean ± std over pairs** | " + " | ".join(means) + " |")
 
 
 if __name__ == "__main__":
