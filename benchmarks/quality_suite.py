@@ -38,8 +38,8 @@ PAIRS = [
     ("portrait_s18", "portrait_s20"),
     ("talking_obama", "talking_d12"),
 ]
-#: The training budget: about 15 minutes of the default (fast64, batch 64, float32) on a
-#: 2-core AVX2 CPU without bf16 (4.3 s a step); about 4 minutes where bf16 is fast (AMX).
+#: The training budget: about 13 minutes of the default (fast64, batch 64, float32) on a
+#: 2-core AVX2 CPU without bf16 (3.9 s a step quiet); under 4 minutes where bf16 is fast (1.1 s a step).
 STEPS = 200
 
 #: Published figures on FaceForensics++ (ID retrieval top-1 %, pose error, expression error),

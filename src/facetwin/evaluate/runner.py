@@ -127,8 +127,9 @@ def evaluate(
     ``convert`` sets how faces are blended (its ``to`` is set per direction); ``faces``
     how they are found. Swapped faces are ranked among A, B and the people of
     ``gallery`` (``evaluate.gallery.build_gallery``); ``rank_faces`` ranks them again
-    in another gallery. Raises FacetwinError subclasses for unreadable inputs, a bad
-    model folder, or a test part without faces.
+    in another gallery. ``tools`` (``load_tools()``) saves loading the networks again
+    when several models are evaluated. Raises FacetwinError subclasses for unreadable
+    inputs, a bad model folder, or a test part without faces.
     """
     from facetwin.convert.swap import FaceSwapper
     from facetwin.train.checkpoint import load_model
