@@ -136,10 +136,10 @@ def print_markdown(path: Path, steps: int) -> None:
     keys = [("id_top1_dlib", "{:.0f}", 100), ("id_top5_dlib", "{:.0f}", 100), ("id_top1_sface", "{:.0f}", 100),
             ("id_top5_sface", "{:.0f}", 100), ("id_retrieval_dlib", "{:.0f}", 100),
             ("id_retrieval_sface", "{:.0f}", 100), ("pose_error_l2", "{:.2f}", 1),
-            ("expression_error", "{:.3f}", 1), ("motion_ratio", "{:.2f}", 1), ("detail_ratio", "{:.2f}", 1),
+            ("expression_error", "{:.3f}", 1), ("expression_error_still", "{:.3f}", 1), ("motion_ratio", "{:.2f}", 1), ("detail_ratio", "{:.2f}", 1),
             ("flicker", "{:.2f}", 1), ("seam", "{:.2f}", 1)]
     print("\n| swap | top-1 dlib % | top-5 dlib % | top-1 SFace % | top-5 SFace % | two-way dlib % | two-way SFace % "
-          "| pose (deg) | expression /IOD | motion / input's | detail / real | flicker / input's | seam |")
+          "| pose (deg) | expression /IOD | ... of a still face | motion / input's | detail / real | flicker / input's | seam |")
     print("|---|" + "---|" * len(keys))
     for row in doc["rows"]:
         cells = ["n/a" if row.get(k) is None else fmt.format(row[k] * scale) for k, fmt, scale in keys]

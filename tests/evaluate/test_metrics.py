@@ -403,6 +403,8 @@ def test_expression_error_is_low_for_the_same_expression_on_another_face(faces):
     error_frozen = metrics.expression_errors(frozen, source).mean()
     assert error_same < 0.01
     assert error_other > 5 * error_same and error_frozen > 5 * error_same
+    # A face that stays still scores the input's own expression size.
+    assert error_frozen == pytest.approx(metrics.expression_size(source), rel=1e-6)
     # Motion: the same movement is all kept, a frozen face keeps none of it.
     motion_in = metrics.expression_motion(source)
     assert metrics.expression_motion(same) / motion_in == pytest.approx(1, abs=0.05)

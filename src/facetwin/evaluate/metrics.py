@@ -30,6 +30,7 @@ __all__ = [
     "expression_offsets",
     "expression_errors",
     "expression_motion",
+    "expression_size",
     "detail_ratio",
     "SFaceEncoder",
     "sface_distance",
@@ -312,6 +313,23 @@ def expression_errors(output_tracks: np.ndarray, input_tracks: np.ndarray) -> np
     input_tracks = check_array(np.asarray(input_tracks, dtype=np.float64), "input_tracks", list(output_tracks.shape))
     difference = expression_offsets(output_tracks)[:, _EXPRESSIVE] - expression_offsets(input_tracks)[:, _EXPRESSIVE]
     return np.linalg.norm(difference, axis=-1).mean(axis=-1)
+
+
+def expression_size(tracks: np.ndarray) -> float:
+    """How far the expression takes the points from the clip's mean face, in inter-ocular units.
+
+    The mean length of ``expression_offsets`` over the points an expression moves and
+    the frames with a face: what ``expression_errors`` gives a face that holds the
+    clip's average expression throughout, so the yardstick for an output's error on
+    that clip (a still portrait's is small, a grimacing talker's large).
+
+    >>> rng = np.random.default_rng(0)
+    >>> face = rng.uniform(0, 100, (68, 2))
+    >>> round(expression_size(np.stack([face, face, face])), 12)
+    0.0
+    """
+    offsets = expression_offsets(tracks)[:, _EXPRESSIVE]
+    return float(np.nanmean(np.linalg.norm(offsets, axis=-1)))
 
 
 def expression_motion(tracks: np.ndarray) -> float:

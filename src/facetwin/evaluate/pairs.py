@@ -196,6 +196,7 @@ _TABLE = [
     ("id_retrieval_sface", "ID two-way, SFace (%)", "{:.1f}", 100),
     ("pose_error_l2", "pose error, L2 (deg)", "{:.2f}", 1),
     ("expression_error", "expression error / IOD", "{:.4f}", 1),
+    ("expression_error_still", "  ... of a face that stays still", "{:.4f}", 1),
     ("landmark_error", "landmark error / IOD", "{:.4f}", 1),
     ("motion_ratio", "expression motion / input's", "{:.3f}", 1),
     ("detail_ratio", "detail / real face's", "{:.3f}", 1),
@@ -209,6 +210,7 @@ _COLUMNS = [
     ("id_top1_sface", "top1 SF", "{:.0f}", 100), ("id_top5_sface", "top5 SF", "{:.0f}", 100),
     ("id_retrieval_dlib", "2way dlib", "{:.0f}", 100), ("id_retrieval_sface", "2way SF", "{:.0f}", 100),
     ("pose_error_l2", "pose", "{:.2f}", 1), ("expression_error", "expr", "{:.4f}", 1),
+    ("expression_error_still", "expr still", "{:.4f}", 1),
     ("motion_ratio", "motion", "{:.2f}", 1), ("detail_ratio", "detail", "{:.2f}", 1),
     ("flicker", "flicker", "{:.2f}", 1), ("seam", "seam", "{:.2f}", 1),
 ]

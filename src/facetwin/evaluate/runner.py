@@ -272,6 +272,7 @@ def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, rep
         detail_ratio,
         expression_errors,
         expression_motion,
+        expression_size,
         head_pose,
         jitter_ratio,
         landmark_error,
@@ -319,13 +320,15 @@ def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, rep
         track_in.append(landmarks_in)
         track_out.append(landmarks_out)
         report(stage, i + 1, len(test))
-    temporal = {"flicker": float("nan"), "jitter_ratio": float("nan"), "motion_ratio": float("nan")}
+    temporal = {"flicker": float("nan"), "jitter_ratio": float("nan"), "motion_ratio": float("nan"),
+                "expression_still": float("nan")}
     if len(outputs) >= 2:
         tracks_out, tracks_in = np.stack(track_out), np.stack(track_in)
         errors = expression_errors(tracks_out, tracks_in)
         for result, error in zip(results, errors[np.isfinite(errors)]):
             result.expression_error = float(error)
         temporal["motion_ratio"] = expression_motion(tracks_out) / max(expression_motion(tracks_in), 1e-9)
+        temporal["expression_still"] = expression_size(tracks_in)
     if len(outputs) >= 3:
         box = _union_box(masks)
         crop = lambda images: torch.stack([_tensor(im[box])[0] for im in images])  # noqa: E731
