@@ -43,7 +43,7 @@ def test_a_face_swapped_through_an_identity_model_lands_on_its_own_pixels(astron
     swapped, mask = FaceSwapper(_identity_model(128), config).swap(astronaut, [astronaut_face])
     assert swapped.shape == astronaut.shape and swapped.dtype == np.uint8
     region = mask > 0.99
-    assert region.sum() > 60 * 60  # the inner face, brows to lips
+    assert region.sum() > 55 * 55  # the inner face, brows to lips (faded near the window edge)
     error = _masked_error(swapped, astronaut, region)
     # Down to 128 px and back costs detail, not position: the result is far closer to the
     # frame than the frame is to itself moved by 1.5 pixels.
@@ -139,3 +139,28 @@ def test_frames_swapped_together_equal_frames_swapped_one_by_one(astronaut, astr
         assert np.array_equal(image, single)
         np.testing.assert_allclose(mask, single_mask, atol=1e-5)  # batched blur: float rounding only
     assert together[1][0] is astronaut
+
+
+@pytest.mark.parametrize("settings", [{}, {"forehead": 0.6}, {"erode": -0.1, "feather": 0.0},
+                                      {"forehead": 0.6, "erode": -0.08, "feather": 0.02}])
+def test_the_mask_ends_softly_inside_the_models_window(astronaut, astronaut_face, settings):
+    """Whatever the settings, the blend mask fades to nothing before the window's edge, so
+    the pasted window's square outline never shows (a tinted decoder makes any edge visible)."""
+    from facetwin.faces.align import invert_affine, transform_points
+
+    config = ConvertConfig(colour="none", **settings)
+    swapped, mask = FaceSwapper(_identity_model(64, tint_a=(0.3, 0.3, 0.3)), config).swap(astronaut, [astronaut_face])
+    size = 64
+    to_frame = invert_affine(model_window(astronaut_face.landmarks, size, config.coverage))
+    # The window's outline and a line one window pixel inside it, in frame pixels.
+    t = np.linspace(0, size - 1, 200)
+    for inset, limit in ((0.0, 0.05), (1.0, 0.25)):
+        lo, hi = inset, size - 1 - inset
+        outline = np.concatenate([np.stack([t.clip(lo, hi), np.full_like(t, y)], 1) for y in (lo, hi)]
+                                 + [np.stack([np.full_like(t, x), t.clip(lo, hi)], 1) for x in (lo, hi)])
+        points = transform_points(outline, to_frame).round().astype(int)
+        inside = (points[:, 0] >= 0) & (points[:, 1] >= 0) & (points[:, 0] < mask.shape[1]) & (points[:, 1] < mask.shape[0])
+        assert mask[points[inside, 1], points[inside, 0]].max() < limit, (inset, settings)
+    # The swapped region is still the face: the nose is fully swapped.
+    nose = astronaut_face.landmarks[30].round().astype(int)
+    assert mask[nose[1], nose[0]] > 0.99

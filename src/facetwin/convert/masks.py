@@ -3,7 +3,8 @@
 A conversion mask lives in aligned-crop space, float (B, 1, H, W) in [0, 1], 1 where
 the swapped face is kept. It is drawn from the landmarks (``landmark_hull_mask``), or
 predicted by the model, or both (``combine_masks``), then shrunk or grown and softened
-(``refine_mask``) before colour correction and blending.
+(``refine_mask``) and faded out before the crop's edges (``fade_at_edges``) before
+colour correction and blending.
 
 Everything here is batched torch on any device: no loop over images in Python.
 """
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 
 from facetwin._check import check_choice, check_number, check_range, check_tensor
 
-__all__ = ["MASK_MODES", "MaskMode", "landmark_hull_mask", "refine_mask", "combine_masks"]
+__all__ = ["MASK_MODES", "MaskMode", "landmark_hull_mask", "refine_mask", "combine_masks", "fade_at_edges"]
 
 MaskMode = Literal["hull", "learned", "both"]
 #: The choices of ``combine_masks``.
@@ -136,6 +137,41 @@ def refine_mask(mask: torch.Tensor, *, erode: float = 0.0, feather: float = 0.0)
     if feather > 0:
         out = _gaussian_blur(out, feather)
     return out.clamp(0.0, 1.0)
+
+
+#: The narrowest fade at the model window's edge, as a fraction of the window's side.
+MIN_EDGE_FADE = 0.1
+
+
+def fade_at_edges(mask: torch.Tensor, width: float) -> torch.Tensor:
+    """Multiply a crop's mask by a ramp that is 0 on the crop's border and 1 from ``width`` pixels in.
+
+    The swapped face ends where the model's window ends. Feathering alone leaves a mask
+    that reaches the window's edge at about half strength (the hull raised up the
+    forehead, a dilated mask or a learned mask that covers the crop all reach it), and
+    the pasted window's straight outline then shows in every frame. The ramp is a
+    smoothstep of the distance to the nearest edge (from the pixel centres), so the
+    mask always ends inside the window, with no kink where the ramp ends.
+
+    Args:
+        mask: float (B, 1, H, W) in [0, 1].
+        width: pixels over which the mask rises from 0 at the edge, > 0.
+
+    >>> faded = fade_at_edges(torch.ones(1, 1, 9, 9), 4.0)
+    >>> [round(v, 3) for v in faded[0, 0, 4].tolist()]
+    [0.0, 0.156, 0.5, 0.844, 1.0, 0.844, 0.5, 0.156, 0.0]
+    """
+    check_tensor(mask, "mask", ["B", 1, "H", "W"], floating=True)
+    width = check_number(width, "width")
+    check_range(width, "width", low=0, low_open=True)
+    h, w = mask.shape[-2:]
+
+    def ramp(n: int) -> torch.Tensor:
+        index = torch.arange(n, dtype=mask.dtype, device=mask.device)
+        t = (torch.minimum(index, n - 1 - index) / width).clamp(0.0, 1.0)
+        return t * t * (3.0 - 2.0 * t)
+
+    return mask * (ramp(h)[:, None] * ramp(w)[None, :])
 
 
 def combine_masks(

@@ -26,7 +26,7 @@ from facetwin._check import check_array
 from facetwin.config import ConvertConfig
 from facetwin.convert.blend import poisson_blend
 from facetwin.convert.colour import apply_colour, colour_stats
-from facetwin.convert.masks import combine_masks, landmark_hull_mask, refine_mask
+from facetwin.convert.masks import MIN_EDGE_FADE, combine_masks, fade_at_edges, landmark_hull_mask, refine_mask
 from facetwin.data.augment import AugmentConfig
 from facetwin.faces.align import crop_from_frame, invert_affine, transform_points, warp_to_crop
 from facetwin.models import SwapModel
@@ -150,6 +150,9 @@ class FaceSwapper:
         mode = cfg.mask if learned is not None else "hull"
         region = combine_masks(hull, learned, mode)
         blend_mask = refine_mask(region, erode=cfg.erode * size, feather=cfg.feather * size)
+        # Whatever the settings, the mask ends inside the window with a soft edge: the
+        # pasted window's square outline never shows (2 feather sigmas, a tenth of the window at least).
+        blend_mask = fade_at_edges(blend_mask, max(2.0 * cfg.feather, MIN_EDGE_FADE) * size)
 
         if cfg.colour != "none":
             face_stats = colour_stats(swapped, region, mode=cfg.colour)
