@@ -589,6 +589,9 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
     sources = gallery_sources(args.gallery)
     where = Path(args.pairs)
     output = Path(args.output) if args.output else (where if where.is_dir() else where.parent) / "evaluation"
+    if where.is_dir() and not args.quiet:
+        print("evaluate: a dataset's models trained on every frame of their videos, so the test part is not "
+              "unseen: the figures describe the dataset's fakes", file=sys.stderr)
     bar = _StageBar(not args.quiet)
     try:
         result = evaluate_pairs(pairs, config=config, gallery=sources, gallery_frames=args.gallery_frames,

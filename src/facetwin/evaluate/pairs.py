@@ -76,6 +76,10 @@ def load_pairs(path: str | Path, *, videos: str | Path | None = None) -> list[Pa
 def dataset_pairs(folder: str | Path) -> list[Pair]:
     """The pairs of a ``facetwin dataset`` folder with the models it trained.
 
+    ``facetwin dataset`` trains on every frame of its videos, so the "held-out" end is
+    not unseen there: such figures describe the dataset's fakes, not how a model does
+    on new footage (the CLI says so when it reads a dataset folder).
+
     Raises:
         InputNotFoundError: no manifest.json (not a dataset folder).
         InvalidOptionError: the manifest cannot be read, or lists no pairs.
