@@ -547,6 +547,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from facetwin.evaluate.report import format_table, summary, write_report
     from facetwin.evaluate.runner import EvaluateConfig, evaluate, load_tools
 
+    if args.gallery_frames < 1:
+        raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
     one = [name for name in ("model", "a", "b") if getattr(args, name) is not None]
     if args.pairs is not None:
         if one:
@@ -555,8 +557,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if len(one) < 3:
         missing = next(name for name in ("model", "a", "b") if getattr(args, name) is None)
         raise InvalidOptionError(f"--{missing}", None, "given with the other two of --model, --a, --b (or use --pairs)")
-    if args.gallery_frames < 1:
-        raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
     config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
     sources = gallery_sources(args.gallery)
     output = Path(args.output) if args.output else Path(args.model) / "evaluation"
@@ -582,8 +582,6 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
     from facetwin.evaluate.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
     from facetwin.evaluate.runner import EvaluateConfig
 
-    if args.gallery_frames < 1:
-        raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
     config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
     pairs = load_pairs(args.pairs, videos=args.videos)
     sources = gallery_sources(args.gallery)

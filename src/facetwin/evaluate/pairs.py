@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -159,7 +158,7 @@ def pairs_summary(result: PairsEvaluation) -> dict[str, Any]:
     """``rows``: one summary row per pair and direction; ``pairs``: each pair's mean of its
     two directions; ``overall``: per metric, mean, standard deviation, min and max over
     pairs and how many pairs had a value."""
-    from facetwin.evaluate.report import summary
+    from facetwin.evaluate.report import _mean, summary
 
     rows, per_pair = [], {}
     for name, evaluation in result.pairs.items():
@@ -183,11 +182,6 @@ def pairs_summary(result: PairsEvaluation) -> dict[str, Any]:
     return {"rows": rows, "pairs": per_pair, "overall": overall, "gallery_size": len(result.gallery),
             "gallery": [p.name for p in result.gallery.people], "gallery_skipped": result.gallery.skipped,
             "failed": result.failed, "seconds": round(result.seconds, 1)}
-
-
-def _mean(values) -> float | None:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return float(np.mean(values)) if values else None
 
 
 #: The summary table's rows: key, label, format, scale.
