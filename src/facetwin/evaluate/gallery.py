@@ -166,7 +166,7 @@ def person_vectors(source: Path, tools, *, frames: int = 12) -> Person:
     """
     from facetwin.config import ExtractConfig
     from facetwin.errors import NoFaceFoundError, TruncatedMediaError
-    from facetwin.faces.find import FaceFinder
+    from facetwin.faces.find import FaceFinder, largest_face
     from facetwin.io.media import open_media
 
     finder = FaceFinder(ExtractConfig(), video=False)
@@ -179,7 +179,7 @@ def person_vectors(source: Path, tools, *, frames: int = 12) -> Person:
                 if frame.index in picks:
                     found = finder(frame.image, frame.time)
                     if found:
-                        face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+                        face = largest_face(found)
                         found_vectors["dlib"].append(tools.dlib(frame.image, face.landmarks))
                         if tools.sface is not None:
                             found_vectors["sface"].append(tools.sface(frame.image, face.landmarks))

@@ -35,6 +35,7 @@ from facetwin._check import check_range
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.errors import NoFaceFoundError
 from facetwin.evaluate.gallery import Gallery, person_from_vectors
+from facetwin.faces.find import largest_face
 
 __all__ = ["evaluate", "rank_faces", "load_tools", "Tools", "EvaluateConfig", "Evaluation", "FaceResult"]
 
@@ -238,7 +239,7 @@ def _read_parts(path: Path, config: EvaluateConfig, faces: ExtractConfig, report
             if frame.index in picks:
                 found = FaceFinder(faces, video=False)(frame.image, frame.time)
                 if found:
-                    reference.append((frame.image, _largest(found).landmarks))
+                    reference.append((frame.image, largest_face(found).landmarks))
             elif frame.index >= split.test.start:
                 test.append((frame.index, frame.image, finder(frame.image, frame.time)))
                 report(f"{side} read", len(test), test_stop - split.test.start)
@@ -251,10 +252,6 @@ def _read_parts(path: Path, config: EvaluateConfig, faces: ExtractConfig, report
     split_json = {"frames": len(split.train) + len(split.test) + split.gap, "train": [split.train.start, split.train.stop],
                   "test": [split.test.start, split.test.stop], "tested": [split.test.start, test_stop]}
     return _Part(reference, test, split_json)
-
-
-def _largest(found):
-    return max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
 
 
 def _reference_vectors(reference, tools: Tools) -> dict[str, list[np.ndarray]]:
@@ -289,7 +286,7 @@ def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, rep
             track_in.append(np.full((68, 2), np.nan))
             track_out.append(np.full((68, 2), np.nan))
             continue
-        face = _largest(found)
+        face = largest_face(found)
         output, mask = swapper.swap(frame, [SwapFace(face.landmarks, face.track_id, face.box)])
         # Both faces' landmarks found afresh in the same box: the tracked input landmarks
         # are smoothed over time, and comparing them with raw ones would count the
@@ -371,7 +368,7 @@ def _reconstruction(model, test, side: str, convert: ConvertConfig, dev: torch.d
     from facetwin.faces.align import warp_to_crop
 
     size = int(model.input_size)
-    crops = [warp_to_crop(frame, model_window(_largest(found).landmarks, size, convert.coverage), size)
+    crops = [warp_to_crop(frame, model_window(largest_face(found).landmarks, size, convert.coverage), size)
              for _, frame, found in test if found]
     psnrs, ssims = [], []
     for start in range(0, len(crops), 32):

@@ -23,7 +23,7 @@ from facetwin.faces.landmarks import LandmarkPredictor
 from facetwin.faces.track import FaceTracker
 from facetwin.io.images import read_image
 
-__all__ = ["FaceFinder", "FoundFace", "reference_identities"]
+__all__ = ["FaceFinder", "FoundFace", "largest_face", "reference_identities"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,11 @@ class FoundFace:
     score: float
     landmarks: np.ndarray
     identity: np.ndarray | None
+
+
+def largest_face(found: Sequence[FoundFace]) -> FoundFace:
+    """The face with the largest box: the person a single-person clip or photo is about."""
+    return max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
 
 
 class FaceFinder:
