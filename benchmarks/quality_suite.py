@@ -38,8 +38,10 @@ PAIRS = [
     ("portrait_s18", "portrait_s20"),
     ("talking_obama", "talking_d12"),
 ]
-#: The training budget: about 13 minutes of the default (fast64, batch 64, float32) on a
-#: 2-core AVX2 CPU without bf16 (3.9 s a step quiet); under 4 minutes where bf16 is fast (1.1 s a step).
+#: The training budget: about 13 minutes of the former default (fast64, batch 64, float32)
+#: on a 2-core AVX2 CPU without bf16 (3.9 s a step quiet); under 4 minutes where bf16 is
+#: fast (1.1 s a step). Other presets get the same minutes as their own step count
+#: (docs/BENCHMARKS.md, "Face types and the base model").
 STEPS = 200
 
 #: Published figures on FaceForensics++ (ID retrieval top-1 %, pose error, expression error),
@@ -63,8 +65,8 @@ def trained_steps(model: Path) -> int:
     return json.loads(state.read_text())["step"] if state.is_file() else 0
 
 
-def train_all(work: Path, steps: int, train_args: list[str]) -> None:
-    for a, b in PAIRS:
+def train_all(work: Path, steps: int, train_args: list[str], pairs: list[tuple[str, str]]) -> None:
+    for a, b in pairs:
         for name in (a, b):
             faces = work / "faces" / name
             if not (faces / "alignments.json").exists():
@@ -79,10 +81,10 @@ def train_all(work: Path, steps: int, train_args: list[str]) -> None:
         print(f"{a}_{b}: {steps - done} steps in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def write_pair_list(work: Path) -> Path:
+def write_pair_list(work: Path, pairs: list[tuple[str, str]]) -> Path:
     path = work / "pairs.csv"
     rows = ["target,source,model"] + [f"{VIDEOS / (a + '.mp4')},{VIDEOS / (b + '.mp4')},{work / 'models' / f'{a}_{b}'}"
-                            for a, b in PAIRS]
+                            for a, b in pairs]
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -93,6 +95,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=STEPS, help=f"training steps per pair. Default: {STEPS}")
     parser.add_argument("--train-args", default="", help="extra `facetwin train` options (the preset to measure)")
     parser.add_argument("--stage", choices=["all", "train", "evaluate"], default="all")
+    parser.add_argument("--pairs", type=int, default=len(PAIRS), help=f"use the first N pairs. Default: {len(PAIRS)}")
     parser.add_argument("--max-frames", type=int, default=0, help="test frames per video (0: the whole test part)")
     parser.add_argument("--gallery", nargs="*", type=Path, default=[DATA / "pretrain"],
                         help="extra people for the identity gallery. Default: ../shared/data/pretrain")
@@ -102,9 +105,9 @@ def main() -> int:
         return 2
     args.work.mkdir(parents=True, exist_ok=True)
     if args.stage in ("all", "train"):
-        train_all(args.work, args.steps, shlex.split(args.train_args))
+        train_all(args.work, args.steps, shlex.split(args.train_args), PAIRS[: args.pairs])
     if args.stage in ("all", "evaluate"):
-        pairs = write_pair_list(args.work)
+        pairs = write_pair_list(args.work, PAIRS[: args.pairs])
         cmd = ["evaluate", "--pairs", str(pairs), "-o", str(args.work / "evaluation"),
                "--max-frames", str(args.max_frames)]
         if args.gallery:

@@ -108,7 +108,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return dict(action.choices)
 
 
-@pytest.mark.parametrize("command", ["extract", "train", "convert", "demo", "ui"])
+@pytest.mark.parametrize("command", ["extract", "train", "pretrain", "convert", "demo", "ui"])
 def test_every_option_has_help(command):
     sub = _subparsers(cli.build_parser())[command]
     for action in sub._actions:

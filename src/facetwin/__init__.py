@@ -5,7 +5,8 @@ The Python API mirrors the command line::
     import facetwin
     summary = facetwin.extract("talk.mp4", "faces_a")
     from facetwin.train import train  # the stage's package is facetwin.train
-    train("faces_a", "faces_b", "model", config=facetwin.TrainConfig(steps=1000))
+    train("faces_a", "faces_b", "model", config=facetwin.TrainConfig(steps=1000))  # from the shipped base
+    # facetwin.train.pretrain(["people/"], "base", config=...)  # facetwin pretrain
     model = facetwin.load_model("model")
     from facetwin.convert import convert  # likewise facetwin.convert
     convert("talk_b.mp4", "model", "out.mp4", config=facetwin.ConvertConfig(to="a"))

@@ -88,13 +88,33 @@ def build_parser() -> argparse.ArgumentParser:
         "and stops, --resume continues exactly. Several GPUs: torchrun --nproc-per-node N -m facetwin train ...",
     )
     tr.add_argument("faces_a", metavar="FACES_A", help="person A: an extraction folder or a folder of face images")
-    tr.add_argument("faces_b", metavar="FACES_B", help="person B: likewise, at the same crop size")
+    tr.add_argument("faces_b", metavar="FACES_B", help="person B: likewise (any crop size; both are cut to the model's window)")
     tr.add_argument("-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record")
     tr.add_argument("--resume", action="store_true", help="continue the model in DIR from its last checkpoint")
-    tr.add_argument("--init-from", metavar="MODEL_DIR",
-                    help="start from another model's weights (every part whose shape matches; the rest is reported)")
+    start = tr.add_mutually_exclusive_group()
+    start.add_argument("--init-from", metavar="MODEL_DIR",
+                       help="start from another model's weights (every part whose shape matches; the rest is "
+                       "reported). Default: the base model shipped with facetwin, where it fits --model and --face")
+    start.add_argument("--from-scratch", action="store_true",
+                       help="start from random weights instead of the shipped base model")
     tr.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto")
     _add_options(tr, TRAIN_OPTIONS, TrainConfig())
+
+    pt = sub.add_parser(
+        "pretrain",
+        help="pre-train a base model on the faces of many people",
+        description="Train the shared encoder and one general decoder on many people's faces, so that "
+        "a new pair starts from a model that knows faces (facetwin train --init-from DIR). Writes the same "
+        "model folder as train; Ctrl-C saves and stops, --resume continues exactly.",
+    )
+    pt.add_argument("sources", nargs="+", metavar="FACES",
+                    help="extraction folders (one person each), or folders of them")
+    pt.add_argument("-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record")
+    pt.add_argument("--resume", action="store_true", help="continue the model in DIR from its last checkpoint")
+    pt.add_argument("--per-person", type=int, metavar="N",
+                    help="use at most N faces of each person, evenly spread (default: all)")
+    pt.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_options(pt, TRAIN_OPTIONS, TrainConfig())
 
     cv = sub.add_parser(
         "convert",
@@ -388,8 +408,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     dist = _distributed_from_env()
     bar = _TrainBar(not args.quiet and dist.rank == 0)
     try:
+        init_from = None if args.from_scratch else (args.init_from or "base")
         summary = train(args.faces_a, args.faces_b, args.model_dir, config=config, resume=args.resume,
-                        init_from=args.init_from, device=args.device, distributed=dist, progress=bar)
+                        init_from=init_from, device=args.device, distributed=dist, progress=bar)
     except KeyboardInterrupt:
         bar.close()
         print(f"facetwin train: interrupted; the last step is saved in {args.model_dir}, "
@@ -408,10 +429,36 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 torch_dist.destroy_process_group()
     if dist.rank == 0:
         if summary.transfer:
-            print(f"init from {args.init_from}: {summary.transfer}")
+            print(f"start: {summary.transfer}")
         print(f"train: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
               f"L1 loss A {summary.loss_a:.4f} B {summary.loss_b:.4f}, {summary.samples_per_s:.1f} faces/s, "
               f"{summary.seconds:.0f} s -> {summary.model_dir}")
+    return EXIT_OK
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from facetwin.train.pretrain import pretrain
+
+    config = _config_from(args, TrainConfig)
+    if config.steps is None and config.time_limit is None:
+        raise InvalidOptionError("--steps or --time", None, "given: how long should pre-training run")
+    if args.per_person is not None and args.per_person < 1:
+        raise InvalidOptionError("--per-person", args.per_person, ">= 1")
+    bar = _TrainBar(not args.quiet)
+    try:
+        summary = pretrain(args.sources, args.model_dir, config=config, resume=args.resume,
+                           per_person=args.per_person, device=args.device, progress=bar)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"facetwin pretrain: interrupted; the last step is saved in {args.model_dir}, "
+              "continue with --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
+    for note in summary.notes:
+        print(f"pretrain: {note}")
+    print(f"pretrain: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
+          f"L1 loss {summary.loss_a:.4f}, {summary.samples_per_s:.1f} faces/s, {summary.seconds:.0f} s -> {summary.model_dir}")
     return EXIT_OK
 
 
@@ -675,7 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    commands = {"extract": _cmd_extract, "train": _cmd_train, "convert": _cmd_convert, "demo": _cmd_demo,
+    commands = {"extract": _cmd_extract, "train": _cmd_train, "pretrain": _cmd_pretrain, "convert": _cmd_convert, "demo": _cmd_demo,
                 "verify": _cmd_verify, "dataset": _cmd_dataset, "evaluate": _cmd_evaluate, "ui": _cmd_ui}
     _terminate_as_interrupt()
     try:

@@ -25,8 +25,10 @@ from facetwin.io.images import read_image, write_png
 
 __all__ = ["demo_portraits", "run_demo", "DemoResult", "DEMO_STEPS"]
 
-#: Training steps of the demo: about two minutes of a 2-core CPU with fast64 at batch 16.
-DEMO_STEPS = 600
+#: Training steps of the demo: the default model (fast128, whole face, from the shipped
+#: base) at batch 16, in the minutes the earlier demo's 600 fast64 steps took (a fast128
+#: step costs 1.2x a fast64 one on a 2-core CPU; docs/BENCHMARKS.md).
+DEMO_STEPS = 500
 _VIEWS = 32
 
 
@@ -102,7 +104,8 @@ def run_demo(
         shutil.rmtree(model_dir)  # a demo starts afresh every time
     train(
         out / "faces_a", out / "faces_b", model_dir,
-        config=TrainConfig(model="fast64", batch_size=16, steps=steps, preview_every=max(steps // 4, 1),
+        # The defaults (whole face, started from the shipped base), at a small batch.
+        config=TrainConfig(batch_size=16, steps=steps, preview_every=max(steps // 4, 1),
                            save_every=steps, log_every=max(steps // 50, 1)),
         progress=train_progress,
     )

@@ -71,7 +71,7 @@ EXTRACT_OPTIONS: list[Option] = [
      "side of the square aligned crop in pixels"),
     Option("aligned crops", "--coverage", "coverage", {"type": float, "metavar": "F"},
      "fraction of the crop spanned by the inner face (brows to lips); smaller shows more head; "
-     "0.625 is the original code's framing"),
+     "0.35 holds a whole face for training (train --face whole); 0.625 is the original code's framing"),
     Option("aligned crops", "--png-compression", "png_compression", {"type": int, "metavar": "0-9"},
      "PNG compression level; crops are lossless at every level"),
     Option("video", "--every", "every", {"type": int, "metavar": "N"},
@@ -110,6 +110,9 @@ TRAIN_OPTIONS: list[Option] = [
     Option("model", "--model", "model", {"metavar": "NAME"}, "architecture: " + "{models}"),
     Option("model", "--mask", "mask", {"action": argparse.BooleanOptionalAction},
      "predict a face mask as a 4th output channel (default: the architecture's own choice)"),
+    Option("model", "--face", "face", {"choices": ["inner", "whole"]},
+     "the part of the face the model learns and paints: whole (chin to forehead, jaw and cheeks) or "
+     "inner (brows to lips, the original code's window); extract at --coverage 0.35 for whole faces"),
     Option("length", "--steps", "steps", {"type": int, "metavar": "N"},
      "stop when the model has trained N steps in total (counting earlier runs when resuming)"),
     Option("length", "--time", "time_limit", {"type": duration, "metavar": "T"},
@@ -154,7 +157,8 @@ CONVERT_OPTIONS: list[Option] = [
     Option("swap", "--to", "to", {"choices": ["a", "b"]},
      "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse"),
     Option("swap", "--coverage", "coverage", {"type": float, "metavar": "F"},
-     "the training faces' extract --coverage (the model sees the frame through the same window)"),
+     "models trained before face types only: the training faces' extract --coverage (default 0.625); "
+     "newer models record their face window"),
     Option("swap", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces per model call"),
     Option("swap", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
      "bf16 autocast for the model; auto uses it where the hardware is fast at it"),

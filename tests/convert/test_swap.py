@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from facetwin.config import ConvertConfig
-from facetwin.convert.swap import FaceSwapper, SwapFace, model_window
+from facetwin.convert.swap import FaceSwapper, SwapFace, model_face, model_window
 from facetwin.errors import InvalidOptionError
 from facetwin.faces import FaceFinder
 from facetwin.config import ExtractConfig
@@ -115,12 +115,18 @@ def test_a_face_half_outside_the_frame(astronaut, astronaut_face):
     assert swapped.shape == cut.shape and mask[:, 0].max() > 0.5
 
 
-def test_model_window_is_the_training_target_window(astronaut_face):
-    m = model_window(astronaut_face.landmarks, 64, 0.625)
-    # coverage 0.625 over warp coverage 0.625: the mean face spans the whole window
-    from facetwin.faces.align import crop_from_frame
+def test_a_model_from_before_face_types_keeps_its_window(astronaut_face):
+    # It saw the central 160/256 of crops at extract --coverage: at 0.625 the mean face
+    # spans its whole window, as the "inner" face type does.
+    from facetwin.faces.align import FACE_TYPES, crop_from_frame
 
+    model = _identity_model()
+    assert model.face is None
+    m = model_window(astronaut_face.landmarks, 64, model_face(model))
     assert np.allclose(m, crop_from_frame(astronaut_face.landmarks, crop_size=64, coverage=1.0))
+    assert np.allclose(m, model_window(astronaut_face.landmarks, 64, FACE_TYPES["inner"]))
+    wider = model_window(astronaut_face.landmarks, 64, model_face(model, 0.5))
+    assert np.allclose(wider, crop_from_frame(astronaut_face.landmarks, crop_size=64, coverage=0.8))
 
 
 def test_bad_frames_are_refused(astronaut_face):
@@ -141,17 +147,22 @@ def test_frames_swapped_together_equal_frames_swapped_one_by_one(astronaut, astr
     assert together[1][0] is astronaut
 
 
+@pytest.mark.parametrize("face", ["inner", "whole"])
 @pytest.mark.parametrize("settings", [{}, {"forehead": 0.6}, {"erode": -0.1, "feather": 0.0},
                                       {"forehead": 0.6, "erode": -0.08, "feather": 0.02}])
-def test_the_mask_ends_softly_inside_the_models_window(astronaut, astronaut_face, settings):
+def test_the_mask_ends_softly_inside_the_models_window(astronaut, astronaut_face, settings, face):
     """Whatever the settings, the blend mask fades to nothing before the window's edge, so
     the pasted window's square outline never shows (a tinted decoder makes any edge visible)."""
     from facetwin.faces.align import invert_affine, transform_points
 
+    from facetwin.faces.align import FACE_TYPES
+
     config = ConvertConfig(colour="none", **settings)
-    swapped, mask = FaceSwapper(_identity_model(64, tint_a=(0.3, 0.3, 0.3)), config).swap(astronaut, [astronaut_face])
+    model = _identity_model(64, tint_a=(0.3, 0.3, 0.3))
+    model.face = FACE_TYPES[face]
+    swapped, mask = FaceSwapper(model, config).swap(astronaut, [astronaut_face])
     size = 64
-    to_frame = invert_affine(model_window(astronaut_face.landmarks, size, config.coverage))
+    to_frame = invert_affine(model_window(astronaut_face.landmarks, size, model.face))
     # The window's outline and a line one window pixel inside it, in frame pixels.
     t = np.linspace(0, size - 1, 200)
     for inset, limit in ((0.0, 0.05), (1.0, 0.25)):

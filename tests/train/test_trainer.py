@@ -15,7 +15,7 @@ from facetwin.config import TrainConfig
 from facetwin.data import load_faces
 from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.train import train
-from facetwin.train.checkpoint import read_state, read_weights
+from facetwin.train.checkpoint import read_config, read_state, read_weights
 from facetwin.train.plot import read_history
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
@@ -156,7 +156,7 @@ def test_init_from_and_freeze(pair, tmp_path):
     train(*pair, tmp_path / "first", config=TrainConfig(**{**FAST, "steps": 3}))
     summary = train(*pair, tmp_path / "second", init_from=tmp_path / "first",
                     config=TrainConfig(**{**FAST, "steps": 3, "freeze": ("encoder",)}))
-    assert summary.transfer is not None and summary.transfer == "loaded all 38 model tensors"
+    assert summary.transfer == f"from {tmp_path / 'first'}: loaded all 38 model tensors"
     first, second = weights(tmp_path / "first"), weights(tmp_path / "second")
     for key in first:
         if key.startswith("encoder."):
@@ -200,10 +200,13 @@ def test_existing_model_needs_resume_and_same_architecture(pair, tmp_path):
         train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "model": "fast64", "steps": 2}), resume=True)
 
 
-def test_faces_of_different_sizes(pair, tmp_path, astronaut, predictor):
+def test_faces_of_different_sizes_are_cut_to_one_window(pair, tmp_path, astronaut, predictor):
+    # Both sets are cut to the face type's training crop (the model's 64 px window is
+    # its central 0.625), whatever size they were extracted at.
     small = faceset(astronaut, tmp_path / "small", predictor, size=64)
-    with pytest.raises(ModelDirError, match="faces of A are 96 px and faces of B 64 px"):
-        train(pair[0], small, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 1}))
+    train(pair[0], small, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 1}))
+    config = read_config(tmp_path / "m")
+    assert config["face_size"] == 102 and config["face"]["type"] == "whole"
 
 
 def test_too_few_faces(pair, tmp_path):
@@ -231,6 +234,16 @@ def test_cli_train_and_errors(pair, tmp_path, capsys):
                      "--steps", "2", "--batch-size", "2", "--precision", "fp32"])
     out, err = capsys.readouterr()
     assert code == 0 and "steps 0 -> 2" in out, err
+    # The summary says where the weights started: the shipped base fits another architecture.
+    assert "start: from scratch (the base model is fast128 whole-face; this one is tiny64 whole-face)" in out
+    code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "s"), "--model", "tiny64",
+                     "--steps", "1", "--batch-size", "2", "--from-scratch"])
+    out = capsys.readouterr().out
+    assert code == 0 and "start:" not in out
+    with pytest.raises(SystemExit) as exited:  # argparse's own usage error
+        cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "x"), "--steps", "1",
+                  "--from-scratch", "--init-from", str(tmp_path / "m")])
+    assert exited.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
     code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m2"), "--model", "tiny64"])
     err = capsys.readouterr().err
     assert code == 2 and "--steps or --time must be given" in err

@@ -4,12 +4,12 @@
 landmarks of its faces into the swapped frame; ``facetwin.convert.convert`` runs it over
 videos and images.
 
-Geometry: training targets cover the central ``warp_coverage`` (160/256) of each
-aligned training crop, and those crops frame the mean face at ``coverage``; so the
-model's ``S x S`` window is the frame seen through
-``crop_from_frame(landmarks, crop_size=S, coverage=coverage / warp_coverage)``. The
-swapped face goes back through the inverse of that matrix, sub-pixel, onto just the
-pixels it covers.
+Geometry: a model records its face type (``model.face``, from config.json): the square
+window on the mean face that its training targets covered. The model's ``S x S`` window
+in a frame is ``face_window(landmarks, S, model.face)``; the swapped face goes back
+through the inverse of that matrix, sub-pixel, onto just the pixels it covers. Models
+from before face types saw the central ``warp_coverage`` (160/256) of crops framed at
+the extraction's ``coverage``, which ``model_face`` turns into the same description.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from facetwin.convert.blend import poisson_blend
 from facetwin.convert.colour import apply_colour, colour_stats
 from facetwin.convert.masks import MIN_EDGE_FADE, combine_masks, fade_at_edges, landmark_hull_mask, refine_mask
 from facetwin.data.augment import AugmentConfig
-from facetwin.faces.align import crop_from_frame, invert_affine, transform_points, warp_to_crop
+from facetwin.faces.align import FaceType, face_window, invert_affine, transform_points, warp_to_crop
 from facetwin.models import SwapModel
 
-__all__ = ["FaceSwapper", "SwapFace", "model_window"]
+__all__ = ["FaceSwapper", "SwapFace", "model_window", "model_face"]
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,23 @@ class SwapFace:
     box: np.ndarray | None = None
 
 
-def model_window(landmarks: np.ndarray, size: int, coverage: float) -> np.ndarray:
+def model_face(model: SwapModel, coverage: float | None = None) -> FaceType:
+    """The face window ``model`` was trained on.
+
+    ``coverage`` (the training faces' extraction coverage) matters only for models from
+    before face types, which did not record it; 0.625 when not given.
+    """
+    if model.face is not None:
+        return model.face
+    return FaceType("inner", WARP_COVERAGE / (coverage or 0.625), (0.5, 0.5))
+
+
+def model_window(landmarks: np.ndarray, size: int, face: FaceType) -> np.ndarray:
     """Matrix (2, 3), frame pixels -> the model's ``size`` x ``size`` input window.
 
     Convention: as ``crop_from_frame`` (x, y; pixel centres at integers).
     """
-    return crop_from_frame(landmarks, crop_size=size, coverage=coverage / WARP_COVERAGE)
+    return face_window(landmarks, size, face)
 
 
 class FaceSwapper:
@@ -80,6 +91,10 @@ class FaceSwapper:
         self.model = model.eval().to(self.dtype).to(memory_format=torch.channels_last)
         self.config = config
         self.size = int(model.input_size)
+        self.face = model_face(model, config.coverage)
+        if model.face is not None and config.coverage is not None:
+            log.warning("--coverage is for models from before face types; this one records its window (%s face)",
+                        model.face.name)
         self.device = next(model.parameters(), torch.empty(0)).device
         self._colour: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         if config.mask != "hull" and not model.predicts_mask:
@@ -132,7 +147,7 @@ class FaceSwapper:
         self, images: Sequence[np.ndarray], owners: list[int], faces: Sequence[SwapFace]
     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         cfg, size = self.config, self.size
-        matrices = [model_window(f.landmarks, size, cfg.coverage) for f in faces]
+        matrices = [model_window(f.landmarks, size, self.face) for f in faces]
         crops = np.stack([warp_to_crop(images[i], m, size) for i, m in zip(owners, matrices)])
         x = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         outputs = []

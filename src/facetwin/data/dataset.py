@@ -19,14 +19,18 @@ import numpy as np
 import torch
 
 from facetwin.errors import FacesetError, FacetwinError
+from facetwin.faces.align import FaceType, warp_to_crop
 from facetwin.io.images import IMAGE_SUFFIXES, read_image
 
-__all__ = ["Faces", "load_faces", "match_mean_colour", "MIN_FACES"]
+__all__ = ["Faces", "load_faces", "frame_faces", "pool_faces", "match_mean_colour", "MIN_FACES", "CLASSIC_COVERAGE"]
 
 log = logging.getLogger(__name__)
 
 #: Fewer faces than this cannot teach a decoder a person; they can only be memorised.
 MIN_FACES = 8
+#: The framing of face folders that carry no alignments.json (the classic pre-aligned
+#: sets and extractions of facetwin before face types): the original code's.
+CLASSIC_COVERAGE = 0.625
 
 
 @dataclass
@@ -37,11 +41,17 @@ class Faces:
         images: uint8 (N, H, W, 3) RGB, H == W.
         names: file name of each face.
         source: the folder they came from.
+        coverage: the crops' framing: the fraction of the side spanned by the mean face
+            (``ExtractConfig.coverage``).
+        face: None for crops centred on the mean face as extracted; the face type once
+            ``frame_faces`` has cut them to its training crop (centred on ``face.centre``).
     """
 
     images: torch.Tensor
     names: list[str]
     source: Path
+    coverage: float = CLASSIC_COVERAGE
+    face: FaceType | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -58,33 +68,39 @@ class Faces:
         return digest.hexdigest()[:16]
 
 
-def _list_files(folder: Path) -> list[Path]:
+def _list_files(folder: Path) -> tuple[list[Path], float]:
+    """The face images of ``folder`` and their framing (coverage)."""
     alignments = folder / "alignments.json"
     if alignments.exists():
         from facetwin.alignments import load_alignments
 
-        listed = [folder / face.crop for _, face in load_alignments(alignments).faces()]
+        doc = load_alignments(alignments)
+        listed = [folder / face.crop for _, face in doc.faces()]
         present = [p for p in listed if p.exists()]
         if len(present) < len(listed):
             log.warning("%s: %d crops listed in alignments.json are missing (removed by hand?)",
                         folder, len(listed) - len(present))
-        return present
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        return present, float(doc.settings.get("coverage", CLASSIC_COVERAGE))
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return files, CLASSIC_COVERAGE
 
 
-def load_faces(folder: str | Path, *, workers: int = 2) -> Faces:
+def load_faces(folder: str | Path, *, workers: int = 2, min_faces: int = MIN_FACES) -> Faces:
     """Read every face of one person into memory.
 
+    ``min_faces`` guards a pair's training; pre-training, where each person is one of
+    many, takes a few photos too.
+
     Raises:
-        FacesetError: not a folder, fewer than ``MIN_FACES`` faces, an unreadable image,
+        FacesetError: not a folder, fewer than ``min_faces`` faces, an unreadable image,
             faces of mixed sizes or non-square faces.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FacesetError(folder, "not a folder (give an extraction folder or a folder of face images)")
-    files = _list_files(folder)
-    if len(files) < MIN_FACES:
-        raise FacesetError(folder, f"found {len(files)} face images; training needs at least {MIN_FACES}")
+    files, coverage = _list_files(folder)
+    if len(files) < min_faces:
+        raise FacesetError(folder, f"found {len(files)} face images; training needs at least {min_faces}")
 
     def read(path: Path) -> np.ndarray:
         try:
@@ -103,7 +119,56 @@ def load_faces(folder: str | Path, *, workers: int = 2) -> Faces:
     (h, w), = shapes
     if h != w:
         raise FacesetError(folder, f"faces must be square, these are {w}x{h}")
-    return Faces(torch.from_numpy(np.stack(images)), [f.name for f in files], folder)
+    return Faces(torch.from_numpy(np.stack(images)), [f.name for f in files], folder, coverage)
+
+
+def frame_faces(faces: Faces, face: FaceType, window: int, *, window_fraction: float) -> Faces:
+    """Cut every face to the training crop of face type ``face``.
+
+    The training crop is square, its central ``window_fraction`` is the face type's
+    window at ``window`` pixels (what the model sees, see ``face_window``), and the rest
+    is the margin that augmentation rotates and shifts into view. Pixels beyond the
+    source crop repeat its border (``warp_to_crop``); extract at a small enough
+    ``--coverage`` (0.35 for "whole") and there are none.
+
+    One resampling when the faces are loaded: the crops shrink to what training reads
+    (area-averaged, so no aliasing), and faces of every size and framing become one set.
+
+    Returns:
+        ``Faces`` of side ``round(window / window_fraction)`` framed as the training crop.
+    """
+    side = round(window / window_fraction)
+    if faces.face is not None:
+        if faces.face == face and faces.size == side:
+            return faces
+        raise FacesetError(faces.source, f"faces already framed as {faces.face.name} at {faces.size} px")
+    n = faces.size
+    # The window itself must lie inside the crops (the margin around it may repeat the
+    # border: augmentation only now and then turns it into view).
+    reach = face.span / 2 + max(abs(c - 0.5) for c in face.centre)
+    if reach > 0.5 / faces.coverage + 1e-6:
+        log.warning("%s: the %s-face window reaches past these crops (extracted at coverage %.3g); the repeated "
+                    "border would be learnt as face: extract them again at --coverage 0.35",
+                    faces.source, face.name, faces.coverage)
+    # Mean-face point p sits at (p - 0.5) * n * coverage + (n - 1) / 2 in the source crop
+    # and at (p - centre) * k + (side - 1) / 2 in the training crop.
+    k = side * window_fraction / face.span  # training-crop pixels per mean-face unit
+    scale = k / (n * faces.coverage)
+    centre = np.asarray(face.centre)
+    offset = (0.5 - centre) * k + (side - 1) / 2 - scale * (n - 1) / 2
+    matrix = np.array([[scale, 0.0, offset[0]], [0.0, scale, offset[1]]])
+    images = faces.images.numpy()
+    framed = np.stack([warp_to_crop(image, matrix, side) for image in images])
+    return Faces(torch.from_numpy(framed), faces.names, faces.source, window_fraction / face.span, face)
+
+
+def pool_faces(sets: list[Faces], *, source: Path) -> Faces:
+    """Many people's faces, already framed alike (``frame_faces``), as one set (pre-training)."""
+    sizes = {f.size for f in sets}
+    if len(sizes) != 1:
+        raise FacesetError(source, f"faces of sizes {sorted(sizes)} cannot be pooled; frame them first")
+    names = [f"{f.source.name}/{name}" for f in sets for name in f.names]
+    return Faces(torch.cat([f.images for f in sets]), names, source, sets[0].coverage, sets[0].face)
 
 
 def match_mean_colour(faces: Faces, reference: Faces) -> Faces:
@@ -116,7 +181,7 @@ def match_mean_colour(faces: Faces, reference: Faces) -> Faces:
     out = torch.empty_like(faces.images)
     for i in range(0, len(out), 256):  # in chunks: a whole int16 copy could be GiBs
         out[i : i + 256] = (faces.images[i : i + 256].to(torch.int16) + shift).clamp_(0, 255).to(torch.uint8)
-    return Faces(out, faces.names, faces.source)
+    return Faces(out, faces.names, faces.source, faces.coverage, faces.face)
 
 
 def _channel_mean(images: torch.Tensor) -> torch.Tensor:

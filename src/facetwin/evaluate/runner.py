@@ -363,12 +363,13 @@ def _face_crop(image: np.ndarray, landmarks: np.ndarray, size: int = 160) -> np.
 def _reconstruction(model, test, side: str, convert: ConvertConfig, dev: torch.device) -> dict[str, float]:
     """PSNR/SSIM of person ``side`` through their own decoder, in the model's window, on
     test frames, after matching the mean colour (as conversion's default colour mode)."""
-    from facetwin.convert.swap import model_window
+    from facetwin.convert.swap import model_face, model_window
     from facetwin.evaluate.metrics import psnr, ssim
     from facetwin.faces.align import warp_to_crop
 
     size = int(model.input_size)
-    crops = [warp_to_crop(frame, model_window(largest_face(found).landmarks, size, convert.coverage), size)
+    face = model_face(model, convert.coverage)
+    crops = [warp_to_crop(frame, model_window(largest_face(found).landmarks, size, face), size)
              for _, frame, found in test if found]
     psnrs, ssims = [], []
     for start in range(0, len(crops), 32):

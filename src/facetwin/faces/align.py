@@ -9,14 +9,21 @@ Convention (everywhere in this module):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
-from facetwin._check import check_array, check_range
+from facetwin._check import check_array, check_choice, check_range
 
 __all__ = [
     "MEAN_FACE",
+    "MEAN_JAW",
     "ALIGN_POINTS",
+    "FaceType",
+    "FACE_TYPES",
+    "face_type",
+    "face_window",
     "umeyama",
     "crop_from_frame",
     "invert_affine",
@@ -52,6 +59,64 @@ MEAN_FACE = np.array(
     dtype=np.float64,
 )
 MEAN_FACE.flags.writeable = False
+
+#: Mean position of the 17 jaw points (0-16) in the same units, after the 51 points are
+#: fitted onto ``MEAN_FACE``: chin tip at y 1.27, jaw ends 0.15 outside the brows. Our
+#: measurement over 4 people's footage (every 10th face of ../shared/data's talking_d3,
+#: talking_d13, portrait_s18, talking_obama); used to draw where a whole face ends.
+MEAN_JAW = np.array(
+    [
+        [-0.146, 0.255], [-0.141, 0.420], [-0.124, 0.585], [-0.092, 0.748], [-0.038, 0.901],
+        [0.054, 1.040], [0.175, 1.156], [0.316, 1.246], [0.479, 1.273], [0.638, 1.243],
+        [0.771, 1.148], [0.881, 1.029], [0.967, 0.888], [1.022, 0.735], [1.062, 0.575],
+        [1.089, 0.413], [1.099, 0.249],
+    ],
+    dtype=np.float64,
+)
+MEAN_JAW.flags.writeable = False
+
+
+@dataclass(frozen=True)
+class FaceType:
+    """Which part of the face a model sees and paints: a square window on the mean face.
+
+    Attributes:
+        name: "inner" or "whole".
+        span: the window's side in mean-face units (``MEAN_FACE`` spans 1 from the outer
+            brow ends across and from the brows to the lower lip down).
+        centre: the mean-face point (x, y) at the window's centre.
+
+    The window of a face in a frame is ``face_window(landmarks, size, face_type)``;
+    training faces are cut to the same window (``facetwin.data.frame_faces``), so what a
+    model learns and where conversion puts it back always agree.
+    """
+
+    name: str
+    span: float
+    centre: tuple[float, float]
+
+    def to_json(self) -> dict:
+        return {"type": self.name, "span": self.span, "centre": list(self.centre)}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> FaceType:
+        return cls(str(doc["type"]), float(doc["span"]), (float(doc["centre"][0]), float(doc["centre"][1])))
+
+
+#: "inner": brows to lips, outer brow to outer brow: the original code's window (its
+#: 160 px of a 256 px crop at coverage 0.625). "whole": chin to mid-forehead, cheeks and
+#: jaw line inside with a margin: y from -0.40 to 1.35 (chin 1.27), x from -0.375 to
+#: 1.375 (jaw 1.10). Chosen by measurement (docs/BENCHMARKS.md, "Face types").
+FACE_TYPES: dict[str, FaceType] = {
+    "inner": FaceType("inner", 1.0, (0.5, 0.5)),
+    "whole": FaceType("whole", 1.75, (0.5, 0.475)),
+}
+
+
+def face_type(name: str) -> FaceType:
+    """The face type called ``name`` (one of ``FACE_TYPES``)."""
+    check_choice(name, "face type", list(FACE_TYPES))
+    return FACE_TYPES[name]
 
 
 def umeyama(src: np.ndarray, dst: np.ndarray, *, estimate_scale: bool = True) -> np.ndarray:
@@ -96,7 +161,11 @@ def umeyama(src: np.ndarray, dst: np.ndarray, *, estimate_scale: bool = True) ->
 
 
 def crop_from_frame(
-    landmarks: np.ndarray, *, crop_size: int = 256, coverage: float = 0.625
+    landmarks: np.ndarray,
+    *,
+    crop_size: int = 256,
+    coverage: float = 0.625,
+    centre: tuple[float, float] = (0.5, 0.5),
 ) -> np.ndarray:
     """Matrix taking frame pixels to an aligned crop of the face with these landmarks.
 
@@ -109,6 +178,7 @@ def crop_from_frame(
         landmarks: (68, 2) frame coordinates.
         crop_size: side of the square crop in pixels.
         coverage: fraction of the crop side spanned by the mean face, in (0, 1.5].
+        centre: the mean-face point that lands on the crop's centre.
 
     Returns:
         (2, 3) float64 matrix, frame pixels -> crop pixels.
@@ -119,9 +189,16 @@ def crop_from_frame(
     landmarks = check_array(np.asarray(landmarks, dtype=np.float64), "landmarks", [68, 2])
     check_range(crop_size, "crop_size", low=8)
     check_range(coverage, "coverage", low=0, high=1.5, low_open=True)
-    centre = (crop_size - 1) / 2
-    target = (MEAN_FACE - 0.5) * (crop_size * coverage) + centre
+    target = (MEAN_FACE - np.asarray(centre, np.float64)) * (crop_size * coverage) + (crop_size - 1) / 2
     return umeyama(landmarks[ALIGN_POINTS], target)[:2]
+
+
+def face_window(landmarks: np.ndarray, size: int, face: FaceType) -> np.ndarray:
+    """Matrix (2, 3), frame pixels -> the ``size`` x ``size`` window of face type ``face``.
+
+    Convention: as ``crop_from_frame``.
+    """
+    return crop_from_frame(landmarks, crop_size=size, coverage=1.0 / face.span, centre=face.centre)
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:

@@ -26,9 +26,11 @@ __all__ = ["FaceReview", "review_faces", "order_for_review", "crop_sharpness"]
 
 log = logging.getLogger(__name__)
 
-# The middle 60 % of the crop's side: the inner face (eyes, nose, mouth) at any
-# coverage, without the background and hair whose texture would outweigh it.
+# The middle 60 % of the crop's side at the original's coverage (0.625): the inner face
+# (eyes, nose, mouth) without the background and hair whose texture would outweigh it.
+# Other framings scale it with their coverage.
 _INNER = 0.6
+_INNER_COVERAGE = 0.625
 # Grey variance (of values in [0, 1]) below which the inner face counts as flat: a
 # standard deviation of 1/100, about 2.5 grey levels, where the ratio is noise.
 _FLAT_VARIANCE = 1e-4
@@ -81,13 +83,15 @@ def review_faces(folder: str | Path, *, workers: int = 2) -> list[FaceReview]:
         UnreadableMediaError: a crop that cannot be decoded.
     """
     folder = Path(folder)
-    listed = load_alignments(folder / "alignments.json").faces()
+    alignments = load_alignments(folder / "alignments.json")
+    listed = alignments.faces()
+    inner = min(1.0, _INNER * float(alignments.settings.get("coverage", _INNER_COVERAGE)) / _INNER_COVERAGE)
     faces = [(frame, face) for frame, face in listed if (folder / face.crop).is_file()]
     if len(faces) < len(listed):
         log.warning("%s: %d crops listed in alignments.json are missing (removed by hand?)",
                     folder, len(listed) - len(faces))
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        scores = list(pool.map(lambda pair: crop_sharpness(read_image(folder / pair[1].crop)), faces))
+        scores = list(pool.map(lambda pair: crop_sharpness(read_image(folder / pair[1].crop), inner=inner), faces))
     vectors = [face.identity for _, face in faces if face.identity is not None]
     median = np.median(np.stack(vectors), axis=0) if vectors else None
     return [
@@ -125,11 +129,13 @@ def order_for_review(
     return sorted(reviews, key=lambda r: (r.identity_distance is None, -(r.identity_distance or 0.0)))
 
 
-def crop_sharpness(image: np.ndarray) -> float:
+def crop_sharpness(image: np.ndarray, *, inner: float = _INNER) -> float:
     """Variance of the Laplacian of the inner face over its grey variance (see ``review_faces``).
 
     Args:
         image: RGB uint8 (H, W, 3) aligned crop.
+        inner: the central fraction of the side that is the inner face (0.6 at the
+            original's coverage 0.625; ``review_faces`` scales it with the folder's).
 
     Returns:
         >= 0, higher is sharper; 0 for a flat inner face.
@@ -146,7 +152,7 @@ def crop_sharpness(image: np.ndarray) -> float:
     # The Laplacian of the whole crop, then cut: no border effects inside the region.
     laplacian = cv2.Laplacian(grey, cv2.CV_64F)
     h, w = grey.shape
-    dy, dx = round(h * (1 - _INNER) / 2), round(w * (1 - _INNER) / 2)
+    dy, dx = round(h * (1 - inner) / 2), round(w * (1 - inner) / 2)
     inner = (slice(dy, h - dy), slice(dx, w - dx))
     variance = float(grey[inner].var())
     if variance < _FLAT_VARIANCE:

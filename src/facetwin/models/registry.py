@@ -42,6 +42,9 @@ class SwapModel(nn.Module):
         self.input_size = input_size
         self.predicts_mask = predicts_mask
         self.config: dict[str, Any] = {}
+        # The face window it was trained on (facetwin.faces.align.FaceType), set when a
+        # trained model is loaded; None for models from before face types.
+        self.face: Any = None
 
     def forward(self, x: torch.Tensor, to: Literal["a", "b"]) -> torch.Tensor:
         """Encode faces ``x`` (B, 3, S, S) in [0, 1] and decode them as person ``to``.

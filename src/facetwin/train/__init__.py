@@ -1,6 +1,7 @@
-"""Stage 2: training, checkpoints, previews and loss plots."""
+"""Stage 2: training, pre-training, checkpoints, previews and loss plots."""
 
 from facetwin.train.checkpoint import load_model
+from facetwin.train.pretrain import pretrain
 from facetwin.train.trainer import Distributed, TrainStatus, TrainSummary, train
 
-__all__ = ["train", "load_model", "TrainSummary", "TrainStatus", "Distributed"]
+__all__ = ["train", "pretrain", "load_model", "TrainSummary", "TrainStatus", "Distributed"]

@@ -50,6 +50,7 @@ from facetwin.errors import (
     NotAModelDirError,
 )
 from facetwin.io.atomic import atomic_write_bytes
+from facetwin.faces.align import FaceType
 from facetwin.models import SwapModel, create_model
 from facetwin.train.transfer import clean_key, match_weights, unwrap_model
 
@@ -299,6 +300,11 @@ def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> 
             "upgrade facetwin, or train the model again",
         ) from error
     load_checkpoint(model_dir, model=model)
+    if isinstance(config.get("face"), dict):
+        try:
+            model.face = FaceType.from_json(config["face"])
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise CheckpointFormatError(model_dir, CONFIG_NAME, f"has a face window that cannot be read ({error})") from error
     return model.to(device).eval()
 
 

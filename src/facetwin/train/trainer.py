@@ -33,7 +33,8 @@ import torch.nn.functional as F
 
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig, augment_batch
-from facetwin.data.dataset import Faces, load_faces, match_mean_colour
+from facetwin.data.dataset import Faces, frame_faces, load_faces, match_mean_colour
+from facetwin.faces.align import face_type
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.models import SwapModel, create_model
@@ -50,6 +51,8 @@ __all__ = ["train", "TrainSummary", "TrainStatus", "Distributed", "pick_device",
 log = logging.getLogger(__name__)
 
 _MAX_ROLLBACKS = 3
+#: ``init_from`` value for the base model shipped with facetwin.
+BASE = "base"
 _PREVIEW_FACES = 4
 
 
@@ -89,7 +92,7 @@ class TrainSummary:
     samples_per_s: float
     stopped_by: str
     rollbacks: int = 0
-    transfer: str | None = None
+    transfer: str | None = None  # where the weights started (new models)
     notes: list[str] = field(default_factory=list)
 
 
@@ -128,6 +131,9 @@ def _model_config(model: SwapModel, config: TrainConfig, faces_a: Faces, faces_b
         "model": model.config,
         "input_size": model.input_size,
         "predicts_mask": model.predicts_mask,
+        # The window the model sees, in numbers (conversion reads this, not the name,
+        # so a model keeps its window if a face type's definition ever changes).
+        "face": face_type(config.face).to_json(),
         "face_size": faces_a.size,
         "train": config.to_json(),
     }
@@ -139,14 +145,6 @@ def _prepare_model_dir(model_dir: Path, config: TrainConfig, resume: bool) -> di
         if not is_model_dir(model_dir):
             raise ModelDirError(model_dir, "holds no trained model to resume", "leave out --resume to start one")
         previous = read_config(model_dir)
-        old = previous.get("train", {})
-        for name in TrainConfig.ARCHITECTURE:
-            if old.get(name) != getattr(config, name) and not (name == "mask" and config.mask is None):
-                raise ModelDirError(
-                    model_dir,
-                    f"was trained with {name}={old.get(name)!r}, not {getattr(config, name)!r}",
-                    "an architecture cannot change on resume; train a new model with --init-from",
-                )
         return previous
     if is_model_dir(model_dir):
         raise ModelDirError(model_dir, "already holds a trained model", "use --resume to continue it or choose another folder")
@@ -157,6 +155,43 @@ def _prepare_model_dir(model_dir: Path, config: TrainConfig, resume: bool) -> di
     return None
 
 
+def _start_weights(init_from: str | Path, config: TrainConfig) -> tuple[dict[str, torch.Tensor] | None, str]:
+    """The weights a new model starts from, and a line saying which."""
+    if str(init_from) == BASE:
+        from facetwin.models.base import base_info, base_weights
+
+        info = base_info()
+        if info is None:
+            return None, "from scratch (this facetwin ships no base model)"
+        fits = (info["model"], info["face"]) == (config.model, config.face)
+        if not fits:
+            return None, (f"from scratch (the base model is {info['model']} {info['face']}-face; "
+                          f"this one is {config.model} {config.face}-face)")
+        return base_weights(), f"from the base model ({info['summary']})"
+    init_dir = Path(init_from)
+    if not is_model_dir(init_dir):
+        raise ModelDirError(init_dir, "holds no trained model to start from (--init-from)")
+    return read_weights(init_dir), f"from {init_dir}"
+
+
+def _keep_architecture(config: TrainConfig, old: dict[str, Any], model_dir: Path) -> TrainConfig:
+    """On resume the network stays what it was: fields left at their defaults take the
+    model's values; a different value asked for is an error."""
+    defaults = TrainConfig.__dataclass_fields__
+    kept = {}
+    for name in TrainConfig.ARCHITECTURE:
+        before = old.get(name, "inner" if name == "face" else None)  # models from before face types
+        asked = getattr(config, name)
+        if asked != before and asked != defaults[name].default:
+            raise ModelDirError(
+                model_dir,
+                f"was trained with {name}={before!r}, not {asked!r}",
+                "an architecture cannot change on resume; train a new model with --init-from",
+            )
+        kept[name] = before
+    return TrainConfig(**{**config.to_json(), **kept})
+
+
 def train(
     faces_a: str | Path | Faces,
     faces_b: str | Path | Faces,
@@ -164,11 +199,12 @@ def train(
     *,
     config: TrainConfig | None = None,
     resume: bool = False,
-    init_from: str | Path | None = None,
+    init_from: str | Path | None = BASE,
     device: str = "auto",
     distributed: Distributed | None = None,
     progress: Callable[[TrainStatus], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    pretraining: bool = False,
 ) -> TrainSummary:
     """Train (or continue training) a face-swap model between person A and person B.
 
@@ -177,8 +213,10 @@ def train(
         model_dir: where checkpoints, previews and the loss history go.
         config: training settings; ``TrainConfig()`` when omitted.
         resume: continue the model in ``model_dir`` from its last checkpoint.
-        init_from: start from another model's weights (every tensor whose name and shape
-            match), for example one trained on other people.
+        init_from: where a new model's weights start: ``"base"`` (the default), the base
+            model shipped with facetwin when it fits the architecture and face type
+            (from scratch otherwise, as the summary says); a model folder, for every
+            tensor whose name and shape match; None: from scratch. Ignored on resume.
         device: "auto", "cpu", "cuda", "cuda:1", ...
         distributed: this process's rank in a torchrun job; None for one process.
         progress: called after every step (rank 0 only).
@@ -188,6 +226,10 @@ def train(
             ``train(..., resume=True)`` continues exactly. Only rank 0's answer counts;
             under DDP pass it on every rank (or on none), since all ranks then agree on
             stopping after each step.
+        pretraining: learn faces in general (``facetwin.train.pretrain``): both halves of
+            each step train decoder A on ``faces_a``'s many people, and decoder B is saved
+            as a copy of it, so a pair fine-tuned from this model starts both decoders
+            from the same general face decoder.
 
     Returns:
         Where it stopped and the last losses; ``stopped_by`` is "steps", "time" or
@@ -203,32 +245,33 @@ def train(
         torch.cuda.set_device(dev)
 
     previous = _prepare_model_dir(model_dir, config, resume)
-    if previous is not None and config.mask is None:
-        config = TrainConfig(**{**config.to_json(), "mask": previous["train"].get("mask")})
+    if previous is not None:
+        config = _keep_architecture(config, previous.get("train", {}), model_dir)
 
-    # --- data --------------------------------------------------------------------
-    a = faces_a if isinstance(faces_a, Faces) else load_faces(faces_a)
-    b = faces_b if isinstance(faces_b, Faces) else load_faces(faces_b)
-    if a.size != b.size:
-        raise ModelDirError(
-            model_dir, f"faces of A are {a.size} px and faces of B {b.size} px", "extract both at one --crop-size"
-        )
-    if config.match_colour:
-        a = match_mean_colour(a, b)
-    regions = region_masks(a.size).to(dev)
-    augment = _augment_config(config)
-
-    # --- model and optimiser -----------------------------------------------------
+    # --- model, then the data cut to its window ------------------------------------
     overrides = {} if config.mask is None else {"mask": config.mask}
     torch.manual_seed(config.seed)  # the initial weights too are a function of the seed
     model = create_model(config.model, **overrides)
+    size = model.input_size
+    face = face_type(config.face)
+    window_fraction = AugmentConfig().warp_coverage
+
+    def framed(faces: str | Path | Faces) -> Faces:
+        faces = faces if isinstance(faces, Faces) else load_faces(faces)
+        return frame_faces(faces, face, size, window_fraction=window_fraction)
+
+    a = framed(faces_a)
+    b = a if faces_b is faces_a else framed(faces_b)
+    if config.match_colour and not pretraining:
+        a = match_mean_colour(a, b)
+    regions = region_masks(a.size, face, window_fraction=window_fraction).to(dev)
+    augment = _augment_config(config)
+
     transfer_report = None
     if init_from is not None and previous is None:
-        init_dir = Path(init_from)
-        if not is_model_dir(init_dir):
-            raise ModelDirError(init_dir, "holds no trained model to start from (--init-from)")
-        transfer_report = load_matching(model, read_weights(init_dir))
-        log.info("init from %s: %s", init_dir, transfer_report)
+        weights, source = _start_weights(init_from, config)
+        transfer_report = source if weights is None else f"{source}: {load_matching(model, weights)}"
+        log.info("start: %s", transfer_report)
     for part in config.freeze:
         for p in getattr(model, part).parameters():
             p.requires_grad_(False)
@@ -270,13 +313,14 @@ def train(
     bf16 = use_bf16(config.precision, dev)
     # Region masks follow each sample only when a loss uses them.
     need_regions = bool(config.eyes_mouth_weight) or (model.predicts_mask and bool(config.mask_weight))
-    size = model.input_size
 
     def forward(x: torch.Tensor, to: str) -> torch.Tensor:
         # DDP wraps forward; the SwapModel's `to` goes through as a keyword.
         return net(x, to=to)
 
     def save(step: int) -> None:
+        if pretraining:
+            model.decoder_b.load_state_dict(model.decoder_a.state_dict())
         if is_main:
             save_checkpoint(model_dir, model=model, optimizer=optimizer, state={**state, "step": step}, config=model_config)
 
@@ -362,6 +406,7 @@ def train(
             total = total + config.mask_weight * F.l1_loss(out[:, 3:4], aug.target_extra[:, 0:1])
         return total, recon.detach()
 
+    second = "a" if pretraining else "b"  # the decoder the second half-step trains
     try:
         while not out_of_budget():
             gen = _step_generator(config.seed, step, dist.rank, int(state["rollbacks"]), dev)
@@ -373,9 +418,9 @@ def train(
             loss_a.backward()
             optimizer.step("a")
             optimizer.zero_grad(set_to_none=True)
-            loss_b, recon_b = one_person(b, "b", gen)
+            loss_b, recon_b = one_person(b, second, gen)
             loss_b.backward()
-            optimizer.step("b")
+            optimizer.step(second)
             step += 1
 
             logging_step = step % config.log_every == 0 or out_of_budget()
@@ -455,7 +500,7 @@ def train(
         samples_per_s=2 * config.batch_size * (step - start_step) * dist.world_size / max(loop_seconds, 1e-9),
         stopped_by=stopped_by,
         rollbacks=int(state["rollbacks"]),
-        transfer=str(transfer_report) if transfer_report is not None else None,
+        transfer=transfer_report,
     )
 
 

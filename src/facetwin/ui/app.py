@@ -129,8 +129,9 @@ def build_app(
     server = _Server(proj, queue or JobQueue(crash_log=proj.root / "logs"), device, max_upload,
                      Path(key_dir) if key_dir is not None else None)
     extract_options = [o for o in EXTRACT_OPTIONS if o.field not in _HIDDEN_EXTRACT]
-    tuning_options = [o for o in CONVERT_OPTIONS if o.group in _TUNING_GROUPS or o.field == "coverage"]
-    video_options = [o for o in CONVERT_OPTIONS if o not in tuning_options and o.field != "to"]
+    tuning_options = [o for o in CONVERT_OPTIONS if o.group in _TUNING_GROUPS]
+    # --coverage only matters for models from before face types, which a project never holds.
+    video_options = [o for o in CONVERT_OPTIONS if o not in tuning_options and o.field not in ("to", "coverage")]
     # The direction has a radio of its own (friendlier words); its value is --to's.
     to_option = next(o for o in CONVERT_OPTIONS if o.field == "to")
 
