@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -399,6 +399,19 @@ def _distributed_from_env():
     return Distributed(int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")), world)
 
 
+def _until_interrupted(command: str, model_dir: str, bar: _TrainBar, run: Callable[[], Any]) -> Any:
+    """``run()``'s result, or None after Ctrl-C (training saved its last step)."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"facetwin {command}: interrupted; the last step is saved in {model_dir}, "
+              "continue with --resume", file=sys.stderr)
+        return None
+    finally:
+        bar.close()
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from facetwin.train import train
 
@@ -407,17 +420,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise InvalidOptionError("--steps or --time", None, "given: how long should training run")
     dist = _distributed_from_env()
     bar = _TrainBar(not args.quiet and dist.rank == 0)
+    init_from = None if args.from_scratch else (args.init_from or "base")
     try:
-        init_from = None if args.from_scratch else (args.init_from or "base")
-        summary = train(args.faces_a, args.faces_b, args.model_dir, config=config, resume=args.resume,
-                        init_from=init_from, device=args.device, distributed=dist, progress=bar)
-    except KeyboardInterrupt:
-        bar.close()
-        print(f"facetwin train: interrupted; the last step is saved in {args.model_dir}, "
-              "continue with --resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        summary = _until_interrupted("train", args.model_dir, bar, lambda: train(
+            args.faces_a, args.faces_b, args.model_dir, config=config, resume=args.resume,
+            init_from=init_from, device=args.device, distributed=dist, progress=bar))
     finally:
-        bar.close()
         if dist.enabled:
             import torch.distributed as torch_dist
 
@@ -427,6 +435,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 torch_dist.barrier()
             finally:
                 torch_dist.destroy_process_group()
+    if summary is None:
+        return EXIT_INTERRUPTED
     if dist.rank == 0:
         if summary.transfer:
             print(f"start: {summary.transfer}")
@@ -437,7 +447,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
-    from facetwin.train.pretrain import pretrain
+    from facetwin.train.pretraining import pretrain
 
     config = _config_from(args, TrainConfig)
     if config.steps is None and config.time_limit is None:
@@ -445,16 +455,11 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     if args.per_person is not None and args.per_person < 1:
         raise InvalidOptionError("--per-person", args.per_person, ">= 1")
     bar = _TrainBar(not args.quiet)
-    try:
-        summary = pretrain(args.sources, args.model_dir, config=config, resume=args.resume,
-                           per_person=args.per_person, device=args.device, progress=bar)
-    except KeyboardInterrupt:
-        bar.close()
-        print(f"facetwin pretrain: interrupted; the last step is saved in {args.model_dir}, "
-              "continue with --resume", file=sys.stderr)
+    summary = _until_interrupted("pretrain", args.model_dir, bar, lambda: pretrain(
+        args.sources, args.model_dir, config=config, resume=args.resume, per_person=args.per_person,
+        device=args.device, progress=bar))
+    if summary is None:
         return EXIT_INTERRUPTED
-    finally:
-        bar.close()
     for note in summary.notes:
         print(f"pretrain: {note}")
     print(f"pretrain: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "

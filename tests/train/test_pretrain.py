@@ -12,7 +12,7 @@ from facetwin import cli
 from facetwin.config import TrainConfig
 from facetwin.errors import FacesetError
 from facetwin.train.checkpoint import read_config, read_state, read_weights
-from facetwin.train.pretrain import PEOPLE_NAME, pretrain, pretrain_sources
+from facetwin.train.pretraining import PEOPLE_NAME, pretrain, pretrain_sources
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
 
@@ -64,3 +64,15 @@ def test_cli_pretrain_bad_input_is_one_line(capsys, tmp_path, people):
     code = cli.main(["-q", "pretrain", str(people), "-o", str(tmp_path / "m")])
     err = capsys.readouterr().err
     assert code == cli.EXIT_BAD_INPUT and "--steps or --time" in err and "Traceback" not in err
+
+
+def test_cli_ctrl_c_says_how_to_continue(capsys, tmp_path, people, monkeypatch):
+    import facetwin.train.pretraining as module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "pretrain", interrupted)
+    code = cli.main(["-q", "pretrain", str(people), "-o", str(tmp_path / "m"), "--steps", "5"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_INTERRUPTED and "continue with --resume" in err and len(err.strip().splitlines()) == 1
