@@ -414,13 +414,14 @@ def _until_interrupted(command: str, model_dir: str, bar: _TrainBar, run: Callab
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from facetwin.train import train
+    from facetwin.train.trainer import BASE
 
     config = _config_from(args, TrainConfig)
     if config.steps is None and config.time_limit is None:
         raise InvalidOptionError("--steps or --time", None, "given: how long should training run")
     dist = _distributed_from_env()
     bar = _TrainBar(not args.quiet and dist.rank == 0)
-    init_from = None if args.from_scratch else (args.init_from or "base")
+    init_from = None if args.from_scratch else (Path(args.init_from) if args.init_from else BASE)
     try:
         summary = _until_interrupted("train", args.model_dir, bar, lambda: train(
             args.faces_a, args.faces_b, args.model_dir, config=config, resume=args.resume,

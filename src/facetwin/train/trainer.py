@@ -139,13 +139,12 @@ def _model_config(model: SwapModel, config: TrainConfig, faces_a: Faces, faces_b
     }
 
 
-def _prepare_model_dir(model_dir: Path, config: TrainConfig, resume: bool) -> dict | None:
+def _prepare_model_dir(model_dir: Path, resume: bool) -> dict | None:
     """Previous config.json when resuming; checks that the folder fits the request."""
     if resume:
         if not is_model_dir(model_dir):
             raise ModelDirError(model_dir, "holds no trained model to resume", "leave out --resume to start one")
-        previous = read_config(model_dir)
-        return previous
+        return read_config(model_dir)
     if is_model_dir(model_dir):
         raise ModelDirError(model_dir, "already holds a trained model", "use --resume to continue it or choose another folder")
     if model_dir.exists() and not model_dir.is_dir():
@@ -157,7 +156,7 @@ def _prepare_model_dir(model_dir: Path, config: TrainConfig, resume: bool) -> di
 
 def _start_weights(init_from: str | Path, config: TrainConfig) -> tuple[dict[str, torch.Tensor] | None, str]:
     """The weights a new model starts from, and a line saying which."""
-    if str(init_from) == BASE:
+    if isinstance(init_from, str) and init_from == BASE:  # a Path("base") is a folder
         from facetwin.models.base import base_info, base_weights
 
         info = base_info()
@@ -213,10 +212,11 @@ def train(
         model_dir: where checkpoints, previews and the loss history go.
         config: training settings; ``TrainConfig()`` when omitted.
         resume: continue the model in ``model_dir`` from its last checkpoint.
-        init_from: where a new model's weights start: ``"base"`` (the default), the base
-            model shipped with facetwin when it fits the architecture and face type
-            (from scratch otherwise, as the summary says); a model folder, for every
-            tensor whose name and shape match; None: from scratch. Ignored on resume.
+        init_from: where a new model's weights start: the string ``"base"`` (the
+            default), the base model shipped with facetwin when it fits the architecture
+            and face type (from scratch otherwise, as the summary says); a model folder
+            (give a folder called "base" as a ``Path``), for every tensor whose name and
+            shape match; None: from scratch. Ignored on resume.
         device: "auto", "cpu", "cuda", "cuda:1", ...
         distributed: this process's rank in a torchrun job; None for one process.
         progress: called after every step (rank 0 only).
@@ -244,7 +244,7 @@ def train(
         dev = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(dev)
 
-    previous = _prepare_model_dir(model_dir, config, resume)
+    previous = _prepare_model_dir(model_dir, resume)
     if previous is not None:
         config = _keep_architecture(config, previous.get("train", {}), model_dir)
 
