@@ -111,3 +111,13 @@ def test_the_whole_window_holds_chin_and_jaw_and_the_inner_one_does_not(astronau
         points = transform_points(astronaut_landmarks, face_window(astronaut_landmarks, WINDOW, FACE_TYPES[name]))
         inside = ((points >= 0) & (points <= WINDOW - 1)).all(axis=1)
         assert inside[27:].all() and inside[:17].all() == jaw_inside, name
+
+
+def test_whole_faces_from_crops_too_tight_for_them_are_warned_about(astronaut, astronaut_landmarks, caplog):
+    tight = _extracted(astronaut, astronaut_landmarks, 0.625)  # the original's framing: no chin margin
+    with caplog.at_level("WARNING"):
+        frame_faces(tight, FACE_TYPES["inner"], WINDOW, window_fraction=FRACTION)
+    assert not caplog.records
+    with caplog.at_level("WARNING"):
+        frame_faces(tight, FACE_TYPES["whole"], WINDOW, window_fraction=FRACTION)
+    assert "extract them again at --coverage 0.35" in caplog.text
