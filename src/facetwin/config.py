@@ -96,8 +96,9 @@ class TrainConfig:
     face: Literal["inner", "whole"] = "whole"
     # Predict a face mask as a 4th channel (None: the architecture's default).
     mask: bool | None = None
-    # Faces of each person per step. 32: a fast128 step at 32 costs about what a fast64
-    # step at 64 did, and a short fine-tune from the base gets twice the updates.
+    # Faces of each person per step. 32: a fast128 step at 32 takes 2.15 s on a 2-core
+    # CPU against 3.9 s for fast64 at 64 (the former default), so a short fine-tune from
+    # the base gets more updates in the same minutes (docs/BENCHMARKS.md).
     batch_size: int = 32
     # Adam, with the original's settings.
     lr: float = 5e-5

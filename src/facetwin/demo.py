@@ -26,8 +26,8 @@ from facetwin.io.images import read_image, write_png
 __all__ = ["demo_portraits", "run_demo", "DemoResult", "DEMO_STEPS"]
 
 #: Training steps of the demo: the default model (fast128, whole face, from the shipped
-#: base) at batch 16, in the minutes the earlier demo's 600 fast64 steps took (a fast128
-#: step costs 1.2x a fast64 one on a 2-core CPU; docs/BENCHMARKS.md).
+#: base) at batch 16, about 1.0 s a step on a 2-core CPU: the minutes the earlier demo's
+#: 600 fast64 steps took (docs/BENCHMARKS.md).
 DEMO_STEPS = 500
 _VIEWS = 32
 
