@@ -28,6 +28,7 @@ from facetwin.convert.blend import poisson_blend
 from facetwin.convert.colour import apply_colour, colour_stats
 from facetwin.convert.masks import MIN_EDGE_FADE, combine_masks, fade_at_edges, landmark_hull_mask, refine_mask
 from facetwin.data.augment import AugmentConfig
+from facetwin.data.dataset import CLASSIC_COVERAGE
 from facetwin.faces.align import FaceType, face_window, invert_affine, transform_points, warp_to_crop
 from facetwin.models import SwapModel
 
@@ -57,11 +58,12 @@ def model_face(model: SwapModel, coverage: float | None = None) -> FaceType:
     """The face window ``model`` was trained on.
 
     ``coverage`` (the training faces' extraction coverage) matters only for models from
-    before face types, which did not record it; 0.625 when not given.
+    before face types, which did not record it; the classic 0.625 when not given (the
+    framing training assumes for folders without alignments.json, one constant for both).
     """
     if model.face is not None:
         return model.face
-    return FaceType("inner", WARP_COVERAGE / (coverage or 0.625), (0.5, 0.5))
+    return FaceType("inner", WARP_COVERAGE / (coverage or CLASSIC_COVERAGE), (0.5, 0.5))
 
 
 def model_window(landmarks: np.ndarray, size: int, face: FaceType) -> np.ndarray:
