@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 
@@ -160,7 +161,10 @@ def test_files_and_their_formats(tmp_path):
     assert config == {"format": "facetwin/model-config", "version": 1, "model": "tiny"}
     assert read_config(tmp_path) == {"model": "tiny"}
     state = json.loads((tmp_path / "state.json").read_text())
-    assert state == {"format": "facetwin/train-state", "version": 1, "step": 3, "seed": 5}
+    digests = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+               for name in ("weights.safetensors", "optimizer.safetensors")}
+    assert state == {"format": "facetwin/train-state", "version": 1, "step": 3, "seed": 5,
+                     "checksums": {"step": 3, "sha256": digests}}
 
     with safe_open(tmp_path / "weights.safetensors", "pt") as f:
         assert sorted(f.keys()) == sorted(model.state_dict())
@@ -559,3 +563,137 @@ def test_read_state_gives_the_saved_step(tmp_path):
     (folder / "state.json").write_text('{"format": "other", "version": 1}')
     with pytest.raises(CheckpointFormatError):
         read_state(folder)
+
+
+# --- integrity: sha256 recorded at save, non-finite weights, unfinished first saves ---
+
+
+def _flip_last_byte(path) -> None:
+    """Change one byte of the last tensor's data: the file still decodes."""
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name", ["weights.safetensors", "optimizer.safetensors"])
+def test_a_flipped_byte_is_refused_in_one_line(tmp_path, name):
+    _saved(tmp_path)
+    _flip_last_byte(tmp_path / name)
+    model = _net(1)
+    before = _params(model)
+    with pytest.raises(CorruptCheckpointError) as caught:
+        load_checkpoint(tmp_path, model=model, optimizer=OPTIMIZERS["adam"](model))
+    message = str(caught.value)
+    assert message.startswith(f"model {tmp_path}: {name} is truncated or damaged (changed since it was saved: "
+                              "its sha256 is ") and "state.json recorded" in message and "\n" not in message
+    assert caught.value.file == name and _same(_params(model), before)  # nothing loaded
+    if name == "weights.safetensors":
+        assert message.endswith("; restore the folder from a backup, or train the model again")
+        with pytest.raises(CorruptCheckpointError, match="changed since it was saved"):
+            read_weights(tmp_path)
+    else:  # the weights alone are intact: a model without its optimiser still loads
+        assert load_checkpoint(tmp_path, model=_net(1))["step"] == 3
+
+
+def test_a_flipped_byte_is_refused_by_load_model(tmp_path):
+    from _helpers import tiny_model_dir
+
+    folder = tiny_model_dir(tmp_path / "m")
+    _flip_last_byte(folder / "weights.safetensors")
+    with pytest.raises(CorruptCheckpointError, match="weights.safetensors is truncated or damaged .changed since"):
+        facetwin.load_model(folder)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("checksums", [True, False], ids=["recorded", "older-folder"])
+def test_nan_or_infinite_weights_are_refused(tmp_path, value, checksums):
+    model = _net(0)
+    with torch.no_grad():
+        model[3].bias[2] = value
+    save_checkpoint(tmp_path, model=model, optimizer=None, state={"step": 2, "seed": 0}, config={})
+    if not checksums:
+        _drop_checksums(tmp_path)
+    message = (f"model {tmp_path}: weights.safetensors is truncated or damaged "
+               "(tensor '3.bias' holds NaN or infinite values)")
+    with pytest.raises(CorruptCheckpointError) as caught:
+        load_checkpoint(tmp_path, model=_net(1))
+    assert str(caught.value).startswith(message)
+    with pytest.raises(CorruptCheckpointError, match=r"tensor '3.bias' holds NaN or infinite values"):
+        read_weights(tmp_path)
+
+
+def _drop_checksums(folder) -> None:
+    state = json.loads((folder / "state.json").read_text())
+    del state["checksums"]
+    (folder / "state.json").write_text(json.dumps(state))
+
+
+def test_a_folder_saved_before_checksums_still_loads(tmp_path):
+    model, opt = _saved(tmp_path)
+    _drop_checksums(tmp_path)
+    fresh = _net(1)
+    assert load_checkpoint(tmp_path, model=fresh, optimizer=OPTIMIZERS["adam"](fresh)) == {"step": 3, "seed": 5}
+    assert _same(_params(fresh), _params(model))
+    _flip_last_byte(tmp_path / "weights.safetensors")  # unrecorded, so unnoticed when finite
+    load_checkpoint(tmp_path, model=_net(1))
+
+
+def test_a_record_of_another_step_is_not_checked(tmp_path):
+    """A facetwin that did not know the key carried it along into a later save."""
+    _saved(tmp_path, step=3)
+    state = json.loads((tmp_path / "state.json").read_text())
+    state["checksums"] = {"step": 2, "sha256": {"weights.safetensors": "0" * 64}}
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    assert load_checkpoint(tmp_path, model=_net(1))["step"] == 3
+    assert read_weights(tmp_path).keys() == _net(0).state_dict().keys()
+    state["checksums"] = "none"
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    with pytest.raises(CheckpointFormatError, match='state.json checksums must be {"step": N, "sha256"'):
+        load_checkpoint(tmp_path, model=_net(1))
+
+
+def test_checksums_is_a_reserved_state_key(tmp_path):
+    with pytest.raises(InvalidOptionError, match="reserved keys format, version, checksums"):
+        save_checkpoint(tmp_path / "m", model=_net(), optimizer=None,
+                        state={"step": 0, "seed": 0, "checksums": {}}, config={})
+    assert not (tmp_path / "m").exists()
+
+
+def _killed_first_save(folder, source, renamed: int, writing: bool = False) -> None:
+    """``folder`` as a first save killed after ``renamed`` renames (``save_checkpoint``'s
+    order: stage config, weights, optimizer, state; then rename them in that order)."""
+    folder.mkdir()
+    names = ["config.json", "weights.safetensors", "optimizer.safetensors", "state.json"]
+    for i, name in enumerate(names):
+        target = folder / (name if i < renamed else f".{name}.staged")
+        target.write_bytes((source / name).read_bytes())
+    if writing:  # killed inside atomic_write_bytes, before its rename
+        (folder / ".state.json.staged").rename(folder / "..state.json.staged.k2j4x9ab.tmp")
+
+
+@pytest.mark.parametrize(("renamed", "writing"), [(0, True), (0, False), (1, False), (3, False)],
+                         ids=["while-staging", "staged", "config-renamed", "all-but-state-renamed"])
+def test_an_unfinished_first_save_is_discarded(tmp_path, renamed, writing):
+    _saved(tmp_path / "good")
+    folder = tmp_path / "m"
+    _killed_first_save(folder, tmp_path / "good", renamed, writing)
+    (folder / ".facetwin.lock").write_text("{}")  # another run's lock: left alone when ignored
+    left = sorted(os.listdir(folder))
+    assert not is_model_dir(folder) and checkpoint.discard_unfinished_save(folder) == []  # the lock counts
+    assert checkpoint.discard_unfinished_save(folder, ignore={".facetwin.lock"}) == [
+        n for n in left if n != ".facetwin.lock"]
+    assert os.listdir(folder) == [".facetwin.lock"]
+
+
+def test_other_folders_are_not_discarded(tmp_path):
+    _saved(tmp_path / "model")
+    (tmp_path / "model" / ".weights.safetensors.staged").write_bytes(b"x")
+    assert checkpoint.discard_unfinished_save(tmp_path / "model") == []  # a model: save cleans it
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text("{}")  # someone's own config, no staged state.json
+    assert checkpoint.discard_unfinished_save(mine) == [] and (mine / "config.json").exists()
+    (mine / ".weights.safetensors.staged").write_bytes(b"x")
+    (mine / "notes.txt").write_text("mine")
+    assert checkpoint.discard_unfinished_save(mine) == [] and len(os.listdir(mine)) == 3
+    assert checkpoint.discard_unfinished_save(tmp_path / "absent") == []

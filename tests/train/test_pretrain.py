@@ -68,11 +68,14 @@ def test_cli_pretrain_bad_input_is_one_line(capsys, tmp_path, people):
 
 def test_cli_ctrl_c_says_how_to_continue(capsys, tmp_path, people, monkeypatch):
     import facetwin.train.pretraining as module
+    from facetwin.errors import TrainingInterrupted
 
     def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
+        raise TrainingInterrupted(tmp_path / "m", step=7, saved_step=7)
 
     monkeypatch.setattr(module, "pretrain", interrupted)
     code = cli.main(["-q", "pretrain", str(people), "-o", str(tmp_path / "m"), "--steps", "5"])
     err = capsys.readouterr().err
-    assert code == cli.EXIT_INTERRUPTED and "continue with --resume" in err and len(err.strip().splitlines()) == 1
+    assert code == cli.EXIT_INTERRUPTED
+    assert err == (f"facetwin pretrain: interrupted at step 7; step 7 is saved in {tmp_path / 'm'}; "
+                   "continue with --resume\n")

@@ -15,6 +15,7 @@ from facetwin.config import TrainConfig
 from facetwin.data import load_faces
 from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.train import train
+from facetwin.train.trainer import pick_device
 from facetwin.train.checkpoint import read_config, read_state, read_weights
 from facetwin.train.plot import read_history
 
@@ -61,7 +62,7 @@ def test_resume_is_exact(pair, tmp_path):
     train(*pair, tmp_path / "straight", config=straight)
     train(*pair, tmp_path / "split", config=TrainConfig(**{**FAST, "steps": 2}))
     summary = train(*pair, tmp_path / "split", config=straight, resume=True)
-    assert (summary.start_step, summary.step) == (2, 4)
+    assert (summary.start_step, summary.step, summary.notes) == (2, 4, [])
     a, b = weights(tmp_path / "straight"), weights(tmp_path / "split")
     assert a.keys() == b.keys()
     for key in a:
@@ -278,3 +279,148 @@ def test_tensorboard_logging(pair, tmp_path):
     train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 2, "tensorboard": True}))
     events = list((tmp_path / "m" / "tensorboard").rglob("events.out.tfevents.*"))
     assert events and all(e.stat().st_size > 0 for e in events)
+
+
+@pytest.mark.parametrize("device", ["cuda:abc", "gpu", "meta", "mps"])
+def test_pick_device_refuses_unknown_devices(device):
+    with pytest.raises(InvalidOptionError, match="--device must be auto, cpu, cuda or cuda:N"):
+        pick_device(device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "cuda:3"])
+def test_pick_device_refuses_cuda_without_a_gpu(device):
+    with pytest.raises(InvalidOptionError, match="no CUDA GPU"):
+        pick_device(device)
+
+
+def test_pick_device_cpu_and_auto():
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_a_first_save_killed_midway_does_not_block_the_folder(pair, tmp_path):
+    """kill -9 between the renames of the first save: config.json is in place, the
+    weights and state.json still staged. Neither --resume nor a new run used to work."""
+    train(*pair, tmp_path / "done", config=TrainConfig(**{**FAST, "steps": 1}))
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_bytes((tmp_path / "done" / "config.json").read_bytes())
+    for name in ("weights.safetensors", "optimizer.safetensors", "state.json"):
+        (folder / f".{name}.staged").write_bytes((tmp_path / "done" / name).read_bytes())
+    with pytest.raises(ModelDirError, match="holds no trained model to resume; leave out --resume to start one"):
+        train(*pair, folder, config=TrainConfig(**{**FAST, "steps": 1}), resume=True)
+    summary = train(*pair, folder, config=TrainConfig(**{**FAST, "steps": 2}))
+    assert (summary.start_step, summary.step) == (0, 2) and read_state(folder)["step"] == 2
+    assert not [p.name for p in folder.iterdir() if p.name.endswith((".staged", ".tmp"))]
+
+
+def test_ctrl_c_finishes_the_step_and_a_second_one_does_not_cut_the_closing_save(pair, tmp_path, monkeypatch):
+    """The first Ctrl-C comes between a step's two updates, the second inside the closing
+    save: the step is finished and saved (--save-every is far off), and it is exactly
+    the step an uninterrupted run takes."""
+    import os
+    import signal
+
+    import facetwin.train.trainer as trainer
+    from facetwin.errors import TrainingInterrupted
+
+    calls = {"loss": 0, "saves": []}
+    real_loss, real_save = trainer.l1_loss, trainer.save_checkpoint
+
+    def loss(pred, target, weight=None):
+        calls["loss"] += 1
+        if calls["loss"] == 5:  # step 3, person A: B's update is still to come
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_loss(pred, target, weight)
+
+    def save(model_dir, **kwargs):
+        calls["saves"].append(kwargs["state"]["step"])
+        if kwargs["state"]["step"] > 0:
+            os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, before anything is written
+        real_save(model_dir, **kwargs)
+
+    monkeypatch.setattr(trainer, "l1_loss", loss)
+    monkeypatch.setattr(trainer, "save_checkpoint", save)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 10}))
+    assert (caught.value.step, caught.value.saved_step) == (3, 3) and calls["saves"] == [0, 3]
+    assert str(caught.value) == f"interrupted at step 3; step 3 is saved in {tmp_path / 'm'}"
+    assert isinstance(caught.value, KeyboardInterrupt) and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert read_state(tmp_path / "m")["step"] == 3
+    monkeypatch.undo()
+    train(*pair, tmp_path / "straight", config=TrainConfig(**{**FAST, "steps": 3}))
+    stopped, straight = weights(tmp_path / "m"), weights(tmp_path / "straight")
+    for key in straight:
+        torch.testing.assert_close(stopped[key], straight[key], rtol=1e-5, atol=1e-6)
+
+
+def test_interrupted_with_nan_weights_says_the_older_step_is_kept(pair, tmp_path, monkeypatch):
+    import facetwin.train.trainer as trainer
+    from facetwin.errors import TrainingInterrupted
+
+    models = []
+    real_create = trainer.create_model
+    monkeypatch.setattr(trainer, "create_model", lambda *a, **k: models.append(real_create(*a, **k)) or models[-1])
+
+    def poison_at_2(status):
+        if status.step == 2:
+            with torch.no_grad():
+                next(models[0].parameters()).fill_(float("nan"))
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 5}), progress=poison_at_2)
+    assert (caught.value.step, caught.value.saved_step, caught.value.saved) == (2, 0, False)
+    assert str(caught.value) == (f"interrupted at step 2; its weights had become NaN or infinite, so {tmp_path / 'm'} "
+                                 "keeps the checkpoint of step 0")
+    assert read_state(tmp_path / "m")["step"] == 0
+    assert all(torch.isfinite(t).all() for t in weights(tmp_path / "m").values())
+
+
+def test_resume_with_other_settings_or_faces_says_so(pair, tmp_path, caplog):
+    train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 2, "lr": 1e-4}))
+    same = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 3, "lr": 1e-4, "save_every": 7}),
+                 resume=True)
+    assert same.notes == []  # limits and how often to save change nothing computed
+    with caplog.at_level("WARNING", logger="facetwin.train.trainer"):
+        changed = train(pair[1], pair[0], tmp_path / "m", resume=True,  # A and B swapped
+                        config=TrainConfig(**{**FAST, "steps": 4, "batch_size": 2}))
+    n_a, n_b = len(load_faces(pair[0])), len(load_faces(pair[1]))
+    assert changed.notes == [
+        f"resumed at step 3 with batch_size 4 -> 2; lr 0.0001 -> 5e-05; other faces for A ({n_a} before, {n_b} now); "
+        f"other faces for B ({n_b} before, {n_a} now): it does not continue the saved run exactly"
+    ]
+    assert changed.notes[0] in caplog.text
+
+
+def test_a_model_folder_another_training_writes_is_refused(pair, tmp_path):
+    import threading
+
+    from facetwin.errors import OutputLockedError
+    from facetwin.io.lock import LOCK_NAME, output_lock
+
+    held, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:  # another training (here a thread: flock tells them apart too)
+        with output_lock(tmp_path / "m", "train"):
+            held.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    held.wait(60)
+    try:
+        with pytest.raises(OutputLockedError, match=r"m is in use by facetwin train \(pid \d+, since"):
+            train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 1}))
+        assert [p.name for p in (tmp_path / "m").iterdir()] == [LOCK_NAME]  # no history.csv, no checkpoint
+    finally:
+        done.set()
+        thread.join()
+    assert not (tmp_path / "m").exists()  # the refused run made nothing, the other one wrote nothing
+    train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 1}))
+    (tmp_path / "m" / "previews").mkdir(exist_ok=True)
+    (tmp_path / "m" / "previews" / ".step_0000001.png.abcdefgh.tmp").write_bytes(b"half")  # of a killed run
+    summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 2}), resume=True)
+    assert summary.step == 2 and not (tmp_path / "m" / LOCK_NAME).exists()
+    assert not (tmp_path / "m" / "previews" / ".step_0000001.png.abcdefgh.tmp").exists()

@@ -7,7 +7,8 @@ A model folder holds four files::
     optimizer.safetensors  optimiser tensors as "state.{param index}.{name}"; metadata "facetwin":
                            {"format": "facetwin/optimizer-state", "version": 1, "step": N,
                             "optimizer": class name, "param_groups": [...], "state": {index: {non-tensor values}}}
-    state.json             {"format": "facetwin/train-state", "version": 1, "step": N, "seed": S, ...caller's state}
+    state.json             {"format": "facetwin/train-state", "version": 1, "step": N, "seed": S, ...caller's state,
+                            "checksums": {"step": N, "sha256": {"weights.safetensors": hex, "optimizer.safetensors": hex}}}
 
 Why this shape:
 
@@ -22,6 +23,13 @@ Why this shape:
   instant between two renames can mix steps; every file records its step and loading
   refuses a mixture, so a run never resumes from weights of one step with the
   optimiser or counters of another.
+- state.json, written last, records the sha256 of the files saved with it, and loading
+  checks them: a flipped byte in a tensor decodes without complaint and would paint
+  noise (or black squares) over faces. Weights holding NaN or infinities are refused
+  too, in folders saved before the digests were kept as well. Hashing a fast128
+  model's 74 MB took 0.12-0.2 s on a shared 2-core CPU (loading it, 0.45-0.6 s).
+- A save killed before its first ``state.json`` (kill -9, power cut) leaves files that
+  hold no model; ``discard_unfinished_save`` removes them, so the folder can be used.
 - Exact resume: the optimiser's tensors and its non-tensor state (step counters kept as
   Python numbers, ``param_groups``) come back bit for bit, so one more step after
   loading equals the step the original run would have taken.
@@ -29,10 +37,11 @@ Why this shape:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +49,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as _safetensors_bytes
 
+from facetwin._check import check_path
 from facetwin.errors import (
     CheckpointFormatError,
     CheckpointSaveError,
@@ -52,6 +62,7 @@ from facetwin.errors import (
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.faces.align import FaceType
 from facetwin.models import SwapModel, create_model
+from facetwin.models.base import sha256_of
 from facetwin.train.transfer import clean_key, match_weights, unwrap_model
 
 __all__ = [
@@ -66,6 +77,7 @@ __all__ = [
     "OPTIMIZER_NAME",
     "STATE_NAME",
     "read_state",
+    "discard_unfinished_save",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,6 +98,8 @@ _VERSIONS = {_CONFIG_FORMAT: 1, _STATE_FORMAT: 1, _WEIGHTS_FORMAT: 1, _OPTIMIZER
 _UPGRADES: dict[str, dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {f: {} for f in _VERSIONS}
 
 _RESERVED = ("format", "version")
+_CHECKSUMS = "checksums"  # state.json's record of the other files' sha256 (reserved there too)
+_WEIGHTS_REMEDY = "restore the folder from a backup, or train the model again"
 _META_KEY = "facetwin"  # safetensors metadata key holding our JSON header
 _REQUIRED = (CONFIG_NAME, WEIGHTS_NAME, STATE_NAME)
 
@@ -125,19 +139,27 @@ def save_checkpoint(
     >>> sorted(p.name for p in folder.iterdir())
     ['config.json', 'state.json', 'weights.safetensors']
     """
-    model_dir = Path(model_dir)
+    model_dir = check_path(model_dir, "model_dir")
     step = _check_state_arg(state)
     config_bytes = _json_document(_CONFIG_FORMAT, config, "config")
-    state_bytes = _json_document(_STATE_FORMAT, state, "state")
+    _json_document(_STATE_FORMAT, state, "state", reserved=(*_RESERVED, _CHECKSUMS))  # refused before any write
+    digests: dict[str, str] = {}
+
+    def hashed(name: str, data: bytes) -> bytes:
+        digests[name] = hashlib.sha256(data).hexdigest()
+        return data
+
     # Encoders run one at a time, each output written before the next is built, so
-    # the peak memory is one file's bytes, not all of them.
+    # the peak memory is one file's bytes, not all of them. state.json comes last: it
+    # records the digests of the files before it.
     files: list[tuple[str, Callable[[], bytes]]] = [
         (CONFIG_NAME, lambda: config_bytes),
-        (WEIGHTS_NAME, lambda: _weights_bytes(model, step)),
+        (WEIGHTS_NAME, lambda: hashed(WEIGHTS_NAME, _weights_bytes(model, step))),
     ]
     if optimizer is not None:
-        files.append((OPTIMIZER_NAME, lambda: _optimizer_bytes(optimizer, step)))
-    files.append((STATE_NAME, lambda: state_bytes))
+        files.append((OPTIMIZER_NAME, lambda: hashed(OPTIMIZER_NAME, _optimizer_bytes(optimizer, step))))
+    files.append((STATE_NAME, lambda: _json_document(
+        _STATE_FORMAT, {**state, _CHECKSUMS: {"step": step, "sha256": digests}}, "state")))
 
     staged: list[tuple[Path, Path]] = []
     replaced: list[str] = []
@@ -192,7 +214,8 @@ def load_checkpoint(
     Raises:
         NotAModelDirError: the folder is absent or lacks a required file.
         CheckpointFormatError: a file of another format, a newer version, or invalid.
-        CorruptCheckpointError: a file is truncated or damaged.
+        CorruptCheckpointError: a file is truncated or damaged, its sha256 is not the
+            one state.json recorded, or the weights hold NaN or infinite values.
         CheckpointStepMismatchError: the files come from different steps.
         IncompatibleCheckpointError: the weights do not fit the model, or the
             optimiser state does not fit the optimiser (or was not saved).
@@ -219,6 +242,10 @@ def load_checkpoint(
         optimizer_state = _optimizer_state_dict(model_dir, opt_header, opt_tensors, optimizer)
     if len(set(steps.values())) > 1:
         raise CheckpointStepMismatchError(model_dir, steps)
+    digests = _recorded_digests(model_dir, state)
+    for name in steps.keys() - {STATE_NAME}:
+        _check_digest(model_dir, name, digests.get(name))
+    _check_finite(model_dir, weights)
 
     to_load, report = match_weights(model, weights, remap=None)
     if not report.complete and (strict or optimizer is not None):
@@ -233,7 +260,7 @@ def load_checkpoint(
     if optimizer_state is not None:
         assert optimizer is not None
         optimizer.load_state_dict(optimizer_state)
-    return {k: v for k, v in state.items() if k not in _RESERVED}
+    return {k: v for k, v in state.items() if k not in (*_RESERVED, _CHECKSUMS)}
 
 
 def read_config(model_dir: str | Path) -> dict[str, Any]:
@@ -244,7 +271,7 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
         CheckpointFormatError: another format, a newer version, or not a JSON object.
         CorruptCheckpointError: config.json does not parse.
     """
-    model_dir = Path(model_dir)
+    model_dir = check_path(model_dir, "model_dir")
     _require_dir(model_dir)
     doc = _read_json(model_dir, CONFIG_NAME, _CONFIG_FORMAT)
     return {k: v for k, v in doc.items() if k not in _RESERVED}
@@ -256,26 +283,33 @@ def read_state(model_dir: str | Path) -> dict[str, Any]:
     Raises:
         NotAModelDirError, CheckpointFormatError, CorruptCheckpointError: as ``read_config``.
     """
-    model_dir = Path(model_dir)
+    model_dir = check_path(model_dir, "model_dir")
     _require_dir(model_dir)
     doc = _read_json(model_dir, STATE_NAME, _STATE_FORMAT)
-    return {k: v for k, v in doc.items() if k not in _RESERVED}
+    return {k: v for k, v in doc.items() if k not in (*_RESERVED, _CHECKSUMS)}
 
 
 def read_weights(model_dir: str | Path) -> dict[str, torch.Tensor]:
     """All tensors of the folder's ``weights.safetensors``, on the CPU, by unwrapped name.
 
-    For starting another model from these weights with ``load_matching``.
+    For starting another model from these weights with ``load_matching``. The file's
+    sha256 is checked when a state.json of the same step recorded it.
 
     Raises:
         NotAModelDirError: no such folder, or no weights.safetensors in it.
         CheckpointFormatError, CorruptCheckpointError: as for ``load_checkpoint``.
     """
-    model_dir = Path(model_dir)
+    model_dir = check_path(model_dir, "model_dir")
     _require_dir(model_dir)
     if not (model_dir / WEIGHTS_NAME).is_file():
         raise NotAModelDirError(model_dir, f"has no {WEIGHTS_NAME}")
-    return _read_safetensors(model_dir, WEIGHTS_NAME, _WEIGHTS_FORMAT)[1]
+    header, weights = _read_safetensors(model_dir, WEIGHTS_NAME, _WEIGHTS_FORMAT)
+    if (model_dir / STATE_NAME).is_file():
+        state = _read_json(model_dir, STATE_NAME, _STATE_FORMAT)
+        if state.get("step") == header["step"]:  # else a save died between renames: no record of these weights
+            _check_digest(model_dir, WEIGHTS_NAME, _recorded_digests(model_dir, state).get(WEIGHTS_NAME))
+    _check_finite(model_dir, weights)
+    return weights
 
 
 def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> SwapModel:
@@ -308,6 +342,40 @@ def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> 
     return model.to(device).eval()
 
 
+def discard_unfinished_save(model_dir: str | Path, *, ignore: Collection[str] = ()) -> list[str]:
+    """Delete what a first save killed before it finished left in ``model_dir``.
+
+    ``state.json`` is renamed into place last, so a folder without it holds no model:
+    only staged and temporary files, and the files renamed before the kill
+    (``.state.json.staged`` is then still there, as staging ends before any rename).
+    Left there, they block both resuming the folder and starting a model in it.
+
+    Args:
+        model_dir: the model folder.
+        ignore: names of other files to leave alone and not count (the run's lock file).
+
+    Returns:
+        The names removed, sorted; none (and nothing touched) unless every other entry
+        of the folder is such a file.
+
+    >>> discard_unfinished_save(".")
+    []
+    """
+    model_dir = check_path(model_dir, "model_dir")
+    if not model_dir.is_dir() or (model_dir / STATE_NAME).exists():
+        return []
+    entries = [e for e in model_dir.iterdir() if e.name not in ignore]
+    renamed = (model_dir / f".{STATE_NAME}.staged").is_file()
+    finals = (CONFIG_NAME, WEIGHTS_NAME, OPTIMIZER_NAME) if renamed else ()
+    if not entries or not all(e.is_file() and (_is_leftover(e.name) or e.name in finals) for e in entries):
+        return []
+    for entry in entries:
+        entry.unlink(missing_ok=True)
+    names = sorted(e.name for e in entries)
+    log.warning("%s: removed %s, left by a save that never finished", model_dir, ", ".join(names))
+    return names
+
+
 def is_model_dir(path: str | Path) -> bool:
     """True if ``path`` is a folder holding config.json, weights.safetensors and state.json.
 
@@ -333,11 +401,11 @@ def _check_state_arg(state: Mapping[str, Any]) -> int:
     return int(step)
 
 
-def _json_document(fmt: str, doc: Mapping[str, Any], name: str) -> bytes:
+def _json_document(fmt: str, doc: Mapping[str, Any], name: str, reserved: tuple[str, ...] = _RESERVED) -> bytes:
     """``doc`` under a format/version header, encoded as atomic_write_json would."""
-    clash = [k for k in _RESERVED if k in doc]
+    clash = [k for k in reserved if k in doc]
     if clash:
-        raise InvalidOptionError(name, clash, "a dict without the reserved keys " + ", ".join(_RESERVED))
+        raise InvalidOptionError(name, clash, "a dict without the reserved keys " + ", ".join(reserved))
     try:
         text = json.dumps({"format": fmt, "version": _VERSIONS[fmt], **doc}, indent=1, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -407,11 +475,15 @@ def _plain(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _remove_leftovers(model_dir: Path) -> None:
     """Delete staged and temporary files a killed save left behind (possibly gigabytes)."""
-    names = (CONFIG_NAME, WEIGHTS_NAME, OPTIMIZER_NAME, STATE_NAME)
     for entry in model_dir.iterdir():
-        n = entry.name
-        if n.startswith(".") and n.endswith((".tmp", ".staged")) and any(f".{name}." in n for name in names):
+        if _is_leftover(entry.name):
             entry.unlink(missing_ok=True)
+
+
+def _is_leftover(name: str) -> bool:
+    """A staged file of a save, or atomic_write_bytes's temporary file of one."""
+    ours = (CONFIG_NAME, WEIGHTS_NAME, OPTIMIZER_NAME, STATE_NAME)
+    return name.startswith(".") and name.endswith((".tmp", ".staged")) and any(f".{n}." in name for n in ours)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -439,7 +511,7 @@ def _require_dir(path: Path) -> None:
 
 
 def _require_model_dir(model_dir: str | Path) -> Path:
-    path = Path(model_dir)
+    path = check_path(model_dir, "model_dir")
     _require_dir(path)
     missing = [name for name in _REQUIRED if not (path / name).is_file()]
     if missing:
@@ -505,6 +577,54 @@ def _read_safetensors(model_dir: Path, name: str, fmt: str) -> tuple[dict[str, A
     if not _is_int(header.get("step")) or header["step"] < 0:
         raise CheckpointFormatError(model_dir, name, f"step must be an integer >= 0, got {header.get('step')!r}")
     return header, tensors
+
+
+def _recorded_digests(model_dir: Path, state: dict[str, Any]) -> dict[str, str]:
+    """The sha256 of each file as saved, by name, from state.json.
+
+    Empty for folders saved before facetwin kept them, and for a record of another step
+    (a facetwin that did not know the key carried it along into a later save).
+    """
+    record = state.get(_CHECKSUMS)
+    if record is None:
+        return {}
+    digests = record.get("sha256") if isinstance(record, dict) else None
+    if not (isinstance(digests, dict) and _is_int(record.get("step"))
+            and all(isinstance(v, str) for v in digests.values())):
+        raise CheckpointFormatError(
+            model_dir, STATE_NAME, f'{_CHECKSUMS} must be {{"step": N, "sha256": {{file: hex}}}}, got {record!r}'[:200]
+        )
+    return digests if record["step"] == state.get("step") else {}
+
+
+def _check_digest(model_dir: Path, name: str, expected: str | None) -> None:
+    if expected is None:
+        return
+    try:
+        actual = sha256_of(model_dir / name)
+    except OSError as error:
+        raise CorruptCheckpointError(model_dir, name, str(error)) from error
+    if actual != expected:
+        problem = f"changed since it was saved: its sha256 is {actual[:12]}…, state.json recorded {expected[:12]}…"
+        if name == WEIGHTS_NAME:  # the default remedy, starting again from these weights, would not work
+            raise CorruptCheckpointError(model_dir, name, problem, _WEIGHTS_REMEDY)
+        raise CorruptCheckpointError(model_dir, name, problem)
+
+
+def _check_finite(model_dir: Path, weights: dict[str, torch.Tensor]) -> None:
+    """Refuse NaN or infinite weights: they convert to black or noise, with no error."""
+    for key, tensor in weights.items():
+        if not (tensor.is_floating_point() or tensor.is_complex()) or tensor.numel() == 0:
+            continue
+        if tensor.is_complex():
+            finite = bool(torch.isfinite(tensor).all())
+        else:  # min and max carry any NaN or infinity: 20x faster than isfinite(), no copy
+            low, high = torch.aminmax(tensor)
+            finite = bool(torch.isfinite(low) & torch.isfinite(high))
+        if not finite:
+            raise CorruptCheckpointError(
+                model_dir, WEIGHTS_NAME, f"tensor {key!r} holds NaN or infinite values", _WEIGHTS_REMEDY
+            )
 
 
 def _optimizer_state_dict(

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from facetwin._check import check_path, check_paths
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig
 from facetwin.data.dataset import Faces, frame_faces, load_faces, pool_faces
@@ -27,6 +28,7 @@ from facetwin.errors import FacesetError
 from facetwin.faces.align import face_type
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import IMAGE_SUFFIXES
+from facetwin.io.lock import locks_output
 from facetwin.models import create_model
 from facetwin.train.checkpoint import is_model_dir
 from facetwin.train.trainer import TrainStatus, TrainSummary, train
@@ -55,7 +57,7 @@ def pretrain_sources(sources: Sequence[str | Path]) -> list[Path]:
         FacesetError: a source is not a folder or holds no face folder.
     """
     folders: list[Path] = []
-    for source in map(Path, sources):
+    for source in check_paths(sources, "sources"):
         if not source.is_dir():
             raise FacesetError(source, "not a folder (give extraction folders, or a folder of them)")
         if _is_face_folder(source):
@@ -98,6 +100,7 @@ def load_people(
     return pool_faces(sets, source=Path(folders[0]).parent), record
 
 
+@locks_output("model_dir", "pretrain", clean=("previews",))
 def pretrain(
     sources: Sequence[str | Path],
     model_dir: str | Path,
@@ -127,7 +130,7 @@ def pretrain(
     pool, record = load_people(folders, face=config.face, window=window, per_person=per_person)
     used = [r for r in record if r["faces"]]
     log.info("pre-training on %d faces of %d people", len(pool), len(used))
-    model_dir = Path(model_dir)
+    model_dir = check_path(model_dir, "model_dir")
     try:
         summary = train(pool, pool, model_dir, config=config, resume=resume, init_from=None,
                         device=device, progress=progress, should_stop=should_stop, pretraining=True)

@@ -31,14 +31,24 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from facetwin._check import check_config, check_path
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces, frame_faces, load_faces, match_mean_colour
 from facetwin.faces.align import face_type
 from facetwin.io.atomic import atomic_write_bytes
-from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError
+from facetwin.io.lock import LOCK_NAME, locks_output
+from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError, TrainingInterrupted
 from facetwin.models import SwapModel, create_model
-from facetwin.train.checkpoint import is_model_dir, load_checkpoint, read_config, read_weights, save_checkpoint
+from facetwin.train.checkpoint import (
+    discard_unfinished_save,
+    is_model_dir,
+    load_checkpoint,
+    read_config,
+    read_weights,
+    save_checkpoint,
+)
+from facetwin.train.interrupts import interrupts_held
 from facetwin.train.losses import l1_loss, ssim_loss
 from facetwin.train.optim import SwapAdam
 from facetwin.train.plot import append_history, plot_history, truncate_history
@@ -100,7 +110,22 @@ def pick_device(device: str = "auto") -> torch.device:
     """``"auto"``: CUDA when available, else the CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError):  # "cuda:abc", "gpu", 3.5
+        raise InvalidOptionError("--device", device, "auto, cpu, cuda or cuda:N") from None
+    if chosen.type == "cpu" or (chosen.type == "mps" and torch.backends.mps.is_available()):
+        return chosen
+    if chosen.type != "cuda":
+        raise InvalidOptionError("--device", device, "auto, cpu, cuda or cuda:N")
+    # Checked here, not at the first tensor moved: torch's own error comes minutes into
+    # a run, as a traceback about a lazy CUDA init.
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise InvalidOptionError("--device", device, "auto or cpu on this machine, where PyTorch finds no CUDA GPU")
+    if chosen.index is not None and chosen.index >= count:
+        raise InvalidOptionError("--device", device, f"cuda:0 to cuda:{count - 1} on this machine")
+    return chosen
 
 
 def use_bf16(precision: str, device: torch.device) -> bool:
@@ -149,7 +174,8 @@ def _prepare_model_dir(model_dir: Path, resume: bool) -> dict | None:
         raise ModelDirError(model_dir, "already holds a trained model", "use --resume to continue it or choose another folder")
     if model_dir.exists() and not model_dir.is_dir():
         raise ModelDirError(model_dir, "exists and is not a folder")
-    if model_dir.exists() and any(model_dir.iterdir()):
+    discard_unfinished_save(model_dir, ignore=(LOCK_NAME,))  # a first save killed midway (kill -9, power cut)
+    if model_dir.exists() and any(p.name != LOCK_NAME for p in model_dir.iterdir()):  # the run's own lock
         raise ModelDirError(model_dir, "is a folder with other files in it", "choose an empty or new folder")
     return None
 
@@ -191,6 +217,35 @@ def _keep_architecture(config: TrainConfig, old: dict[str, Any], model_dir: Path
     return TrainConfig(**{**config.to_json(), **kept})
 
 
+# Settings that change what a resumed run computes; the others (limits, how often to
+# log, preview or save) do not.
+_BOOKKEEPING = frozenset({"steps", "time_limit", "preview_every", "save_every", "log_every", "tensorboard"})
+
+
+def _resume_changes(
+    old: dict[str, Any], config: TrainConfig, data: Any, now: dict[str, dict[str, Any]]
+) -> list[str]:
+    """What differs from the run that saved the checkpoint: settings, then faces.
+
+    ``old`` is that run's TrainConfig (config.json's "train"), ``data`` its state.json
+    "data" ({"faces", "fingerprint"} by side), ``now`` this run's. Keys a model from an
+    older facetwin lacks count as unchanged: nothing is known about them.
+    """
+    changes = []
+    for name, value in config.to_json().items():
+        if name in _BOOKKEEPING or name in TrainConfig.ARCHITECTURE or name not in old:
+            continue
+        if old[name] != value:
+            changes.append(f"{name} {old[name]} -> {value}")
+    for side, faces in now.items():
+        before = data.get(side) if isinstance(data, dict) else None
+        if isinstance(before, dict) and before.get("fingerprint") not in (None, faces["fingerprint"]):
+            changes.append(f"other faces for {side.upper()} ({before.get('faces')} before, {faces['faces']} now)")
+    return changes
+
+
+@locks_output("model_dir", "train", clean=("previews",),
+              unless=lambda args: args["distributed"] is not None and args["distributed"].rank != 0)
 def train(
     faces_a: str | Path | Faces,
     faces_b: str | Path | Faces,
@@ -233,12 +288,23 @@ def train(
 
     Returns:
         Where it stopped and the last losses; ``stopped_by`` is "steps", "time" or
-        "requested". Ctrl-C saves a checkpoint and re-raises ``KeyboardInterrupt``.
+        "requested"; ``notes`` says how a resumed run differs from the one that saved it
+        (settings, faces), since it then does not continue exactly.
+
+    Raises:
+        TrainingInterrupted: (a ``KeyboardInterrupt``) Ctrl-C or SIGTERM, which in the
+            main thread are held until the step in progress ends, and while the closing
+            checkpoint is written: it says which step the folder holds.
     """
-    config = config or TrainConfig()
+    config = check_config(config, "config", TrainConfig)
+    for name, faces in (("faces_a", faces_a), ("faces_b", faces_b)):
+        if not isinstance(faces, Faces):
+            check_path(faces, name)
+    if init_from is not None:
+        check_path(init_from, "init_from")
     dist = distributed or Distributed()
     is_main = dist.rank == 0
-    model_dir = Path(model_dir)
+    model_dir = check_path(model_dir, "model_dir")
     dev = pick_device(device)
     if dev.type == "cuda" and dist.enabled:
         dev = torch.device("cuda", dist.local_rank)
@@ -288,16 +354,24 @@ def train(
         lr=config.lr, betas=(config.beta1, config.beta2),
     )
     state: dict[str, Any] = {"step": 0, "seed": config.seed, "rollbacks": 0, "seconds": 0.0}
+    notes: list[str] = []
+    data = {"a": {"folder": str(a.source), "faces": len(a), "fingerprint": a.fingerprint()},
+            "b": {"folder": str(b.source), "faces": len(b), "fingerprint": b.fingerprint()}}
     if previous is not None:
         state = load_checkpoint(model_dir, model=model, optimizer=optimizer)
         for group in optimizer.param_groups:  # runtime settings may change on resume
             group["lr"] = config.lr
             group["betas"] = (config.beta1, config.beta2)
+        # Allowed, but then the run is not the one an uninterrupted run would have been: say so.
+        changes = _resume_changes(previous.get("train", {}), config, state.get("data"),
+                                  {"a": data["a"]} if b is a else data)  # pre-training: B is A
+        if changes:
+            notes.append(f"resumed at step {state['step']} with {'; '.join(changes)}: "
+                         "it does not continue the saved run exactly")
+            log.warning("%s: %s", model_dir, notes[-1])
     start_step = int(state["step"])
-    state.update(
-        data={"a": {"folder": str(a.source), "faces": len(a), "fingerprint": a.fingerprint()},
-              "b": {"folder": str(b.source), "faces": len(b), "fingerprint": b.fingerprint()}},
-    )
+    last_saved = start_step  # the step the folder's checkpoint holds (0 once a new model is saved)
+    state.update(data=data)
     model_config = _model_config(model, config, a, b)
 
     net: torch.nn.Module = model
@@ -319,10 +393,17 @@ def train(
         return net(x, to=to)
 
     def save(step: int) -> None:
+        nonlocal last_saved
         if pretraining:
             model.decoder_b.load_state_dict(model.decoder_a.state_dict())
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            # Loading refuses NaN weights; keep the last good checkpoint to roll back to.
+            log.warning("step %d: the weights are NaN or infinite, not saved (the folder keeps step %d)",
+                        step, last_saved)
+            return
         if is_main:
             save_checkpoint(model_dir, model=model, optimizer=optimizer, state={**state, "step": step}, config=model_config)
+        last_saved = step
 
     # Fixed faces for previews: evenly spread through each set, no augmentation.
     plain = AugmentConfig(rotation=0, zoom=0, shift=0, flip=0, warp_sigma=0)
@@ -408,87 +489,97 @@ def train(
 
     second = "a" if pretraining else "b"  # the decoder the second half-step trains
     try:
-        while not out_of_budget():
-            gen = _step_generator(config.seed, step, dist.rank, int(state["rollbacks"]), dev)
-            # As the original: one update on A's batch, then one on B's. The shared
-            # encoder so moves twice per step, which is what the reference curve assumes
-            # (one summed update per step learnt about half as fast in the first 100).
-            optimizer.zero_grad(set_to_none=True)
-            loss_a, recon_a = one_person(a, "a", gen)
-            loss_a.backward()
-            optimizer.step("a")
-            optimizer.zero_grad(set_to_none=True)
-            loss_b, recon_b = one_person(b, second, gen)
-            loss_b.backward()
-            optimizer.step(second)
-            step += 1
+        # Ctrl-C and SIGTERM wait for the step in progress (a checkpoint of half a step
+        # would not resume exactly) and for the closing save (cut short by a second
+        # Ctrl-C, it lost every step since the last periodic checkpoint).
+        with interrupts_held() as held:
+            try:
+                while not out_of_budget():
+                    gen = _step_generator(config.seed, step, dist.rank, int(state["rollbacks"]), dev)
+                    # As the original: one update on A's batch, then one on B's. The shared
+                    # encoder so moves twice per step, which is what the reference curve assumes
+                    # (one summed update per step learnt about half as fast in the first 100).
+                    optimizer.zero_grad(set_to_none=True)
+                    loss_a, recon_a = one_person(a, "a", gen)
+                    loss_a.backward()
+                    optimizer.step("a")
+                    optimizer.zero_grad(set_to_none=True)
+                    loss_b, recon_b = one_person(b, second, gen)
+                    loss_b.backward()
+                    optimizer.step(second)
+                    step += 1
 
-            logging_step = step % config.log_every == 0 or out_of_budget()
-            if logging_step:
-                loss_a_value, loss_b_value = recon_a.item(), recon_b.item()
-                finite = all(math.isfinite(v) for v in (loss_a_value, loss_b_value, loss_a.item(), loss_b.item()))
-                if agree(not finite):
-                    consecutive_rollbacks += 1
-                    state["rollbacks"] = int(state["rollbacks"]) + 1
-                    if consecutive_rollbacks > _MAX_ROLLBACKS:
-                        raise TrainingDivergedError(step, consecutive_rollbacks - 1)
-                    good = load_checkpoint(model_dir, model=model, optimizer=optimizer)
-                    log.warning("non-finite loss at step %d: rolled back to step %d", step, good["step"])
-                    step = int(good["step"])
-                    last_log_time, last_log_step = time.perf_counter(), step
-                    if is_main and history.exists():
-                        truncate_history(history, step)  # those steps are trained again
-                    continue
-                consecutive_rollbacks = 0
-                now = time.perf_counter()
-                samples_per_s = 2 * config.batch_size * (step - last_log_step) * dist.world_size / max(now - last_log_time, 1e-9)
-                last_log_time, last_log_step = now, step
+                    logging_step = step % config.log_every == 0 or out_of_budget()
+                    if logging_step:
+                        loss_a_value, loss_b_value = recon_a.item(), recon_b.item()
+                        finite = all(math.isfinite(v)
+                                     for v in (loss_a_value, loss_b_value, loss_a.item(), loss_b.item()))
+                        if agree(not finite):
+                            consecutive_rollbacks += 1
+                            state["rollbacks"] = int(state["rollbacks"]) + 1
+                            if consecutive_rollbacks > _MAX_ROLLBACKS:
+                                raise TrainingDivergedError(step, consecutive_rollbacks - 1)
+                            good = load_checkpoint(model_dir, model=model, optimizer=optimizer)
+                            log.warning("non-finite loss at step %d: rolled back to step %d", step, good["step"])
+                            step = int(good["step"])
+                            last_log_time, last_log_step = time.perf_counter(), step
+                            if is_main and history.exists():
+                                truncate_history(history, step)  # those steps are trained again
+                            continue
+                        consecutive_rollbacks = 0
+                        now = time.perf_counter()
+                        samples_per_s = (2 * config.batch_size * (step - last_log_step) * dist.world_size
+                                         / max(now - last_log_time, 1e-9))
+                        last_log_time, last_log_step = now, step
+                        if board is not None:
+                            board.add_scalars("loss", {"a": loss_a_value, "b": loss_b_value}, step)
+                            board.add_scalar("samples_per_s", samples_per_s, step)
+                        if is_main:
+                            append_history(history, {
+                                "step": step,
+                                "seconds": round(seconds_before + now - started, 3),
+                                "loss_a": round(loss_a_value, 6),
+                                "loss_b": round(loss_b_value, 6),
+                                "total_a": round(loss_a.item(), 6),
+                                "total_b": round(loss_b.item(), 6),
+                                "samples_per_s": round(samples_per_s, 2),
+                                "lr": config.lr,
+                            })
+                    if is_main and progress is not None:
+                        progress(TrainStatus(step, config.steps, loss_a_value, loss_b_value,
+                                             samples_per_s or None, time.perf_counter() - started))
+                    if step % config.preview_every == 0:
+                        preview(step)
+                        if is_main and history.exists():
+                            plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
+                    if step % config.save_every == 0:
+                        state["seconds"] = seconds_before + time.perf_counter() - started
+                        save(step)
+                    # Rank 0 asks (a UI lives there); every rank joins agree() so all leave at this
+                    # step. A Ctrl-C held during the step ends the run here too, at a whole step.
+                    asked = not held and is_main and should_stop is not None and bool(should_stop())
+                    if agree(bool(held) or asked):
+                        stopped_by = "interrupted" if held else "requested"
+                        break
+                if stopped_by not in ("requested", "interrupted"):
+                    stopped_by = "steps" if config.steps is not None and step >= config.steps else "time"
+            except KeyboardInterrupt:  # raised by code, or outside the main thread's handlers
+                stopped_by = "interrupted"
+                raise
+            finally:
+                loop_seconds = time.perf_counter() - started  # throughput without the closing save
                 if board is not None:
-                    board.add_scalars("loss", {"a": loss_a_value, "b": loss_b_value}, step)
-                    board.add_scalar("samples_per_s", samples_per_s, step)
-                if is_main:
-                    append_history(history, {
-                        "step": step,
-                        "seconds": round(seconds_before + now - started, 3),
-                        "loss_a": round(loss_a_value, 6),
-                        "loss_b": round(loss_b_value, 6),
-                        "total_a": round(loss_a.item(), 6),
-                        "total_b": round(loss_b.item(), 6),
-                        "samples_per_s": round(samples_per_s, 2),
-                        "lr": config.lr,
-                    })
-            if is_main and progress is not None:
-                progress(TrainStatus(step, config.steps, loss_a_value, loss_b_value,
-                                     samples_per_s or None, time.perf_counter() - started))
-            if step % config.preview_every == 0:
-                preview(step)
-                if is_main and history.exists():
-                    plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
-            if step % config.save_every == 0:
-                state["seconds"] = seconds_before + time.perf_counter() - started
-                save(step)
-            # Rank 0 asks (a UI lives there); every rank joins agree() so all leave at this step.
-            if should_stop is not None and agree(is_main and bool(should_stop())):
-                stopped_by = "requested"
-                break
-        if stopped_by != "requested":
-            stopped_by = "steps" if config.steps is not None and step >= config.steps else "time"
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
-        raise
-    finally:
-        loop_seconds = time.perf_counter() - started  # throughput without the closing save
-        if board is not None:
-            board.close()
-        # Whatever stopped the run (limit, Ctrl-C, an error), keep the work done since
-        # the last checkpoint, unless the weights themselves went bad.
-        if step > start_step:
-            if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-                state["seconds"] = seconds_before + time.perf_counter() - started
-                save(step)
-                if is_main and history.exists():
-                    preview(step)
-                    plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
+                    board.close()
+                # Whatever stopped the run (limit, Ctrl-C, an error), keep the work done since
+                # the last checkpoint, unless the weights themselves went bad (save skips those).
+                if step > start_step:
+                    state["seconds"] = seconds_before + time.perf_counter() - started
+                    save(step)
+                    if last_saved == step and is_main and history.exists():
+                        preview(step)
+                        plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
+    except KeyboardInterrupt as interrupt:  # a held Ctrl-C raised again as the block ended, or code's own
+        raise TrainingInterrupted(model_dir, step=step, saved_step=last_saved) from interrupt
     seconds = time.perf_counter() - started
     return TrainSummary(
         model_dir=model_dir,
@@ -501,6 +592,7 @@ def train(
         stopped_by=stopped_by,
         rollbacks=int(state["rollbacks"]),
         transfer=transfer_report,
+        notes=notes,
     )
 
 
