@@ -48,3 +48,149 @@ def test_an_image_conversion_shows_the_picture_and_its_marks(tmp_path, grace_hop
         assert again[6] == {"__type__": "update"}
     finally:
         server.queue.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _handler(app, name: str):
+    return next(f.fn for f in app.fns.values() if f.name == name)
+
+
+@pytest.fixture
+def owners_project(tmp_path, grace_hopper_path):
+    """A project as its owner left it: uploads, faces, a model, logs, an output."""
+    import shutil
+
+    from facetwin.ui.project import Project
+
+    project = Project(tmp_path / "p")
+    project.add_upload("a", [grace_hopper_path])
+    for path in ("faces/a/000000_0.png", "model/preview.png", "outputs/grace_hopper_to_b.png"):
+        (project.root / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(grace_hopper_path, project.root / path)
+    (project.root / "faces/a/alignments.json").write_text('{"source": {"path": "/home/owner/clip.mp4"}}')
+    (project.root / "model/weights.safetensors").write_bytes(b"the owner's weights")
+    (project.root / "logs").mkdir()
+    (project.root / "logs/job-1.log").write_text("Traceback ...")
+    return project
+
+
+def test_served_to_others_it_asks_for_a_log_in_and_serves_only_what_the_page_shows(owners_project):
+    import httpx
+
+    port = _free_port()
+    # shared=True on a loopback port: what --host 0.0.0.0 gets, without listening on every interface.
+    app = ui_app.launch(owners_project.root, port=port, shared=True, device="cpu", block=False)
+    try:
+        user, password = app.facetwin_auth
+        assert user == "facetwin" and len(password) >= 20
+        root = owners_project.root
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            crop = f"/gradio_api/file={root}/faces/a/000000_0.png"
+            for url in ("/config", "/gradio_api/info", crop):
+                assert client.get(url).status_code == 401, url
+            assert client.post("/login", data={"username": user, "password": "guess"}).status_code == 400
+            assert client.post("/login", data={"username": user, "password": password}).status_code == 200
+            assert client.get("/config").status_code == 200
+            for shown in ("faces/a/000000_0.png", "model/preview.png", "outputs/grace_hopper_to_b.png"):
+                reply = client.get(f"/gradio_api/file={root}/{shown}")
+                assert reply.status_code == 200 and reply.content == (root / shown).read_bytes(), shown
+            for kept in ("model/weights.safetensors", "project.json", "sources/a/grace_hopper.jpg",
+                         "faces/a/alignments.json", "logs/job-1.log"):
+                assert (root / kept).is_file()
+                assert client.get(f"/gradio_api/file={root}/{kept}").status_code == 403, kept
+    finally:
+        app.facetwin_server.queue.close()
+        app.close()
+
+
+def test_on_loopback_it_stays_open_but_still_keeps_the_weights(owners_project):
+    import httpx
+
+    port = _free_port()
+    app = ui_app.launch(owners_project.root, port=port, device="cpu", block=False)
+    try:
+        assert app.facetwin_auth is None and app.facetwin_server.roots is None
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            assert client.get("/config").status_code == 200
+            root = owners_project.root
+            assert client.get(f"/gradio_api/file={root}/faces/a/000000_0.png").status_code == 200
+            assert client.get(f"/gradio_api/file={root}/model/weights.safetensors").status_code == 403
+    finally:
+        app.facetwin_server.queue.close()
+        app.close()
+
+
+def test_a_shared_page_reads_typed_paths_only_under_the_roots(tmp_path, grace_hopper_path):
+    import shutil
+
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    shutil.copyfile(grace_hopper_path, allowed / "portrait.jpg")
+    app = ui_app.build_app(tmp_path / "p", roots=(allowed.resolve(),), shared=True, refresh=5)
+    try:
+        use_path = _handler(app, "use_path")
+        outside = [str(grace_hopper_path), "/etc/shadow", "/root/.ssh/id_rsa", str(tmp_path / "missing.mp4")]
+        messages = {use_path(text)[1].replace(text, "TYPED") for text in outside}
+        assert messages == {f"⚠ not an allowed path: TYPED (this server reads videos, images and folders under "
+                            f"{allowed.resolve()} only; upload anything else)"}
+        assert app.facetwin_server.project.source("a") is None
+        line, message = use_path(str(allowed / "portrait.jpg"))
+        assert message == "" and line == "Source: `portrait.jpg`"
+        assert app.facetwin_server.project.source("a") == allowed.resolve() / "portrait.jpg"
+    finally:
+        app.facetwin_server.queue.close()
+
+
+def test_a_shared_page_will_not_discard_the_owners_model(tmp_path):
+    from _helpers import tiny_model_dir
+
+    app = ui_app.build_app(tmp_path / "p", shared=True, refresh=5)
+    try:
+        project = app.facetwin_server.project
+        tiny_model_dir(project.model_dir)
+        before = sorted(p.name for p in project.model_dir.iterdir())
+        start_training = _handler(app, "start_training")
+        message = start_training(True)  # as a visitor's API call would, the checkbox being hidden
+        assert message == ("⚠ cannot start over (discard the model) on a shared server: only the owner can, in a "
+                           "facetwin ui served to this machine only")
+        assert sorted(p.name for p in project.model_dir.iterdir()) == before
+        assert app.facetwin_server.queue.snapshot() == []
+    finally:
+        app.facetwin_server.queue.close()
+
+
+def test_a_failed_job_is_one_line_in_the_job_table(tmp_path):
+    app = ui_app.build_app(tmp_path / "p", refresh=5)
+    server = app.facetwin_server
+    try:
+        def crash(ctx):
+            raise RuntimeError("CUDA error: an illegal memory access | was encountered\n" + "detail\n" * 400)
+
+        server.queue.submit("train", "train", crash)
+        assert server.queue.wait(10)
+        table = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})[0]
+        rows = [line for line in table.splitlines() if line.startswith("| 1 ")]
+        assert len(rows) == 1 and rows[0].count(" | ") == 3  # the "|" of the message does not split the row
+        assert "failed: internal error: RuntimeError: CUDA error: an illegal memory access \\| was encountered …" \
+            in rows[0]
+        assert "detail" not in table and len(rows[0]) < 400
+        log = next((server.project.root / "logs").glob("job-1-*.log"))
+        assert "detail\n" * 400 in log.read_text() and str(log) in rows[0]  # the whole message, kept
+    finally:
+        server.queue.close()
+
+
+def test_a_blocking_shared_launch_needs_its_log_in_given(tmp_path):
+    from facetwin.errors import InvalidOptionError
+
+    # The made-up password could never be handed over by a call that does not return.
+    with pytest.raises(InvalidOptionError, match=r"auth must be \(user, password\) when serving others"):
+        ui_app.launch(tmp_path / "p", host="0.0.0.0", port=_free_port(), block=True)
+    assert not (tmp_path / "p").exists()  # refused before anything was made or listened on

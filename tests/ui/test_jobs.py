@@ -165,3 +165,28 @@ def test_report_raises_once_stopped(queue):
     queue.stop(job.id)
     assert queue.wait(10)
     assert seen == ["stopped"]
+
+
+def test_a_long_or_many_line_error_is_kept_as_one_line(queue, tmp_path, caplog):
+    from facetwin.errors import UnreadableMediaError
+    from facetwin.ui.jobs import MAX_ERROR_CHARS, one_line
+
+    assert one_line("first\n\n  second  ") == "first …"
+    assert one_line("  a   b ") == "a b" and one_line("") == ""
+    assert one_line("x" * 500) == "x" * (MAX_ERROR_CHARS - 1) + "…"
+
+    def bad(ctx):  # a decoder's reason can run over several lines
+        raise UnreadableMediaError("clip.mp4", "Invalid data found when processing input\n  at offset 0x2f")
+
+    def bug(ctx):
+        raise MemoryError("out of memory\n" + "allocator state\n" * 50)
+
+    a, b = queue.submit("k", "bad", bad), queue.submit("k", "bug", bug)
+    with caplog.at_level("ERROR", logger="facetwin.ui.jobs"):
+        assert queue.wait(10)
+    assert queue.get(a.id).error == ("cannot read clip.mp4 as an image or video: Invalid data found when "
+                                     "processing input …")
+    error = queue.get(b.id).error
+    assert "\n" not in error and error.startswith("internal error: MemoryError: out of memory … (traceback in ")
+    (record,) = caplog.records  # the terminal gets the same one line, not the traceback
+    assert record.getMessage().endswith(error) and "\n" not in record.getMessage()

@@ -1,8 +1,9 @@
 """``facetwin ui``: a local web app over the library (needs ``pip install 'facetwin[ui]'``).
 
-``jobs`` (the one-at-a-time queue), ``project`` (the project folder) and ``tasks`` (what
-each button runs: one library call) need nothing beyond facetwin; ``app`` and ``forms``
-build the Gradio page and are loaded on first use::
+``jobs`` (the one-at-a-time queue), ``project`` (the project folder), ``tasks`` (what
+each button runs: one library call) and ``access`` (what visitors of a shared server may
+do) need nothing beyond facetwin; ``app`` and ``forms`` build the Gradio page and are
+loaded on first use::
 
     from facetwin.ui import launch
     launch("my-project")            # http://127.0.0.1:7860

@@ -13,6 +13,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ import gradio as gr
 from tqdm import tqdm
 
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
-from facetwin.errors import FacetwinError, NotReadyError, ServerStartError
+from facetwin.errors import FacetwinError, InvalidOptionError, NotReadyError, OwnerOnlyError, ServerStartError
 from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, TRAIN_OPTIONS, Option
 from facetwin.ui import forms, tasks
+from facetwin.ui.access import allowed_input, generate_credentials, is_loopback, resolve_roots, served_files
 from facetwin.ui.jobs import Job, JobQueue
 from facetwin.ui.project import Person, Project
 
@@ -50,6 +52,8 @@ class _Server:
     device: str
     max_upload: int
     key_dir: Path | None
+    roots: tuple[Path, ...] | None = None  # where typed paths may point; None: anywhere
+    shared: bool = False  # served to others: the owner's destructive actions are refused
     preview: Any = None  # the FramePreview of (input, model state) in use
     preview_key: tuple | None = None
     preview_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,7 +88,8 @@ def _queue_table(jobs: list[Job]) -> str:
         return "**Jobs** · none yet. Long work runs here one job at a time, and goes on if this tab is closed."
     rows = ["| # | job | state | progress |", "|---|---|---|---|"]
     for job in reversed(jobs[-8:]):
-        state = job.state + (f": {job.error}" if job.error else "")
+        # One line per job, whatever the error: a "|" would end the cell, a newline the table.
+        state = (job.state + (f": {job.error}" if job.error else "")).replace("|", "\\|").replace("\n", " ")
         rows.append(f"| {job.id} | {job.title} | {state} | {_progress_line(job) if job.started else ''} |")
     return "**Jobs** (one at a time, newest first)\n\n" + "\n".join(rows)
 
@@ -115,6 +120,8 @@ def build_app(
     max_upload: int = DEFAULT_MAX_UPLOAD,
     key_dir: str | Path | None = None,
     refresh: float = 1.0,
+    roots: tuple[Path, ...] | None = None,
+    shared: bool = False,
 ) -> gr.Blocks:
     """The UI over the project folder ``project`` (created if missing).
 
@@ -124,10 +131,15 @@ def build_app(
         max_upload: the largest upload accepted, in bytes.
         key_dir: the signing key folder for the outputs' C2PA manifests.
         refresh: seconds between the page's reads of the jobs and the project.
+        roots: resolved folders typed paths must lie under (``access.allowed_input``);
+            None: any path on this machine.
+        shared: the page is served to others: *start over* (discarding the model) is
+            refused and hidden.
     """
     proj = Project(project)
     server = _Server(proj, queue or JobQueue(crash_log=proj.root / "logs"), device, max_upload,
-                     Path(key_dir) if key_dir is not None else None)
+                     Path(key_dir) if key_dir is not None else None, roots=roots, shared=shared)
+    where = "on this machine" if roots is None else "under " + " or ".join(f"{r}" for r in roots)
     extract_options = [o for o in EXTRACT_OPTIONS if o.field not in _HIDDEN_EXTRACT]
     tuning_options = [o for o in CONVERT_OPTIONS if o.group in _TUNING_GROUPS]
     # --coverage only matters for models from before face types, which a project never holds.
@@ -157,7 +169,7 @@ def build_app(
                             ui["upload"] = gr.File(label="Upload one video, or images", file_count="multiple",
                                                    type="filepath", height=120, elem_id=f"upload-{person}")
                             with gr.Row():
-                                ui["path"] = gr.Textbox(label="...or a video, image or folder on this machine",
+                                ui["path"] = gr.Textbox(label=f"...or a video, image or folder {where}",
                                                         elem_id=f"path-{person}", scale=4)
                                 ui["use_path"] = gr.Button("Use path", elem_id=f"use-path-{person}", scale=1)
                             ui["source"] = gr.Markdown(_describe_source(proj.source(person)),
@@ -185,7 +197,7 @@ def build_app(
                     train_resume = gr.Button("Resume", elem_id="train-resume")
                     train_stop = gr.Button("Stop (saves)", variant="stop", elem_id="train-stop")
                     start_over = gr.Checkbox(label="start over (discard the model)", value=False,
-                                             elem_id="train-start-over")
+                                             elem_id="train-start-over", visible=not shared)
                 train_status = gr.Markdown("", elem_id="train-status")
                 train_message = gr.Markdown("", elem_id="train-message", elem_classes="ft-message")
                 with gr.Row():
@@ -202,7 +214,7 @@ def build_app(
                         convert_upload = gr.File(label="Upload the video or image to convert", file_count="multiple",
                                                  type="filepath", elem_id="convert-upload")
                         with gr.Row():
-                            convert_path = gr.Textbox(label="...or a path on this machine", elem_id="convert-path",
+                            convert_path = gr.Textbox(label=f"...or a path {where}", elem_id="convert-path",
                                                       scale=4)
                             convert_use_path = gr.Button("Use path", elem_id="convert-use-path", scale=1)
                         convert_source = gr.Markdown(_describe_source(proj.source("input")), elem_id="convert-source")
@@ -236,6 +248,8 @@ def build_app(
         # --- handlers: training ----------------------------------------------------------
         def start_training(over: bool, *values):
             try:
+                if over and server.shared:  # checked here too: a visitor can call the API without the page
+                    raise OwnerOnlyError("start over (discard the model)")
                 config = forms.config_from_form(TrainConfig, TRAIN_OPTIONS, values)
                 for person in ("a", "b"):
                     if not proj.has_faces(person):
@@ -350,7 +364,7 @@ def _take_source(server: _Server, who: Person, *, files: list | None = None, pat
         if files:
             source = server.project.add_upload(who, files, max_bytes=server.max_upload)
         else:
-            source = server.project.set_source(who, path.strip())
+            source = server.project.set_source(who, allowed_input(path.strip(), server.roots))
     except FacetwinError as exc:
         return gr.update(), f"⚠ {exc}"
     return _describe_source(source), ""
@@ -544,19 +558,59 @@ def launch(
     device: str = "auto",
     max_upload: int = DEFAULT_MAX_UPLOAD,
     key_dir: str | Path | None = None,
+    allow: Sequence[str | Path] | None = None,
+    auth: tuple[str, str] | None = None,
+    shared: bool | None = None,
     block: bool = True,
 ):
     """Serve the UI for ``project`` on http://HOST:PORT (loopback only by default).
 
+    On a loopback host the page is its owner's, as the command line is: no log-in, any
+    path. Served to others (any other host, or ``shared=True``: a loopback port behind a
+    proxy or tunnel) it asks for a log-in, reads typed paths only under ``allow`` (the
+    project folder if not given) and refuses *start over*. Either way Gradio serves from
+    the project only what the page shows (``access.served_files``): never the weights,
+    uploads, ``project.json`` or logs.
+
+    Args:
+        allow: folders whose videos and images may be given by path. Default: any path on
+            a loopback host, the project folder only when shared.
+        auth: (user, password) to log in with; made up when shared and not given
+            (``app.facetwin_auth`` holds it, for the caller to pass on; with
+            ``block=False`` only, as a blocking call could not hand it over).
+        shared: served to others; None: whenever ``host`` is not a loopback address.
+
     Returns the Gradio app (with ``block=False``; call ``.close()`` to stop it).
+
+    Raises:
+        InputNotFoundError: an ``allow`` folder does not exist.
+        InvalidOptionError: shared, ``block=True`` and no ``auth``.
+        ProjectFolderError: ``project`` is a file or cannot be created.
+        ServerStartError: the port cannot be listened on.
     """
-    app = build_app(project, device=device, max_upload=max_upload, key_dir=key_dir)
+    shared = not is_loopback(host) if shared is None else shared
+    if allow:
+        roots: tuple[Path, ...] | None = resolve_roots(allow)
+    else:
+        roots = (Path(project).resolve(),) if shared else None
+    if shared and auth is None:
+        if block:  # launch would not return, so a made-up password could never be shown
+            raise InvalidOptionError("auth", None, "(user, password) when serving others with block=True")
+        auth = generate_credentials()
+    app = build_app(project, device=device, max_upload=max_upload, key_dir=key_dir, roots=roots, shared=shared)
     proj = app.facetwin_server.project
+    allowed_paths, blocked_paths = served_files(proj)
+    if shared:
+        log.warning("serving %s to others on %s:%d: visitors log in as %r, run jobs, see the project's faces, "
+                    "previews and outputs, and give paths under %s only", proj.root, host, port, auth[0],
+                    ", ".join(str(r) for r in roots or ()))
+    app.facetwin_auth = auth  # for the caller to show (a made-up password is new at each start)
     app.queue(default_concurrency_limit=4)
     try:
-        app.launch(server_name=host, server_port=port, max_file_size=max_upload, allowed_paths=[str(proj.root)],
-                   prevent_thread_lock=not block, ssr_mode=False, quiet=True, show_error=False, css=_CSS,
-                   footer_links=[])
+        app.launch(server_name=host, server_port=port, max_file_size=max_upload, allowed_paths=allowed_paths,
+                   blocked_paths=blocked_paths, auth=auth, auth_message="facetwin: log in with the user name "
+                   "and password the server's owner gave you.", prevent_thread_lock=not block, ssr_mode=False,
+                   quiet=True, show_error=False, css=_CSS, footer_links=[])
     except OSError as exc:
         app.facetwin_server.queue.close()
         raise ServerStartError(host, port, str(exc).split(". ")[0]) from None

@@ -21,11 +21,25 @@ from typing import Any, Literal
 
 from facetwin.errors import FacetwinError
 
-__all__ = ["Job", "JobContext", "JobQueue", "JobStopped"]
+__all__ = ["Job", "JobContext", "JobQueue", "JobStopped", "one_line"]
 
 log = logging.getLogger(__name__)
 
+#: The longest error a job keeps (the page's job table, the terminal): the rest is in the crash log.
+MAX_ERROR_CHARS = 200
+
 JobState = Literal["queued", "running", "paused", "done", "stopped", "failed", "cancelled"]
+
+
+def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``text`` as one line of at most ``limit`` characters: its first non-blank line, "…" if cut.
+
+    >>> one_line("CUDA out of memory.\\nTried to allocate 2.00 GiB")
+    'CUDA out of memory. …'
+    """
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    first = (lines[0] if lines else "") + (" …" if len(lines) > 1 else "")
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
 
 
 class JobStopped(Exception):
@@ -241,10 +255,13 @@ class JobQueue:
             except JobStopped:
                 state = "stopped"
             except FacetwinError as exc:
-                state, error = "failed", str(exc)
+                state, error = "failed", one_line(str(exc))
             except Exception as exc:  # a bug: the server must go on serving the page
-                state, error = "failed", f"internal error: {type(exc).__name__}: {exc}{self._write_crash_log(job)}"
-                log.exception("job %d (%s) failed", job.id, job.title)
+                # One line in the page and the terminal; the traceback goes to the crash log.
+                error = f"internal error: {type(exc).__name__}: {one_line(str(exc))}{self._write_crash_log(job)}"
+                state = "failed"
+                log.error("job %d (%s) failed: %s", job.id, job.title, error)
+                log.debug("job %d (%s) failed", job.id, job.title, exc_info=True)
             with self._lock:
                 job.state, job.result, job.error, job.finished = state, result, error, time.time()
 

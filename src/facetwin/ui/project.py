@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from facetwin.errors import EmptyInputError, UnreadableMediaError, UploadTooLargeError
+from facetwin.errors import EmptyInputError, ProjectFolderError, UnreadableMediaError, UploadTooLargeError
 from facetwin.io.atomic import atomic_write_json
 from facetwin.io.images import IMAGE_SUFFIXES
 from facetwin.io.media import open_media
@@ -34,10 +34,18 @@ class Project:
     """The folders of one project (created on first use)."""
 
     def __init__(self, root: str | Path) -> None:
+        """
+        Raises:
+            ProjectFolderError: ``root`` is a file, or the folder cannot be created.
+        """
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        for folder in (self.outputs_dir, self.previews_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        if self.root.exists() and not self.root.is_dir():
+            raise ProjectFolderError(self.root, "it is a file")
+        try:
+            for folder in (self.outputs_dir, self.previews_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # read-only, permission, a file on the way
+            raise ProjectFolderError(self.root, exc.strerror or type(exc).__name__) from None
 
     @property
     def model_dir(self) -> Path:
