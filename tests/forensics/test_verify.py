@@ -9,18 +9,19 @@ from pathlib import Path
 
 import av
 import cv2
+import numpy as np
 import pytest
 from _helpers import write_video
 
 from facetwin.cli import main
 from facetwin.errors import InputNotFoundError, UnreadableMediaError
 from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE, Provenance, read_png_text, write_marked_png
-from facetwin.forensics.report import FileReport, verify
+from facetwin.forensics.report import FileReport, format_report, verify
 from facetwin.forensics.watermark import THRESHOLD
 from facetwin.io import read_image
 from facetwin.io.writers import VideoWriter
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_SYNTHETIC = 0, 2, 3
+EXIT_OK, EXIT_BAD_INPUT, EXIT_SYNTHETIC, EXIT_UNVERIFIED = 0, 2, 3, 4
 CLEAN_MAX = 3.0
 
 
@@ -94,6 +95,7 @@ def assert_clean(report: FileReport) -> None:
     assert not report.watermark.found and abs(report.watermark.score) < CLEAN_MAX
     assert report.claim is None and not report.metadata_found
     assert not report.c2pa.present and not report.c2pa_says_synthetic
+    assert report.status == "none" and report.proof == report.unverified == ()
     assert report.verdict == "no facetwin marks found"
 
 
@@ -105,8 +107,9 @@ def test_marked_files_show_all_three_marks(files, provenance, name, kind):
     assert report.claim["synthetic"] is True and report.claim["model_fingerprint"] == provenance.model_fingerprint
     assert report.c2pa.present and report.c2pa.valid and report.c2pa.trusted
     assert report.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE
-    assert report.synthetic and report.c2pa_says_synthetic
-    assert report.verdict == "SYNTHETIC (facetwin: watermark, metadata, C2PA)"
+    assert report.synthetic and report.c2pa_says_synthetic and report.status == "synthetic"
+    assert report.proof == ("watermark", "C2PA") and report.unverified == ("unsigned metadata",)
+    assert report.verdict == "SYNTHETIC (facetwin: watermark, C2PA, unsigned metadata)"
 
 
 @pytest.mark.parametrize("name", ["clean_png", "clean_mp4", "reencoded_clean_mp4"])
@@ -150,7 +153,8 @@ def test_one_changed_pixel_makes_the_manifest_invalid(files, tmp_path):
     assert report.c2pa.present and not report.c2pa.valid and not report.c2pa.trusted
     assert any("mismatch" in p for p in report.c2pa.problems), report.c2pa.problems
     assert report.watermark.found and report.metadata_found  # the other marks still say synthetic
-    assert report.synthetic
+    assert report.synthetic and report.proof == ("watermark",) and not report.c2pa_says_synthetic
+    assert report.unverified == ("unsigned metadata", "C2PA invalid for this file")
     d = report.as_dict()
     assert d["c2pa"]["present"] is True and d["c2pa"]["valid"] is False and d["c2pa"]["problems"]
 
@@ -216,7 +220,7 @@ def test_cli_clean_files_exit_0(files, capsys):
 def test_cli_one_synthetic_file_exits_3(files, capsys):
     assert main(["verify", str(files["clean_png"]), str(files["marked_mp4"]), "--frames", "4"]) == EXIT_SYNTHETIC
     out = capsys.readouterr().out
-    assert "SYNTHETIC (facetwin: watermark, metadata, C2PA)" in out
+    assert "SYNTHETIC (facetwin: watermark, C2PA, unsigned metadata)" in out
     assert "4/4 frames" in out and "valid, trusted signer" in out
 
 
@@ -266,8 +270,8 @@ def test_cli_trust_dir_and_bad_frames(files, tmp_path, capsys):
 def test_tampered_verdict_names_the_invalid_manifest(files, tmp_path):
     tampered = tmp_path / "tampered.png"
     tampered.write_bytes(tamper_one_pixel(files["marked_png"].read_bytes()))
-    assert "C2PA, invalid" in verify(tampered).verdict
-    assert "C2PA, invalid" not in verify(files["marked_png"]).verdict
+    assert "C2PA invalid for this file" in verify(tampered).verdict
+    assert "C2PA invalid for this file" not in verify(files["marked_png"]).verdict
 
 
 def test_undecodable_pixels_keep_the_metadata_and_manifest_evidence(files, tmp_path):
@@ -277,8 +281,11 @@ def test_undecodable_pixels_keep_the_metadata_and_manifest_evidence(files, tmp_p
     broken = tmp_path / "broken.png"
     broken.write_bytes(bytes(data))
     report = verify(broken)
-    assert report.synthetic and report.metadata_found and report.c2pa.present and not report.c2pa.valid
+    assert report.metadata_found and report.c2pa.present and not report.c2pa.valid
     assert report.watermark.frames == 0 and "could not be decoded" in report.problems[0]
+    # Without its pixels nothing binds the claims to this file: a broken copy is no proof.
+    assert not report.synthetic and report.status == "unverified"
+    assert "the watermark was not checked" in report.verdict
 
 
 def test_a_claim_saying_not_synthetic_is_not_facetwin_metadata(tmp_path, astronaut):
@@ -313,3 +320,111 @@ def test_long_videos_are_sampled_by_seeking(files, monkeypatch):
     seeking = verify(files["marked_mp4"], frames=4)
     assert seeking.watermark.frames == 4 and seeking.watermark.found
     assert abs(seeking.watermark.score - linear.watermark.score) < 0.5 * linear.watermark.score
+
+
+# --- forgeries: facetwin's marks copied into a real photo -----------------------------------
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, the whole chunk as stored) for each chunk of a PNG."""
+    chunks, pos = [], 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunks.append((kind, data[pos:pos + 12 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def copy_png_chunks(donor: bytes, real: bytes, kinds: set[bytes]) -> bytes:
+    """``real`` with the donor's chunks of these types inserted after its IHDR, as a forger would."""
+    copied = b"".join(chunk for kind, chunk in png_chunks(donor) if kind in kinds)
+    assert copied, kinds
+    end_of_ihdr = 8 + len(png_chunks(real)[0][1])
+    return real[:end_of_ihdr] + copied + real[end_of_ihdr:]
+
+
+def copy_jpeg_app11(donor: bytes, real: bytes) -> bytes:
+    """``real`` with the donor's APP11 segments (where JPEG keeps a C2PA manifest) after its SOI."""
+    segments, pos = [], 2
+    while donor[pos] == 0xFF and donor[pos + 1] not in (0xD9, 0xDA):  # up to the pixels
+        length = struct.unpack(">H", donor[pos + 2:pos + 4])[0]
+        if donor[pos + 1] == 0xEB:
+            segments.append(donor[pos:pos + 2 + length])
+        pos += 2 + length
+    assert segments
+    return real[:2] + b"".join(segments) + real[2:]
+
+
+@pytest.fixture(scope="module")
+def forged(files, tmp_path_factory, grace_hopper_path, provenance) -> dict[str, Path]:
+    """Real photos given the marks of genuine facetwin outputs by copying bytes, pixels untouched."""
+    from facetwin.forensics.c2pa import ensure_signing_key, sign_file
+
+    folder = tmp_path_factory.mktemp("forged")
+    donor, real = files["marked_png"].read_bytes(), files["clean_png"].read_bytes()  # the same astronaut
+    out = {"png_text": folder / "text.png", "png_c2pa": folder / "c2pa.png", "png_both": folder / "both.png"}
+    out["png_text"].write_bytes(copy_png_chunks(donor, real, {b"iTXt", b"tEXt", b"zTXt"}))
+    out["png_c2pa"].write_bytes(copy_png_chunks(donor, real, {b"caBX"}))
+    out["png_both"].write_bytes(copy_png_chunks(donor, real, {b"iTXt", b"caBX"}))
+    # A genuine signed JPEG (the marked astronaut) gives its manifest to Grace Hopper's photo.
+    out["signed_jpg"] = folder / "signed.jpg"
+    out["signed_jpg"].write_bytes(files["marked_jpg"].read_bytes())
+    sign_file(out["signed_jpg"], provenance.claim(), ensure_signing_key())
+    out["jpg_c2pa"] = folder / "c2pa.jpg"
+    out["jpg_c2pa"].write_bytes(copy_jpeg_app11(out["signed_jpg"].read_bytes(), grace_hopper_path.read_bytes()))
+    return out
+
+
+def test_the_donors_are_genuine_and_prove_synthetic(files, forged):
+    for path in (files["marked_png"], forged["signed_jpg"]):
+        report = verify(path)
+        assert report.status == "synthetic" and report.proof == ("watermark", "C2PA"), format_report(report)
+        assert report.c2pa.valid and report.c2pa.trusted
+
+
+@pytest.mark.parametrize("name, real", [("png_text", "clean_png"), ("png_c2pa", "clean_png"),
+                                        ("png_both", "clean_png"), ("jpg_c2pa", None)])
+def test_copied_marks_on_a_real_photo_are_an_unverified_claim(files, forged, grace_hopper_path, name, real):
+    original = files[real] if real else grace_hopper_path
+    assert verify(original).status == "none"
+    assert np.array_equal(read_image(forged[name]), read_image(original))  # the real photo's pixels, as they were
+    report = verify(forged[name])
+    assert not report.synthetic and report.status == "unverified" and report.proof == ()
+    assert not report.watermark.found and abs(report.watermark.score) < CLEAN_MAX
+    assert report.verdict.startswith("UNVERIFIED claim of synthetic") and "no watermark" in report.verdict
+    d = report.as_dict()
+    assert d["synthetic"] is False and d["status"] == "unverified" and d["unverified"] == list(report.unverified)
+
+
+@pytest.mark.parametrize("name", ["png_text", "png_both"])
+def test_copied_text_chunks_are_reported_as_unsigned_metadata(forged, name):
+    report = verify(forged[name])
+    assert report.metadata_found and "unsigned metadata" in report.unverified
+    assert "metadata:  found, unsigned:" in format_report(report)
+
+
+@pytest.mark.parametrize("name", ["png_c2pa", "png_both", "jpg_c2pa"])
+def test_a_transplanted_manifest_fails_its_hash_check(forged, name):
+    report = verify(forged[name])
+    # The manifest itself is genuine (its signature verifies); its hash is of the donor's bytes.
+    assert report.c2pa.present and not report.c2pa.valid and not report.c2pa.trusted
+    assert report.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE
+    assert any("assertion.dataHash.mismatch" in p for p in report.c2pa.problems), report.c2pa.problems
+    assert report.c2pa_invalid_claim and not report.c2pa_says_synthetic
+    assert "C2PA invalid for this file" in report.unverified
+    line = "C2PA:      INVALID for this file (edited after signing, or copied from another file)"
+    assert line in format_report(report)
+
+
+def test_cli_forged_photos_exit_4_not_3(files, forged, tmp_path, capsys):
+    names = [str(forged[name]) for name in ("png_text", "png_c2pa", "png_both", "jpg_c2pa")]
+    assert main(["verify", *names, str(files["clean_png"])]) == EXIT_UNVERIFIED
+    out = capsys.readouterr().out
+    assert out.count("UNVERIFIED claim of synthetic") == 4 and "SYNTHETIC (" not in out
+    # a missing file is reported, but a claim found elsewhere is still the answer
+    assert main(["verify", *names[:1], str(tmp_path / "gone.png")]) == EXIT_UNVERIFIED
+    capsys.readouterr()
+    # a genuine output among forgeries is still proven synthetic
+    assert main(["verify", "--json", *names, str(files["marked_png"])]) == EXIT_SYNTHETIC
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()[-5:]]
+    assert [r["status"] for r in reports] == ["unverified"] * 4 + ["synthetic"]

@@ -6,10 +6,11 @@ Three marks, each surviving what the others do not:
   resizing, but not cropping (the pattern is tied to the frame's edges); carries no detail;
 - plain metadata: PNG text chunks, MP4/MOV/MKV tags, naming facetwin, its version, the
   model's fingerprint and that the content is synthetic; read by any tool, lost on
-  re-encoding;
+  re-encoding; unsigned, so anyone can copy it into another file: ``verify`` reports it
+  as a claim, never as proof;
 - a C2PA manifest (c2pa.py, PNG and MP4/MOV), signed with a key the user holds: proves
   who made the file and that it was not changed since; lost on re-encoding, and any
-  edit makes it read as invalid.
+  edit, or copying it into another file, makes it read as invalid.
 
 There is no switch to leave them out. Writers that receive a ``Provenance`` mark every
 frame; the conversion, the demo, training previews and datasets always pass one.

@@ -2,8 +2,16 @@
 
 Each mark is checked on its own, because each is lost in different ways: re-encoding
 drops metadata and the C2PA manifest but keeps the watermark; an edit invalidates the
-manifest; a crop or heavy compression may weaken the watermark. A file is synthetic
-when any one of them says so; the report says which.
+manifest; a crop or heavy compression may weaken the watermark.
+
+The marks do not weigh the same, because they do not cost the same to fake. Copying
+bytes from a facetwin output into a real photo copies its text chunks and its manifest
+but not its watermark, and the copied manifest no longer validates (its hash is of the
+other file's pixels). So a file is called synthetic only on evidence bound to its own
+content: the watermark in its pixels, or a C2PA manifest that validates for these very
+bytes and says the content is AI-made. Unsigned metadata, and a manifest that fails its
+checks (edited after signing, or taken from another file), are reported as an
+unverified claim: ``status`` "unverified", never "synthetic".
 """
 
 from __future__ import annotations
@@ -14,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from facetwin._check import check_number, check_path, check_range
 from facetwin.errors import FacetwinError, InputNotFoundError, UnreadableMediaError
-from facetwin.forensics.provenance import read_png_claim, read_png_text, read_video_claim
+from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE, read_png_claim, read_png_text, read_video_claim
 from facetwin.forensics.watermark import THRESHOLD, WatermarkReader, WatermarkResult, watermark_score
 from facetwin.io.images import IMAGE_SUFFIXES, read_image
 
@@ -38,26 +47,51 @@ class FileReport:
 
     @property
     def metadata_found(self) -> bool:
+        """facetwin's unsigned metadata says synthetic: a claim anyone can copy or write."""
         return self.claim is not None and self.claim.get("synthetic") is True
 
     @property
-    def synthetic(self) -> bool:
-        return self.watermark.found or self.metadata_found or self.c2pa_says_synthetic
+    def c2pa_says_synthetic(self) -> bool:
+        """A manifest that validates for these very bytes says the content is AI-made."""
+        return bool(self.c2pa.valid and self.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE)
 
     @property
-    def c2pa_says_synthetic(self) -> bool:
-        from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE
+    def c2pa_invalid_claim(self) -> bool:
+        """A manifest says AI-made but fails its checks here: edited since, or copied from another file."""
+        return bool(self.c2pa.present and not self.c2pa.valid
+                    and self.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE)
 
-        return bool(self.c2pa.present and self.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE)
+    @property
+    def proof(self) -> tuple[str, ...]:
+        """The marks bound to this file's content that say synthetic ("watermark", "C2PA")."""
+        return tuple(name for name, hit in (("watermark", self.watermark.found), ("C2PA", self.c2pa_says_synthetic))
+                     if hit)
+
+    @property
+    def unverified(self) -> tuple[str, ...]:
+        """Claims of synthetic that copying bytes from another file reproduces: no proof alone."""
+        return tuple(name for name, hit in (("unsigned metadata", self.metadata_found),
+                                            ("C2PA invalid for this file", self.c2pa_invalid_claim)) if hit)
+
+    @property
+    def synthetic(self) -> bool:
+        """Proven synthetic: the watermark, or a valid manifest saying so (``proof``)."""
+        return bool(self.proof)
+
+    @property
+    def status(self) -> str:
+        """One of "synthetic" (proof), "unverified" (only claims anyone can copy) and "none"."""
+        return "synthetic" if self.proof else "unverified" if self.unverified else "none"
 
     @property
     def verdict(self) -> str:
-        if not self.synthetic:
-            return "no facetwin marks found"
-        c2pa = "C2PA" if self.c2pa.valid else "C2PA, invalid: changed after signing"
-        found = [name for name, hit in (("watermark", self.watermark.found), ("metadata", self.metadata_found),
-                                        (c2pa, self.c2pa_says_synthetic)) if hit]
-        return "SYNTHETIC (facetwin: " + ", ".join(found) + ")"
+        if self.proof:
+            return "SYNTHETIC (facetwin: " + ", ".join(self.proof + self.unverified) + ")"
+        if self.unverified:
+            watermark = "the watermark was not checked" if self.watermark.frames == 0 else "no watermark"
+            return (f"UNVERIFIED claim of synthetic (facetwin: {', '.join(self.unverified)}): "
+                    f"{watermark} and no valid C2PA manifest back it")
+        return "no facetwin marks found"
 
     def as_dict(self) -> dict[str, Any]:
         c2pa = self.c2pa
@@ -65,7 +99,10 @@ class FileReport:
             "path": str(self.path),
             "kind": self.kind,
             "synthetic": self.synthetic,
+            "status": self.status,
             "verdict": self.verdict,
+            "proof": list(self.proof),
+            "unverified": list(self.unverified),
             "watermark": {
                 "found": self.watermark.found,
                 "score_sigma": round(self.watermark.score, 2),
@@ -98,10 +135,15 @@ def verify(path: str | Path, *, frames: int = VIDEO_FRAMES, trust_dir: str | Pat
     Raises:
         InputNotFoundError: no such file.
         UnreadableMediaError: neither an image nor a video this build can decode.
+        InvalidOptionError: an argument of the wrong type, or ``frames`` under 1.
     """
     from facetwin.forensics.c2pa import read_manifest
 
-    path = Path(path)
+    path = check_path(path, "path")
+    frames = int(check_number(frames, "frames", integral=True))
+    check_range(frames, "frames", low=1)
+    if trust_dir is not None:
+        trust_dir = check_path(trust_dir, "trust_dir")
     if path.is_dir():
         raise UnreadableMediaError(path, "it is a folder; give the files in it (the command line looks inside folders)")
     if not path.is_file():
@@ -183,18 +225,24 @@ def format_report(report: FileReport) -> str:
     watermark = (f"found, {mark.score:.1f} sigma (chance of a false alarm {chance}){frames}"
                  if mark.found else f"not found ({mark.score:.1f} sigma{frames})")
     claim = report.claim
-    metadata = (f"found: {claim.get('software')} {claim.get('version')}, model {claim.get('model_fingerprint')}"
-                if claim is not None else "not found")
+    metadata = (f"found, unsigned: {claim.get('software')} {claim.get('version')}, "
+                f"model {claim.get('model_fingerprint')}" if claim is not None else "not found")
     c2pa = report.c2pa
     if not c2pa.present:
         unsupported = any("NotSupported" in p or "unsupported" in p for p in c2pa.problems)
         manifest = "none" + (" (this file type cannot carry one)" if unsupported
                              else f" ({c2pa.problems[0]})" if c2pa.problems else "")
-    else:
-        manifest = ("valid" if c2pa.valid else "INVALID") + (", trusted signer" if c2pa.trusted else ", untrusted signer")
+    elif c2pa.valid:
+        manifest = "valid" + (", trusted signer" if c2pa.trusted else ", untrusted signer")
         manifest += f", signed by {c2pa.signer}" if c2pa.signer else ""
-        if not c2pa.valid and c2pa.problems:
-            manifest += f" ({c2pa.problems[0]})"
+    else:
+        # A hash mismatch is what both an edit and a manifest copied from another file give;
+        # the signer it names signed some other bytes, so it is no one's word about these.
+        moved = any("mismatch" in problem for problem in c2pa.problems)
+        manifest = "INVALID for this file" + (" (edited after signing, or copied from another file)" if moved else "")
+        manifest += f", names signer {c2pa.signer}" if c2pa.signer else ""
+        shown = [problem for problem in c2pa.problems if "mismatch" in problem] or c2pa.problems
+        manifest += f": {shown[0]}" if shown else ""
     text = (f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n"
             f"  C2PA:      {manifest}")
     return text + "".join(f"\n  note:      {problem}" for problem in report.problems)
