@@ -60,3 +60,13 @@ def moving_video(tmp_path_factory, astronaut) -> Path:
     small = astronaut[:320, 64:384]
     frames = [shifted(small, 1.5 * i, 0.7 * i)[32:288, 32:288] for i in range(12)]
     return write_video(tmp_path_factory.mktemp("video") / "moving.mp4", frames)
+
+
+@pytest.fixture(scope="session")
+def padded_video(tmp_path_factory, astronaut) -> Path:
+    """6 frames 642x488 of the astronaut drifting right: FFmpeg pads each decoded row
+    (642 x 3 = 1,926 bytes to 1,968), so PyAV hands back strided arrays."""
+    canvas = np.full((488, 642, 3), 40, np.uint8)
+    canvas[:, 65:577] = astronaut[12:500]
+    frames = [np.ascontiguousarray(shifted(canvas, 2.0 * i, 0.0)) for i in range(6)]
+    return write_video(tmp_path_factory.mktemp("video") / "padded.mp4", frames)

@@ -87,6 +87,29 @@ def test_round_trip(tmp_path, alignments):
     assert again.read_bytes() == path.read_bytes()
 
 
+def test_resume_state_round_trips_exactly_on_one_line(tmp_path, alignments):
+    # What an interrupted extraction keeps to continue bit for bit (extract.py).
+    rng = np.random.default_rng(1)
+    state = {"tracker": {"next_id": 2, "tracks": [{"box": rng.normal(200, 50, 4).tolist(), "extra": {"keep": True}}],
+                         "thumb": rng.normal(0, 1, (36, 64)).tolist(), "t": None}}
+    partial = copy.copy(alignments)
+    partial.complete, partial.resume = False, state
+    path = tmp_path / "alignments.json"
+    save_alignments(path, partial)
+    loaded = load_alignments(path)
+    assert loaded.resume == state and loaded.complete is False  # every float64 as it was
+    save_alignments(tmp_path / "again.json", loaded)
+    assert (tmp_path / "again.json").read_bytes() == path.read_bytes()
+    # A finished file does not say how it ran: the same file without that one line.
+    finished = tmp_path / "finished.json"
+    save_alignments(finished, alignments)
+    assert "resume" not in json.loads(finished.read_text(encoding="utf-8")) and load_alignments(finished).resume is None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith(' "resume": ')]
+    assert len(kept) == len(lines) - 1
+    assert "\n".join(kept).replace('"complete": false', '"complete": true') + "\n" == finished.read_text(encoding="utf-8")
+
+
 def test_saved_file_is_versioned_utf8_json(tmp_path, alignments):
     path = tmp_path / "alignments.json"
     save_alignments(path, alignments)
@@ -262,6 +285,7 @@ DOCUMENT_CASES = {
     "face index bool": (_set(_face, "face", False), f"{F}.face", "expected an integer >= 0, got false"),
     "track negative": (_set(_face, "track", -2), f"{F}.track", "expected an integer >= 0, got -2"),
     "track float": (_set(_face, "track", 1.5), f"{F}.track", "expected an integer >= 0, got 1.5"),
+    "resume list": (_set(_top, "resume", [1]), "resume", "expected an object or null"),
 }
 
 
@@ -396,6 +420,6 @@ def test_optional_fields_default(tmp_path, valid_doc):
     path = tmp_path / "alignments.json"
     path.write_text(json.dumps(valid_doc), encoding="utf-8")
     loaded = load_alignments(path)
-    assert loaded.complete is False
+    assert loaded.complete is False and loaded.resume is None
     assert all(f.name is None for f in loaded.frames)
     assert all(face.identity is None for _, face in loaded.faces())

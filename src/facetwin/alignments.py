@@ -100,6 +100,9 @@ class Alignments:
         crop_size: side of the aligned crops, in pixels; matrices map to this size.
         frames: every frame read so far, in order, with or without faces.
         complete: False while extraction is still running (or was interrupted).
+        resume: while not complete, what extraction needs to continue exactly after the
+            last frame (the face finder's state, JSON values); None once complete, or
+            in a file written before facetwin kept it.
     """
 
     source: dict[str, Any]
@@ -107,6 +110,7 @@ class Alignments:
     crop_size: int
     frames: list[FrameRecord] = field(default_factory=list)
     complete: bool = False
+    resume: dict[str, Any] | None = None
 
     @property
     def face_count(self) -> int:
@@ -116,15 +120,18 @@ class Alignments:
         return [(fr, fa) for fr in self.frames for fa in fr.faces]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "format": FORMAT,
             "version": VERSION,
             "crop_size": self.crop_size,
             "complete": self.complete,
             "source": self.source,
             "settings": self.settings,
-            "frames": [f.to_json() for f in self.frames],
         }
+        if self.resume is not None:  # absent once complete: the finished file does not say how it ran
+            doc["resume"] = self.resume
+        doc["frames"] = [f.to_json() for f in self.frames]
+        return doc
 
 
 def _rounded(a: np.ndarray, digits: int) -> list:
@@ -141,7 +148,10 @@ def dumps_alignments(alignments: Alignments, *, cache: dict[int, tuple[FrameReco
     """
     doc = alignments.to_json()
     doc.pop("frames")
+    resume = doc.pop("resume", None)
     head = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)
+    if resume is not None:  # one line: indented, its thumbnail alone would take 2,304
+        head = head[:-2] + ',\n "resume": ' + json.dumps(resume, ensure_ascii=False, allow_nan=False) + "\n}"
     lines = []
     for frame in alignments.frames:
         hit = cache.get(id(frame)) if cache is not None else None
@@ -263,6 +273,10 @@ def _parse(doc: Any) -> Alignments:
     complete = doc.get("complete", False)
     if not isinstance(complete, bool):
         raise _Invalid("complete", "expected true or false")
+    # Its content belongs to extraction, which checks it when it resumes.
+    resume = doc.get("resume")
+    if resume is not None and not isinstance(resume, dict):
+        raise _Invalid("resume", "expected an object or null")
     frames_doc = _get(doc, "frames", "top level")
     if not isinstance(frames_doc, list):
         raise _Invalid("frames", "expected a list")
@@ -284,7 +298,7 @@ def _parse(doc: Any) -> Alignments:
             raise _Invalid(f"{where}.faces", "expected a list")
         faces = [_parse_face(fa, f"{where}.faces[{j}]") for j, fa in enumerate(faces_doc)]
         frames.append(FrameRecord(index, _number(_get(fr, "time", where), f"{where}.time"), name, faces))
-    return Alignments(source, settings, crop_size, frames, complete)
+    return Alignments(source, settings, crop_size, frames, complete, resume)
 
 
 def load_alignments(path: str | Path) -> Alignments:

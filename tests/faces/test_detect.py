@@ -75,6 +75,24 @@ def test_greyscale_input(detector, astronaut):
     assert box_iou(found.boxes, detector(astronaut).boxes)[0, 0] > 0.8
 
 
+@pytest.mark.parametrize("view", ["padded rows", "mirrored"])
+@pytest.mark.parametrize("grey", [False, True], ids=["rgb", "grey"])
+def test_strided_views_find_the_same_face(detector, astronaut, view, grey):
+    # Video decoders pad rows (a 642-px frame is 1,968 bytes a row): dlib's HOG found
+    # nothing in such a view, without an error.
+    image = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY) if grey else astronaut
+    if view == "padded rows":
+        wide = np.zeros((image.shape[0], image.shape[1] + 14, *image.shape[2:]), np.uint8)
+        wide[:, : image.shape[1]] = image
+        strided = wide[:, : image.shape[1]]
+    else:
+        strided = image[:, ::-1]
+    assert not strided.flags["C_CONTIGUOUS"]
+    found, expected = detector(strided), detector(np.ascontiguousarray(strided))
+    assert len(expected) == 1 and len(found) == 1
+    np.testing.assert_allclose(found.boxes, expected.boxes, atol=1e-3)
+
+
 @pytest.mark.parametrize(
     "picture",
     [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -120,6 +122,71 @@ def test_tracker_rejects_bad_period(yunet, predictor):
     assert str(info.value) == "redetect_every must be >= 1, got 0"
 
 
+def _through_json(state: dict) -> dict:
+    return json.loads(json.dumps(state, allow_nan=False))
+
+
+def test_tracker_state_continues_exactly(panning, yunet, predictor):
+    # An interrupted extraction saves this state in alignments.json and resumes from it.
+    def tracker() -> FaceTracker:
+        return FaceTracker(yunet, predictor, redetect_every=4, smooth={"min_cutoff": 1.5, "beta": 2.0})
+
+    def follow(tracker: FaceTracker, frames: list[np.ndarray]) -> list[list]:
+        results = []
+        for i, frame in enumerate(frames):
+            results.append(tracker.update(frame, i / 25.0))
+            if i == 0:
+                tracker.track_extra(0)["keep"] = True  # as the identity filter marks a track
+        return results
+
+    whole = tracker()
+    expected = follow(whole, panning)
+    first = tracker()
+    follow(first, panning[:6])
+    state = _through_json(first.state())
+    continued = tracker()
+    continued.restore(state)
+    assert continued.track_extra(0) == {"keep": True}
+    got = [continued.update(frame, i / 25.0) for i, frame in enumerate(panning[6:], 6)]
+    for want, have in zip(expected[6:], got):
+        assert [(f.track_id, f.new) for f in have] == [(f.track_id, f.new) for f in want] == [(0, False)]
+        np.testing.assert_array_equal(have[0].landmarks, want[0].landmarks)
+        np.testing.assert_array_equal(have[0].box, want[0].box)
+    assert _through_json(continued.state()) == _through_json(whole.state())
+    assert continued.full_detections == whole.full_detections == 3
+    # Without the state the track starts again, its landmarks unsmoothed.
+    fresh = tracker()
+    (face,) = fresh.update(panning[6], 6 / 25.0)
+    assert face.new and np.abs(face.landmarks - expected[6][0].landmarks).max() > 0.5
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.update(tracks=3), "tracks: expected a list"),
+        (lambda s: s["tracks"][0].update(box=[1, 2, 3]), "tracks[0].box: expected finite numbers of shape (4,), got shape (3,)"),
+        (lambda s: s["tracks"][0].update(id=-1), "tracks[0].id: expected an integer >= 0, got -1"),
+        (lambda s: s["tracks"][0].update(extra=None), "tracks[0]: expected an object with an extra object"),
+        (lambda s: s["tracks"][0]["filter"].update(dx=[[0.0, 0.0]]), "tracks[0].filter: dx: expected finite numbers of shape (68, 2), got shape (1, 2)"),
+        (lambda s: s["tracks"][0]["filter"].update(t="now"), "tracks[0].filter: t: expected a finite number, got 'now'"),
+        (lambda s: s.update(thumb=[[0.0] * 64] * 35), "thumb: expected finite numbers of shape (36, 64), got shape (35, 64)"),
+        (lambda s: s.update(next_id=True), "next_id: expected an integer >= 0, got True"),
+        (lambda s: s.pop("since_full"), "since_full: expected an integer >= 0, got None"),
+    ],
+)
+def test_tracker_restore_names_what_is_damaged(panning, yunet, predictor, change, message):
+    tracker = FaceTracker(yunet, predictor, smooth={})
+    for i, frame in enumerate(panning[:2]):
+        tracker.update(frame, i / 25.0)
+    state = _through_json(tracker.state())
+    change(state)
+    fresh = FaceTracker(yunet, predictor, smooth={})
+    with pytest.raises(ValueError) as info:
+        fresh.restore(state)
+    assert str(info.value) == message
+    assert fresh.state() == FaceTracker(yunet, predictor, smooth={}).state()  # nothing half-restored
+
+
 # --- OneEuroFilter -----------------------------------------------------------------
 
 RATE = 30.0
@@ -188,6 +255,21 @@ def test_one_euro_errors(kwargs, message):
     with pytest.raises(InvalidOptionError) as info:
         OneEuroFilter(**kwargs)
     assert str(info.value) == message
+
+
+def test_one_euro_state_round_trip():
+    rng = np.random.default_rng(3)
+    xs = np.cumsum(rng.normal(0, 1.0, (40, 3, 2)), axis=0)
+    whole = _filter_series(OneEuroFilter(), xs, scale=7.0)
+    first = OneEuroFilter()
+    _filter_series(first, xs[:15], scale=7.0)
+    second = OneEuroFilter()
+    second.restore(json.loads(json.dumps(first.state())))
+    rest = np.array([second(x, i / RATE, scale=7.0) for i, x in enumerate(xs[15:], 15)])
+    np.testing.assert_array_equal(rest, whole[15:])  # bit for bit
+    empty = OneEuroFilter()
+    empty.restore(OneEuroFilter().state())
+    np.testing.assert_array_equal(empty(np.ones(2), 0.0), np.ones(2))
 
 
 # --- box_iou -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,31 @@ class FaceFinder:
                     continue
             kept.append(FoundFace(face.track_id, face.box, face.score, face.landmarks, vector))
         return kept
+
+    def state(self) -> dict[str, Any]:
+        """What the finder remembers between frames, as JSON values (see ``FaceTracker.state``)."""
+        return {
+            "dropped_small": self.dropped_small,
+            "dropped_other_person": self.dropped_other_person,
+            "tracker": self.tracker.state(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from ``state()`` of a finder built with the same config.
+
+        Raises:
+            ValueError: ``state`` is not such a state; the message says where.
+        """
+        if not isinstance(state, dict):
+            raise ValueError("expected an object")
+        counts = [state.get("dropped_small"), state.get("dropped_other_person")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+            raise ValueError(f"dropped_small, dropped_other_person: expected integers >= 0, got {counts}")
+        try:
+            self.tracker.restore(state.get("tracker"))
+        except ValueError as exc:
+            raise ValueError(f"tracker: {exc}") from None
+        self.dropped_small, self.dropped_other_person = counts
 
     def no_face_hint(self) -> str:
         """Why no face was kept, when faces were found but dropped; else ''."""

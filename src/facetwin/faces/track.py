@@ -15,8 +15,10 @@ moving one does not lag.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -74,6 +76,48 @@ class OneEuroFilter:
         self._x = a * x + (1 - a) * self._x
         self._t = t
         return self._x.copy()
+
+    def state(self) -> dict[str, Any]:
+        """The filter's memory as JSON values (exact: JSON keeps every float64 bit)."""
+        return {
+            "x": None if self._x is None else self._x.tolist(),
+            "dx": None if self._dx is None else self._dx.tolist(),
+            "t": self._t,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from ``state()`` of a filter with the same settings.
+
+        Raises:
+            ValueError: ``state`` is not such a state; the message says where.
+        """
+        if not isinstance(state, dict):
+            raise ValueError("expected an object")
+        t = state.get("t")
+        if t is None:
+            self._x = self._dx = self._t = None
+            return
+        x = _state_array(state.get("x"), "x", np.float64)
+        dx = _state_array(state.get("dx"), "dx", np.float64, x.shape)
+        self._x, self._dx, self._t = x, dx, _state_number(t, "t")
+
+
+def _state_array(value: Any, where: str, dtype: type, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    try:
+        arr = np.array(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected an array of numbers") from None
+    if arr.ndim == 0 or (shape is not None and arr.shape != shape) or not np.isfinite(arr).all():
+        expected = f"finite numbers of shape {shape}" if shape is not None else "an array of finite numbers"
+        raise ValueError(f"{where}: expected {expected}, got shape {arr.shape}")
+    return arr
+
+
+def _state_number(value: Any, where: str, *, integral: bool = False) -> Any:
+    kinds = (int,) if integral else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or (integral and value < 0):
+        raise ValueError(f"{where}: expected {'an integer >= 0' if integral else 'a finite number'}, got {value!r:.60}")
+    return value
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -300,8 +344,70 @@ class FaceTracker:
         return TrackedFace(track.track_id, np.asarray(box, np.float32), score, smooth, raw, new)
 
     def track_extra(self, track_id: int) -> dict:
-        """A per-track dict where callers keep their own state (identity decisions)."""
+        """A per-track dict where callers keep their own state (identity decisions).
+
+        Keep JSON values in it (``state`` saves it as they are).
+        """
         for track in self._tracks:
             if track.track_id == track_id:
                 return track.extra
         return {}
+
+    def state(self) -> dict[str, Any]:
+        """Everything the tracker remembers between frames, as JSON values.
+
+        The tracks (box, smoothing filter, age, extra), the next track id, the frames
+        since the last full search and the last frame's thumbnail (scene cuts). A
+        tracker with the same settings given it by ``restore`` continues exactly as
+        this one would have: an interrupted extraction resumes bit for bit. Floats go
+        through JSON unchanged (shortest repr that reads back to the same float64).
+        """
+        return {
+            "next_id": self._next_id,
+            "since_full": self._since_full,
+            "full_detections": self.full_detections,
+            "window_detections": self.window_detections,
+            "tracks": [
+                {"id": t.track_id, "box": t.box.tolist(), "age": t.age, "extra": copy.deepcopy(t.extra),
+                 "filter": t.filter.state()}
+                for t in self._tracks
+            ],
+            # Last: 2,304 numbers (the 64x36 grey thumbnail).
+            "thumb": None if self._thumb is None else self._thumb.tolist(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from ``state()`` of a tracker built with the same settings.
+
+        Raises:
+            ValueError: ``state`` is not such a state; the message says where.
+        """
+        if not isinstance(state, dict):
+            raise ValueError("expected an object")
+        tracks = []
+        entries = state.get("tracks")
+        if not isinstance(entries, list):
+            raise ValueError("tracks: expected a list")
+        for i, entry in enumerate(entries):
+            where = f"tracks[{i}]"
+            if not isinstance(entry, dict) or not isinstance(entry.get("extra"), dict):
+                raise ValueError(f"{where}: expected an object with an extra object")
+            smoother = OneEuroFilter(**self.smooth)
+            try:
+                smoother.restore(entry.get("filter"))
+            except ValueError as exc:
+                raise ValueError(f"{where}.filter: {exc}") from None
+            tracks.append(_Track(
+                _state_number(entry.get("id"), f"{where}.id", integral=True),
+                _state_array(entry.get("box"), f"{where}.box", np.float32, (4,)),
+                smoother,
+                _state_number(entry.get("age"), f"{where}.age", integral=True),
+                copy.deepcopy(entry["extra"]),
+            ))
+        thumb = state.get("thumb")
+        thumb = None if thumb is None else _state_array(thumb, "thumb", np.float32, (36, 64))
+        counts = [_state_number(state.get(key), key, integral=True)
+                  for key in ("next_id", "since_full", "full_detections", "window_detections")]
+        # Only now, all checked: a damaged state leaves the tracker as it was.
+        self._tracks, self._thumb = tracks, thumb
+        self._next_id, self._since_full, self.full_detections, self.window_detections = counts
