@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import time
 
 import cv2
 import numpy as np
@@ -85,6 +86,99 @@ def test_internal_error_exit_1_with_crash_log(capsys, monkeypatch, grace_hopper_
     assert "Traceback" in log and "boom" in log
 
 
+def test_extract_with_identity_on_a_video_with_padded_rows(capsys, padded_video, astronaut, tmp_path):
+    # 642x488: PyAV hands the frames over as strided arrays, which dlib's identity net
+    # refused with a 56-line TypeError.
+    ref = tmp_path / "astronaut.png"
+    cv2.imwrite(str(ref), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "o"
+    code, stdout, err = run(capsys, "-q", "extract", str(padded_video), "-o", str(out), "--identity",
+                            "--ref-face", str(ref))
+    assert (code, err) == (0, "")
+    assert "6 frames read, 6 faces saved" in stdout
+    faces = load_alignments(out / "alignments.json").faces()
+    assert len(faces) == 6 and all(face.identity is not None for _, face in faces)
+
+
+def _dlib_type_error() -> TypeError:
+    # A real pybind11 message: the overloads, one per line, then the arguments.
+    import dlib
+
+    try:
+        dlib.rectangle(1.5, "a")
+    except TypeError as exc:
+        return exc
+    raise AssertionError("dlib accepted a float and a string")
+
+
+@pytest.mark.parametrize(
+    ("make", "shown"),
+    [
+        (_dlib_type_error, "TypeError: __init__(): incompatible constructor arguments. The following argument "
+         "types are supported: [...] (traceback in "),
+        (lambda: RuntimeError("x" * 5000), f"RuntimeError: {'x' * 197}... (traceback in "),
+        (lambda: RuntimeError(), "RuntimeError:  (traceback in "),
+    ],
+    ids=["many lines", "one long line", "no message"],
+)
+def test_internal_error_is_one_line_whatever_the_message(capsys, monkeypatch, grace_hopper_path, tmp_path, make, shown):
+    error = make()
+    extract_module = importlib.import_module("facetwin.extract")
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(extract_module, "extract", broken)
+    monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(tmp_path))
+    code, out, err = run(capsys, "-q", "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.endswith(".log)\n")
+    assert err.startswith(f"facetwin extract: internal error: {shown}")
+    log = next(tmp_path.glob("facetwin-crash-*.log")).read_text()
+    assert str(error) in log  # the whole message is kept there
+
+
+def test_crash_log_never_follows_a_planted_symlink(capsys, monkeypatch, grace_hopper_path, tmp_path):
+    extract_module = importlib.import_module("facetwin.extract")
+    monkeypatch.setattr(extract_module, "extract", lambda *a, **k: 1 / 0)
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    # Another local user plants links under every name the old predictable log could take.
+    stamp = time.strftime("%Y%m%d-%H%M")
+    for second in range(60):
+        (shared / f"facetwin-crash-{stamp}{second:02d}.log").symlink_to(victim)
+    monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(shared))
+    code, _, err = run(capsys, "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"))
+    assert code == 1 and victim.read_text() == "keep me"
+    logs = [p for p in shared.iterdir() if not p.is_symlink()]
+    assert len(logs) == 1 and str(logs[0]) in err
+    assert logs[0].stat().st_mode & 0o777 == 0o600  # the traceback may hold paths: owner only
+    assert "ZeroDivisionError" in logs[0].read_text()
+
+
+def test_max_pixels_option_refuses_before_decoding(capsys, tmp_path, astronaut):
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), astronaut[:, :, ::-1])
+    try:
+        code, _, err = run(capsys, "--max-pixels", "0.2M", "extract", str(path), "-o", str(tmp_path / "o"))
+    finally:
+        from facetwin.io.images import DEFAULT_MAX_PIXELS, set_max_pixels
+
+        set_max_pixels(DEFAULT_MAX_PIXELS)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1
+    assert "512x512, 0.262 megapixels, over the limit of 0.2 megapixels" in lines[0]
+
+
+@pytest.mark.parametrize("bad", ["x", "0", "-3M", "M"])
+def test_max_pixels_option_refuses_nonsense(capsys, bad):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--max-pixels", bad, "verify", "x.png"])
+    assert info.value.code == 2 and "--max-pixels" in capsys.readouterr().err
+
+
 def test_interrupt_exit_130(capsys, monkeypatch, grace_hopper_path, tmp_path):
     extract_module = importlib.import_module("facetwin.extract")
 
@@ -94,6 +188,19 @@ def test_interrupt_exit_130(capsys, monkeypatch, grace_hopper_path, tmp_path):
     monkeypatch.setattr(extract_module, "extract", interrupted)
     code, _, err = run(capsys, "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"))
     assert code == 130 and "run the same command again to continue" in err
+
+
+def test_interrupted_convert_does_not_promise_a_resume(capsys, monkeypatch, grace_hopper_path, tmp_path):
+    convert_module = importlib.import_module("facetwin.convert.pipeline")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(convert_module, "convert", interrupted)
+    monkeypatch.setattr(importlib.import_module("facetwin.convert"), "convert", interrupted)
+    code, _, err = run(capsys, "convert", str(grace_hopper_path), str(tmp_path / "m"), "-o", str(tmp_path / "x.png"))
+    assert code == 130 and "does not resume" in err and "continue" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_unknown_option_exits_non_zero(capsys):
@@ -220,3 +327,94 @@ def test_ui_port_in_use_is_one_line(capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"facetwin ui: error: cannot serve on 127.0.0.1:{port}: ")
     assert err.endswith("(choose another --port, or stop what uses it)")
+
+
+def test_ui_given_a_file_is_one_line(capsys, tmp_path):
+    pytest.importorskip("gradio", reason="the web UI needs facetwin[ui]")
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not a folder")
+    assert cli.main(["ui", str(clip), "--port", "1"]) == cli.EXIT_BAD_INPUT
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"facetwin ui: error: cannot use {clip} as a project folder: it is a file "
+                                 "(give a folder; it is created if missing)\n")
+
+
+def test_ui_log_in_options(capsys, tmp_path):
+    pytest.importorskip("gradio", reason="the web UI needs facetwin[ui]")
+    assert cli._credentials(" ann:pass:word \n") == ("ann", "pass:word")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["ui", str(tmp_path / "p"), "--auth", "hunter2"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --auth: expected USER:PASSWORD, both non-empty" in err and "hunter2" not in err
+    (tmp_path / "auth").write_text("no colon here\n")
+    for path in (tmp_path / "auth", tmp_path / "missing"):
+        assert cli.main(["ui", str(tmp_path / "p"), "--auth-file", str(path), "--port", "1"]) == cli.EXIT_BAD_INPUT
+        assert capsys.readouterr().err == (f"facetwin ui: error: --auth-file must be a readable file whose first "
+                                           f"line is USER:PASSWORD, got {str(path)!r}\n")
+
+
+@pytest.mark.parametrize("damage", ["flipped-byte", "nan"])
+def test_a_damaged_model_is_one_line_for_convert_and_evaluate(capsys, tmp_path, grace_hopper_path, monkeypatch, damage):
+    """Such weights used to load and paint black squares (or noise) with exit 0."""
+    import torch
+    from _helpers import tiny_model_dir
+
+    import facetwin.evaluate.runner as runner
+    from facetwin.models import create_model
+    from facetwin.train.checkpoint import save_checkpoint
+
+    folder = tmp_path / "m"
+    if damage == "nan":
+        model = create_model("tiny64")
+        with torch.no_grad():
+            next(model.decoder_a.parameters()).fill_(float("nan"))
+        save_checkpoint(folder, model=model, optimizer=None, state={"step": 0, "seed": 0},
+                        config={"model": model.config})
+        expected = "holds NaN or infinite values"
+    else:
+        tiny_model_dir(folder)
+        data = bytearray((folder / "weights.safetensors").read_bytes())
+        data[-1] ^= 0x01
+        (folder / "weights.safetensors").write_bytes(bytes(data))
+        expected = "changed since it was saved"
+    code, out, err = run(capsys, "-q", "convert", str(grace_hopper_path), str(folder), "-o", str(tmp_path / "g.png"))
+    assert code == 2 and out == "" and not (tmp_path / "g.png").exists()
+    assert err.startswith(f"facetwin convert: error: model {folder}: weights.safetensors is truncated or damaged (")
+    assert expected in err and err.count("\n") == 1
+    monkeypatch.setattr(runner, "load_tools", lambda: None)  # the identity networks: not needed to refuse
+    code, out, err = run(capsys, "-q", "evaluate", "--model", str(folder), "--a", str(grace_hopper_path),
+                         "--b", str(grace_hopper_path), "-o", str(tmp_path / "ev"))
+    assert code == 2 and out == "" and expected in err and err.count("\n") == 1
+
+
+def test_train_interrupted_says_what_the_folder_holds(capsys, tmp_path, monkeypatch):
+    import facetwin.train
+    from facetwin.errors import TrainingInterrupted
+    from facetwin.train.trainer import TrainSummary
+
+    def raising(outcome):
+        def train(*args, **kwargs):
+            raise outcome
+        return train
+
+    argv = ["-q", "train", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "m"), "--steps", "9"]
+    cases = {
+        TrainingInterrupted(tmp_path / "m", step=12, saved_step=12):
+            f"interrupted at step 12; step 12 is saved in {tmp_path / 'm'}; continue with --resume",
+        TrainingInterrupted(tmp_path / "m", step=12, saved_step=10):
+            f"interrupted at step 12; its weights had become NaN or infinite, so {tmp_path / 'm'} keeps the "
+            "checkpoint of step 10; continue with --resume",
+        KeyboardInterrupt(): f"interrupted before the first step; nothing was saved in {tmp_path / 'm'}",
+    }
+    for outcome, line in cases.items():
+        monkeypatch.setattr(facetwin.train, "train", raising(outcome))
+        code, out, err = run(capsys, *argv)
+        assert (code, out, err) == (cli.EXIT_INTERRUPTED, "", f"facetwin train: {line}\n")
+
+    summary = TrainSummary(model_dir=tmp_path / "m", start_step=4, step=9, loss_a=0.1, loss_b=0.2, seconds=3,
+                           samples_per_s=5, stopped_by="steps", notes=["resumed at step 4 with lr 0.0001 -> 5e-05: "
+                                                                       "it does not continue the saved run exactly"])
+    monkeypatch.setattr(facetwin.train, "train", lambda *a, **k: summary)
+    code, out, _ = run(capsys, *argv, "--resume")
+    assert code == 0 and out.startswith("train: resumed at step 4 with lr 0.0001 -> 5e-05: it does not continue")

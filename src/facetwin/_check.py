@@ -7,13 +7,21 @@ explains itself without a debugger.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from facetwin.errors import InvalidOptionError
 
-__all__ = ["check_array", "check_tensor", "check_choice", "check_range", "check_number", "described"]
+T = TypeVar("T")
+
+__all__ = [
+    "check_array", "check_tensor", "check_choice", "check_range", "check_number", "check_path", "check_paths",
+    "check_config", "described",
+]
 
 
 def _shape_matches(actual: Sequence[int], shape: Sequence[int | str]) -> bool:
@@ -109,6 +117,7 @@ def check_range(
     ...
     facetwin.errors.InvalidOptionError: crop_size must be > 0, got 0
     """
+    check_number(value, name)  # "a" < 1 would raise a bare TypeError from the comparison
     parts = []
     bad = False
     if low is not None:
@@ -138,6 +147,50 @@ def check_number(value: object, name: str, *, integral: bool = False) -> float:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise InvalidOptionError(name, value, "an int" if integral else "a number")
     return int(value) if integral else float(value)
+
+
+def check_path(value: object, name: str) -> Path:
+    """Check that ``value`` names a file or folder (str or os.PathLike) and return it as a Path.
+
+    >>> check_path("faces", "output")
+    PosixPath('faces')
+    >>> check_path(5, "output")
+    Traceback (most recent call last):
+    ...
+    facetwin.errors.InvalidOptionError: output must be a path (str or os.PathLike), got int 5
+    """
+    if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes) and str(value):
+        return Path(value)
+    raise InvalidOptionError(name, _Shape(value, type(value).__name__), "a path (str or os.PathLike)")
+
+
+def check_paths(value: object, name: str) -> list[Path]:
+    """One path or a non-empty sequence of paths, as a list of Paths.
+
+    >>> check_paths(["a.mp4", "b.mp4"], "inputs")
+    [PosixPath('a.mp4'), PosixPath('b.mp4')]
+    """
+    if isinstance(value, (str, os.PathLike)):
+        return [check_path(value, name)]
+    if isinstance(value, Sequence) and value:
+        return [check_path(item, f"{name}[{i}]") for i, item in enumerate(value)]
+    raise InvalidOptionError(name, _Shape(value, type(value).__name__), "a path or a list of paths")
+
+
+def check_config(value: object, name: str, cls: type[T]) -> T:
+    """``cls()`` for None, ``value`` when it is a ``cls``; anything else is refused.
+
+    >>> from facetwin.config import TrainConfig
+    >>> check_config({"steps": 5}, "config", TrainConfig)
+    Traceback (most recent call last):
+    ...
+    facetwin.errors.InvalidOptionError: config must be a TrainConfig or None (the defaults), got dict {'steps': 5}
+    """
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    raise InvalidOptionError(name, _Shape(value, type(value).__name__), f"{'an' if cls.__name__[0] in 'AEIOU' else 'a'} {cls.__name__} or None (the defaults)")
 
 
 def described(value: object, label: str) -> object:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -16,19 +17,23 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from facetwin import __version__
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, NoFaceFoundError
+from facetwin.io.images import set_max_pixels
 from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text
 from facetwin.demo import DEMO_STEPS
 
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-#: ``facetwin verify``: at least one file carries facetwin's marks.
+#: ``facetwin verify``: at least one file is proven synthetic (watermark, or a valid C2PA manifest).
 EXIT_SYNTHETIC = 3
+#: ``facetwin verify``: no file proven synthetic, but one claims to be (unsigned metadata, or
+#: a manifest invalid for it): anyone can copy those into a real photo, so they prove nothing.
+EXIT_UNVERIFIED = 4
 
 _KEY_DIR_HELP = ("folder of the key that signs the C2PA manifests of the outputs (made on first use; "
                  "keep it to prove the files are yours). Default: $FACETWIN_KEY_DIR or ~/.config/facetwin/c2pa")
@@ -54,8 +59,17 @@ def _config_from(args: argparse.Namespace, cls: type) -> Any:
         raise InvalidOptionError(FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block first; in a log of many runs, or a terminal
+        # already full of progress, the line that matters is the last one. --help has the rest.
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="facetwin",
         description="Learn a face swap between two people from ordinary footage. "
         "Every output is marked as synthetic.",
@@ -63,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"facetwin {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary and errors")
+    parser.add_argument("--max-pixels", type=_pixels, metavar="N",
+                        help="refuse images and videos whose header promises more than N pixels a frame, "
+                        "before decoding them (a decompression bomb guard; default 64M; 200M or 200000000)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     ex = sub.add_parser(
@@ -84,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a face-swap model between person A and person B",
         description="Train one shared encoder and a decoder per person on randomly warped faces. "
-        "Writes checkpoints, preview grids, history.csv and loss.png to MODEL_DIR; Ctrl-C saves "
-        "and stops, --resume continues exactly. Several GPUs: torchrun --nproc-per-node N -m facetwin train ...",
+        "Writes checkpoints, preview grids, history.csv and loss.png to MODEL_DIR; Ctrl-C finishes "
+        "the step, saves it and stops, --resume continues exactly. Several GPUs: torchrun --nproc-per-node N -m facetwin train ...",
     )
     tr.add_argument("faces_a", metavar="FACES_A", help="person A: an extraction folder or a folder of face images")
     tr.add_argument("faces_b", metavar="FACES_B", help="person B: likewise (any crop size; both are cut to the model's window)")
@@ -156,8 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Report for each file whether it carries facetwin's invisible watermark (with its "
         "strength in standard deviations and the chance of a false alarm), facetwin's metadata, and a "
         "C2PA manifest (valid or not, signed by a trusted key or not). The watermark survives "
-        "re-encoding and resizing; metadata and manifests do not. Exit code: 0 no file is marked, "
-        f"{EXIT_SYNTHETIC} at least one file is synthetic, 2 a file could not be read.",
+        "re-encoding and resizing; metadata and manifests do not. A file is called SYNTHETIC only on "
+        "the watermark or on a C2PA manifest valid for its very bytes; facetwin's metadata is unsigned "
+        "and a manifest copied from another file fails its hash check, so either alone is reported as "
+        f"an UNVERIFIED claim. Exit code: {EXIT_SYNTHETIC} at least one file is synthetic, else "
+        f"{EXIT_UNVERIFIED} at least one carries only an unverified claim, else 2 a file could not be "
+        "read, else 0 no file is marked.",
     )
     ve.add_argument("files", nargs="+", metavar="FILE", help="images or videos")
     ve.add_argument("--frames", type=int, default=32, metavar="N",
@@ -258,14 +279,47 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("project", nargs="?", default="facetwin-project", metavar="DIR",
                     help="project folder (created if missing; open it again to carry on). Default: ./facetwin-project")
     ui.add_argument("--host", default="127.0.0.1",
-                    help="address to listen on. Default: 127.0.0.1 (this machine only); 0.0.0.0 lets anyone who can "
-                    "reach this machine run jobs and read the project")
+                    help="address to listen on. Default: 127.0.0.1 (this machine only: no log-in, any path). Any "
+                    "other address (0.0.0.0: every interface) serves others: see --allow, --auth and docs/ui.md")
     ui.add_argument("--port", type=int, default=7860, help="port to listen on. Default: 7860")
     ui.add_argument("--max-upload", type=_size, default="2G", metavar="SIZE",
                     help="largest upload accepted: 500M, 2G, ... (a path on this machine has no limit). Default: 2G")
     ui.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     ui.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
+    sharing = ui.add_argument_group("serving others (any --host but 127.0.0.1, ::1, localhost; or --shared)")
+    sharing.add_argument("--allow", action="append", metavar="DIR",
+                         help="a folder whose videos and images the page may be given by path (repeat for more). "
+                         "Default: any path when serving this machine only, the project folder only when serving "
+                         "others")
+    sharing.add_argument("--shared", action="store_true",
+                         help="serve others from a loopback --host too (behind a reverse proxy or tunnel): log-in, "
+                         "--allow'ed paths only, no start over")
+    login = sharing.add_mutually_exclusive_group()
+    login.add_argument("--auth", type=_credentials, metavar="USER:PASSWORD",
+                       help="the log-in (visible to this machine's other users in the process list: prefer "
+                       "--auth-file). Default when serving others: user facetwin, a new random password printed at "
+                       "start")
+    login.add_argument("--auth-file", metavar="FILE", help="a file whose first line is USER:PASSWORD")
     return parser
+
+
+def _credentials(text: str) -> tuple[str, str]:
+    """'user:password' -> ('user', 'password'); the error never repeats the text (a password)."""
+    user, colon, password = text.strip().partition(":")
+    if not colon or not user or not password:
+        raise argparse.ArgumentTypeError("expected USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def _pixels(text: str) -> int:
+    scale = 1_000_000 if text[-1:] in ("M", "m") else 1
+    try:
+        value = float(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a pixel count: {text!r} (give e.g. 200M or 200000000)") from None
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"the pixel limit must be at least 1, got {text!r}")
+    return int(value)
 
 
 def _size(text: str) -> int:
@@ -331,6 +385,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         summary = extract(args.inputs, args.output, config=config, overwrite=args.overwrite, progress=bar)
     finally:
         bar.close()
+    for note in summary.notes:
+        print(f"extract: {note}")
     print(_report(summary, "extract"))
     return EXIT_OK
 
@@ -400,13 +456,21 @@ def _distributed_from_env():
 
 
 def _until_interrupted(command: str, model_dir: str, bar: _TrainBar, run: Callable[[], Any]) -> Any:
-    """``run()``'s result, or None after Ctrl-C (training saved its last step)."""
+    """``run()``'s result, or None after Ctrl-C, having said what the folder now holds."""
+    from facetwin.errors import TrainingInterrupted
+    from facetwin.train.checkpoint import is_model_dir
+
     try:
         return run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         bar.close()
-        print(f"facetwin {command}: interrupted; the last step is saved in {model_dir}, "
-              "continue with --resume", file=sys.stderr)
+        if isinstance(exc, TrainingInterrupted):  # it knows which step was saved
+            line = f"{exc}; continue with --resume"
+        elif is_model_dir(model_dir):
+            line = f"interrupted before the first step; {model_dir} keeps its last checkpoint, continue with --resume"
+        else:
+            line = f"interrupted before the first step; nothing was saved in {model_dir}"
+        print(f"facetwin {command}: {line}", file=sys.stderr)
         return None
     finally:
         bar.close()
@@ -441,6 +505,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if dist.rank == 0:
         if summary.transfer:
             print(f"start: {summary.transfer}")
+        for note in summary.notes:
+            print(f"train: {note}")
         print(f"train: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
               f"L1 loss A {summary.loss_a:.4f} B {summary.loss_b:.4f}, {summary.samples_per_s:.1f} faces/s, "
               f"{summary.seconds:.0f} s -> {summary.model_dir}")
@@ -492,7 +558,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     if args.frames < 1:
         raise InvalidOptionError("--frames", args.frames, "1 or more")
-    synthetic = unreadable = False
+    synthetic = claimed = unreadable = False
     for name in _expand_folders(args.files):
         try:
             report = verify(name, frames=args.frames, trust_dir=args.trust_dir)
@@ -504,9 +570,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 print(f"{name}: cannot check: {exc}")
             continue
         synthetic |= report.synthetic
+        claimed |= report.status == "unverified"
         print(json.dumps(report.as_dict()) if args.json else format_report(report))
     if synthetic:
         return EXIT_SYNTHETIC
+    if claimed:
+        return EXIT_UNVERIFIED
     return EXIT_BAD_INPUT if unreadable else EXIT_OK
 
 
@@ -686,11 +755,31 @@ class _StageBar:
             self.bar = None
 
 
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message, cut to ``limit`` characters.
+
+    Some libraries' messages run to dozens of lines (a pybind11 TypeError lists every
+    overload); the terminal gets one line and the crash log the whole message.
+
+    >>> _first_line(TypeError("f(): incompatible arguments.\\n    1. (img: ...)"))
+    'f(): incompatible arguments. [...]'
+    """
+    lines = str(exc).strip().splitlines()
+    line = lines[0].rstrip() if lines else ""
+    if len(line) > limit:
+        return line[: limit - 3].rstrip() + "..."
+    return line + (" [...]" if len(lines) > 1 else "")
+
+
 def _crash_log(exc: BaseException) -> Path:
-    path = Path(tempfile.gettempdir()) / f"facetwin-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    # mkstemp creates a new file with O_EXCL under a random name, readable by its owner
+    # only: a name known in advance in a shared /tmp would let another user plant a
+    # symlink there and have a crash overwrite a file of theirs choosing.
+    fd, name = tempfile.mkstemp(prefix=f"facetwin-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".log")
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    path.write_text(f"facetwin {__version__}\nargv: {sys.argv}\n\n{text}", encoding="utf-8")
-    return path
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"facetwin {__version__}\nargv: {sys.argv}\n\n{text}")
+    return Path(name)
 
 
 def _terminate_as_interrupt() -> None:
@@ -708,16 +797,36 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         from facetwin.ui.app import launch
     except ImportError as exc:
         raise MissingExtraError("facetwin ui", "ui", str(exc)) from None
-    print(f"facetwin ui: serving {Path(args.project).resolve()} on http://{args.host}:{args.port} (Ctrl-C stops; "
-          "running jobs save what they did)", flush=True)
+    auth = args.auth
+    if args.auth_file is not None:
+        try:
+            auth = _credentials((Path(args.auth_file).read_text(encoding="utf-8").splitlines() or [""])[0])
+        except (OSError, UnicodeDecodeError, argparse.ArgumentTypeError):
+            raise InvalidOptionError("--auth-file", args.auth_file, "a readable file whose first line is "
+                                     "USER:PASSWORD") from None
     app = launch(args.project, host=args.host, port=args.port, device=args.device, max_upload=args.max_upload,
-                 key_dir=args.key_dir, block=False)
+                 key_dir=args.key_dir, allow=args.allow, auth=auth, shared=args.shared or None, block=False)
+    print(f"facetwin ui: serving {app.facetwin_server.project.root} on http://{args.host}:{args.port} (Ctrl-C "
+          "stops; running jobs save what they did)", flush=True)
+    if auth is None and app.facetwin_auth is not None:  # made up by launch: shown once, here
+        user, password = app.facetwin_auth
+        print(f"facetwin ui: log in as {user} with password {password} (new at each start; --auth-file sets "
+              "your own)", flush=True)
     try:
         while True:
             time.sleep(3600)
     finally:
         app.facetwin_server.queue.close()
         app.close()
+
+
+# What an interrupted command leaves, in its own words: only extract and dataset pick up
+# where they stopped; convert writes a video beside its target and removes that on the way out.
+_AFTER_INTERRUPT = {
+    "extract": "; what was done is saved, run the same command again to continue",
+    "dataset": "; finished pairs are saved, run the same command again to continue",
+    "convert": "; a conversion does not resume: run it again to start over (a video output was left as it was)",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -731,18 +840,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"extract": _cmd_extract, "train": _cmd_train, "pretrain": _cmd_pretrain, "convert": _cmd_convert, "demo": _cmd_demo,
                 "verify": _cmd_verify, "dataset": _cmd_dataset, "evaluate": _cmd_evaluate, "ui": _cmd_ui}
     _terminate_as_interrupt()
+    if args.max_pixels is not None:
+        set_max_pixels(args.max_pixels)
     try:
         return commands[args.command](args)
     except FacetwinError as exc:
         print(f"facetwin {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"facetwin {args.command}: interrupted; what was done is saved, run the same "
-              "command again to continue", file=sys.stderr)
+        print(f"facetwin {args.command}: interrupted{_AFTER_INTERRUPT.get(args.command, '')}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: keep the traceback, show one line
         log = _crash_log(exc)
-        print(f"facetwin {args.command}: internal error: {type(exc).__name__}: {exc} "
+        print(f"facetwin {args.command}: internal error: {type(exc).__name__}: {_first_line(exc)} "
               f"(traceback in {log})", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -22,10 +22,12 @@ __all__ = [
     "UnknownFaceError",
     "InvalidOptionError",
     "OutputConflictError",
+    "OutputLockedError",
     "ModelFileError",
     "FacesetError",
     "ModelDirError",
     "TrainingDivergedError",
+    "TrainingInterrupted",
     "NotAModelDirError",
     "CheckpointFormatError",
     "CorruptCheckpointError",
@@ -35,6 +37,8 @@ __all__ = [
     "UnsupportedOutputError",
     "OutputWriteError",
     "SigningKeyError",
+    "TooManyPixelsError",
+    "ClusterUnreachableError",
 ]
 
 
@@ -173,6 +177,30 @@ class TrainingDivergedError(FacetwinError, ArithmeticError):
         )
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM ended a training run; says which step the model folder holds.
+
+    Not a ``FacetwinError``: nothing failed, and callers that catch ``KeyboardInterrupt``
+    keep working. ``saved_step`` is ``step`` unless the closing save was skipped
+    because the weights had gone NaN or infinite.
+    """
+
+    def __init__(self, model_dir: str | Path, *, step: int, saved_step: int) -> None:
+        self.model_dir = Path(model_dir)
+        self.step = step
+        self.saved_step = saved_step
+        if saved_step == step:
+            outcome = f"step {step} is saved in {self.model_dir}"
+        else:
+            outcome = (f"its weights had become NaN or infinite, so {self.model_dir} keeps the checkpoint "
+                       f"of step {saved_step}")
+        super().__init__(f"interrupted at step {step}; {outcome}")
+
+    @property
+    def saved(self) -> bool:
+        return self.saved_step == self.step
+
+
 _CHECKPOINT_BACKUP_REMEDY = (
     "restore the folder from a backup, or start a new run from its weights "
     "(load_matching(model, read_weights(folder)))"
@@ -201,10 +229,10 @@ class CheckpointFormatError(ModelDirError):
 class CorruptCheckpointError(ModelDirError, OSError):
     """A checkpoint file that is truncated or damaged and cannot be decoded."""
 
-    def __init__(self, path: str | Path, file: str, reason: str) -> None:
+    def __init__(self, path: str | Path, file: str, reason: str, remedy: str = _CHECKPOINT_BACKUP_REMEDY) -> None:
         self.file = file
         self.reason = reason
-        super().__init__(path, f"{file} is truncated or damaged ({reason})", _CHECKPOINT_BACKUP_REMEDY)
+        super().__init__(path, f"{file} is truncated or damaged ({reason})", remedy)
 
     def __str__(self) -> str:
         return self.args[0]
@@ -334,6 +362,103 @@ class ServerStartError(FacetwinError, OSError):
     def __init__(self, host: str, port: int, reason: str) -> None:
         self.host, self.port, self.reason = host, port, reason
         self.message = f"cannot serve on {host}:{port}: {reason} (choose another --port, or stop what uses it)"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
+        return self.message
+
+
+class TooManyPixelsError(FacetwinError, ValueError):
+    """An image or video whose header promises more pixels than the limit (a decompression bomb guard)."""
+
+    def __init__(self, path: str | Path, pixels: int, limit: int, size: tuple[int, int] | None = None) -> None:
+        self.path, self.pixels, self.limit, self.size = Path(path), pixels, limit, size
+        shape = f"{size[0]}x{size[1]}, " if size else ""
+        super().__init__(
+            f"{self.path} is {shape}{pixels / 1e6:.3g} megapixels, over the limit of {limit / 1e6:.3g} "
+            "megapixels: decoding it could take gigabytes of memory (if the file is trusted, raise "
+            "the limit with facetwin --max-pixels)"
+        )
+
+
+class ProjectFolderError(FacetwinError, NotADirectoryError):
+    """A web UI project path that is not, and cannot become, a folder."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        self.message = f"cannot use {self.path} as a project folder: {reason} (give a folder; it is created if missing)"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
+        return self.message
+
+
+class PathNotAllowedError(FacetwinError, PermissionError):
+    """A path typed into a shared web UI outside the folders its owner allows.
+
+    The sentence is the same whether the path exists or not, so a visitor learns
+    nothing about the machine beyond the allowed folders.
+    """
+
+    def __init__(self, path: str, roots: Sequence[str | Path]) -> None:
+        self.path, self.roots = path, tuple(Path(r) for r in roots)
+        under = " or ".join(str(r) for r in self.roots)
+        self.message = (f"not an allowed path: {path} (this server reads videos, images and folders under {under} "
+                        "only; upload anything else)")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
+        return self.message
+
+
+class OwnerOnlyError(FacetwinError, PermissionError):
+    """An action a shared web UI keeps from its visitors: it would destroy the owner's work."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.message = (f"cannot {action} on a shared server: only the owner can, in a facetwin ui served to this "
+                        "machine only")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
+        return self.message
+
+
+class OutputLockedError(FacetwinError, OSError):
+    """An output another facetwin run is writing (its lock file is held): nothing was changed.
+
+    ``pid``, ``command``, ``host`` and ``started`` (seconds since the epoch) come from
+    the lock file and are ``None`` where it could not be read.
+    """
+
+    def __init__(self, path: str | Path, *, pid: int | None = None, command: str | None = None,
+                 host: str | None = None, started: float | None = None, this_host: str | None = None) -> None:
+        import time
+
+        self.path, self.pid, self.command, self.host, self.started = Path(path), pid, command, host, started
+        if pid is None:
+            who = "another facetwin run"
+        else:
+            facts = [f"pid {pid}" + (f" on {host}" if host and host != this_host else "")]
+            if started is not None:
+                then = time.localtime(started)
+                same_day = then[:3] == time.localtime()[:3]
+                facts.append("since " + time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", then))
+            who = f"facetwin {command or 'run'} ({', '.join(facts)})"
+        self.message = f"{self.path} is in use by {who}; wait for it to finish or stop it, or choose another output"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # OSError would otherwise format errno fields
+        return self.message
+
+
+class ClusterUnreachableError(FacetwinError, ConnectionError):
+    """A Ray cluster address where nothing answers (Ray itself would retry for minutes)."""
+
+    def __init__(self, address: str, endpoint: str, reason: str) -> None:
+        self.address, self.endpoint, self.reason = address, endpoint, reason
+        self.message = (f"no Ray cluster answers at {address} ({endpoint}: {reason}); start one with "
+                        "`ray start --head`, or leave out --ray to run the pairs on this machine")
         super().__init__(self.message)
 
     def __str__(self) -> str:  # OSError would otherwise format errno fields

@@ -9,11 +9,14 @@ Output folder::
 
 The alignments file is rewritten atomically every few seconds and when the run stops
 for any reason, so an interrupted run loses at most those seconds; running the same
-command again continues after the last recorded frame.
+command again continues after the last recorded frame. The file also keeps the face
+tracker's state after that frame (tracks, smoothing filters, identity decisions), so a
+continued run writes the same bytes as one that was never stopped.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import time
@@ -31,19 +34,24 @@ from facetwin.alignments import (
     load_alignments,
     save_alignments,
 )
+from facetwin._check import check_config, check_path, check_paths
 from facetwin.config import ExtractConfig
 from facetwin.errors import (
+    FacetwinError,
     InvalidAlignmentsError,
     InvalidOptionError,
     NoFaceFoundError,
     OutputConflictError,
+    OutputWriteError,
     UnknownFaceError,
 )
 from facetwin.faces.align import crop_from_frame, warp_to_crop
 from facetwin.faces.find import FaceFinder
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import encode_png
+from facetwin.io.lock import output_lock
 from facetwin.io.media import MediaSource, open_media, prefetch
+from facetwin.io.paths import refuse_input_folder
 
 __all__ = ["extract", "remove_faces", "ExtractSummary", "ALIGNMENTS_NAME"]
 
@@ -72,6 +80,7 @@ class ExtractSummary:
     already_complete: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (image name, why) of a folder's unreadable images
 
     @property
     def alignments_path(self) -> Path:
@@ -140,19 +149,31 @@ def extract(
         Counts of what was read, saved and dropped.
 
     Raises:
-        FacetwinError subclasses for bad input, a conflicting output folder, or a
+        FacetwinError subclasses for bad input, a conflicting output folder (the
+        input photos' folder; one another run is writing: ``OutputLockedError``), or a
         source in which no face was found (after saving what was read).
     """
-    config = config or ExtractConfig()
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    out = Path(output)
+    inputs = check_paths(inputs, "inputs")
+    out = check_path(output, "output")
+    config = check_config(config, "config", ExtractConfig)
     started = time.perf_counter()
     source = open_media(inputs)
     try:
-        return _run(source, list(inputs), out, config, overwrite, progress, started)
+        refuse_input_folder(out, inputs, writes="face crops and alignments.json")
+        with output_lock(out, "extract"):
+            return _run(source, list(inputs), out, config, overwrite, progress, started)
+    except OSError as exc:
+        if isinstance(exc, FacetwinError) or exc.errno not in _WRITE_ERRORS:
+            raise
+        raise OutputWriteError(out, exc.strerror or str(exc)) from None
     finally:
         source.close()
+
+
+# What writing crops and alignments.json can meet: a full disk or quota, a read-only or
+# failing drive, permissions. Each ends the run with one line; the frames saved so far
+# are kept and a second run continues from them.
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
 def remove_faces(folder: str | Path, crops: Iterable[str]) -> int:
@@ -240,6 +261,8 @@ def _run(
         alignments = Alignments(info, settings, config.crop_size)
 
     finder = FaceFinder(config, video=source.kind == "video")
+    if start:
+        _restore_finder(finder, alignments, out, summary)
 
     # Decoding runs ahead on one thread and crops are cut and written on another: both
     # release the GIL, so on two cores they overlap detection and landmarks.
@@ -271,6 +294,9 @@ def _run(
                                face.identity)
                 )
             alignments.frames.append(record)
+            # After every frame, not at each save: an interruption inside the finder
+            # leaves its state part-way into a frame that is not recorded.
+            alignments.resume = finder.state()
             done += 1
             saved += len(record.faces)
             if progress is not None:
@@ -279,26 +305,50 @@ def _run(
                 _flush(pending)
                 save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)
                 last_save = time.perf_counter()
-        alignments.complete = True
+        alignments.complete, alignments.resume = True, None
     except BaseException as exc:  # KeyboardInterrupt too: save what was done, then re-raise
         error = exc
         raise
     finally:
         frames.close()
         writer.shutdown(wait=True)
+        write_error: OSError | None = None
         try:
             _flush(pending)
-        except OSError:
-            if error is None:
-                raise
-        # Only frames whose crops are on disk are recorded: the writer has finished.
-        save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)
+        except OSError as exc:
+            write_error = exc
+            _drop_unwritten(out, alignments)  # a full disk: some crops never reached it
+        # Only frames whose crops are on disk are recorded: the writer has finished. A
+        # first run that recorded nothing leaves no file, so a bad input leaves no trace.
+        if alignments.frames or (out / ALIGNMENTS_NAME).exists():
+            save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)
         _count(summary, alignments)
+        if write_error is not None and error is None:
+            raise write_error
         summary.seconds = time.perf_counter() - started
     summary.dropped_small, summary.dropped_other_person = finder.dropped_small, finder.dropped_other_person
+    summary.skipped = list(getattr(source, "skipped", []))
+    if summary.skipped:
+        summary.notes.append(f"{len(summary.skipped)} unreadable image(s) skipped (the first: {summary.skipped[0][1]})")
     if summary.faces_saved == 0:
         raise NoFaceFoundError(str(source.path), summary.frames_read, finder.no_face_hint())
     return summary
+
+
+def _restore_finder(finder: FaceFinder, alignments: Alignments, out: Path, summary: ExtractSummary) -> None:
+    """Give the finder its state after the last recorded frame, so tracks continue unchanged."""
+    if alignments.resume is None:  # written by a facetwin that did not keep it
+        note = (f"tracking restarts at frame {summary.resumed_at}: the alignments file does not keep the "
+                "tracker's state, so faces from there on may differ slightly from an uninterrupted run")
+        summary.notes.append(note)
+        log.warning("%s", note)
+        return
+    try:
+        finder.restore(alignments.resume)
+    except ValueError as exc:
+        raise OutputConflictError(
+            out, f"holds a damaged alignments file (resume: {exc})", "use --overwrite to start again"
+        ) from None
 
 
 def _training_stop(source: MediaSource, config: ExtractConfig) -> int | None:
@@ -313,6 +363,18 @@ def _training_stop(source: MediaSource, config: ExtractConfig) -> int | None:
 def _write_crop(path: Path, frame: np.ndarray, matrix: np.ndarray, crop_size: int, compression: int) -> None:
     crop = warp_to_crop(frame, matrix, crop_size)
     atomic_write_bytes(path, encode_png(crop, compression=compression))
+
+
+def _drop_unwritten(out: Path, alignments: Alignments) -> None:
+    """Forget the frames from the first whose crop is missing on, so a resume makes them again."""
+    for i, frame in enumerate(alignments.frames):
+        if any(not (out / face.crop).is_file() for face in frame.faces):
+            del alignments.frames[i:]
+            # The tracker's state is of the last frame read, not of the last one kept:
+            # tracking restarts at the resume, with a note that says so.
+            alignments.resume = None
+            alignments.complete = False
+            return
 
 
 def _flush(pending: list) -> None:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from facetwin._check import check_path
 from facetwin.errors import InputNotFoundError, InvalidOptionError
 from facetwin.io.media import VIDEO_SUFFIXES
 
@@ -48,12 +49,17 @@ def read_pairs(path: str | Path, *, videos: str | Path | None = None) -> list[Pa
         InputNotFoundError: the list or a video in it does not exist.
         InvalidOptionError: the list cannot be read as pairs.
     """
-    path = Path(path)
+    path = check_path(path, "path")
     if not path.is_file():
         raise InputNotFoundError(path)
-    base = Path(videos) if videos is not None else path.parent
+    base = check_path(videos, "videos") if videos is not None else path.parent
     rows: list[tuple[str, str, str | None]] = []
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidOptionError(
+            "pairs", str(path), f"a UTF-8 text or JSON file (byte {exc.start} is not UTF-8: {exc.reason})"
+        ) from None
     if path.suffix.lower() == ".json":
         try:
             doc = json.loads(text)

@@ -8,7 +8,9 @@ from _helpers import shifted, write_video, tiny_model_dir
 from facetwin import ExtractConfig, extract
 from facetwin.config import ConvertConfig
 from facetwin.convert import convert
-from facetwin.errors import InvalidAlignmentsError, NotAModelDirError, OutputConflictError, UnsupportedOutputError
+from facetwin.errors import (
+    InvalidAlignmentsError, NotAModelDirError, OutputConflictError, TruncatedMediaError, UnsupportedOutputError,
+)
 from facetwin.io import read_image, write_png
 
 
@@ -97,6 +99,20 @@ def test_interrupted_video_leaves_no_file(tmp_path, talking, model_dir):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_truncated_video_keeps_the_frames_it_says_it_kept(tmp_path, astronaut, model_dir):
+    small = astronaut[:320, 64:384]
+    frames = [shifted(small, 0.5 * i, 0.3 * i)[32:288, 32:288] for i in range(40)]
+    whole = write_video(tmp_path / "whole.mp4", frames, faststart=True)
+    data = whole.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.raises(TruncatedMediaError) as info:
+        convert(tmp_path / "cut.mp4", model_dir, tmp_path / "out.mp4")
+    assert "the frames before it were kept" in str(info.value)
+    kept = _streams(tmp_path / "out.mp4")["frames"]
+    assert 10 < len(kept) == info.value.frames_read < 40
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
 def test_bad_model_and_outputs(tmp_path, talking, astronaut, model_dir):
     with pytest.raises(NotAModelDirError):
         convert(talking, tmp_path, tmp_path / "o.mp4")
@@ -120,3 +136,78 @@ def test_ref_face_swaps_only_that_person(tmp_path, astronaut, grace_hopper, grac
     # The astronaut is left alone (but for the watermark every output carries); Grace is swapped.
     assert np.abs(read_image(tmp_path / "out" / "astronaut.png").astype(int) - astronaut).max() <= 5
     assert np.abs(read_image(tmp_path / "out" / "grace.png").astype(int) - grace_hopper).max() > 40
+
+
+# --- outputs that are inputs, or in use (issue 15) ----------------------------------------------
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("spelling", ["./in/../in/talk.mp4", "link.mp4", "in/hard.mp4"])
+def test_the_input_video_is_never_replaced(tmp_path, talking, model_dir, monkeypatch, spelling):
+    (tmp_path / "in").mkdir()
+    video = tmp_path / "in" / "talk.mp4"
+    video.write_bytes(talking.read_bytes())
+    (tmp_path / "link.mp4").symlink_to(video)
+    (tmp_path / "in" / "hard.mp4").hardlink_to(video)
+    before = video.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OutputConflictError, match="is the same file as the input in/talk.mp4; choose another"):
+        convert("in/talk.mp4", model_dir, spelling)
+    assert video.read_bytes() == before  # byte for byte
+    assert _listing(tmp_path / "in") == ["hard.mp4", "talk.mp4"]  # no temporary, no lock left
+
+
+def test_the_input_image_folder_is_never_written_into(tmp_path, astronaut, model_dir, monkeypatch):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_png(folder / "face.png", astronaut)
+    before = (folder / "face.png").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OutputConflictError, match="is the same folder as the input in"):
+        convert("in", model_dir, "./in/")
+    # One photo into its own folder would be written as face.png: over itself.
+    with pytest.raises(OutputConflictError, match="face.png: is the same file as the input in/face.png"):
+        convert("in/face.png", model_dir, "in")
+    with pytest.raises(OutputConflictError, match="is the same file as the input"):
+        convert("in/face.png", model_dir, "in/../in/face.png")
+    assert (folder / "face.png").read_bytes() == before and _listing(folder) == ["face.png"]
+
+
+def test_an_output_another_conversion_writes_is_refused(tmp_path, talking, model_dir):
+    import threading
+
+    from facetwin.errors import OutputLockedError
+    from facetwin.io.lock import output_lock
+
+    held, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with output_lock(tmp_path / "out.mp4", "convert", kind="file"):
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    held.wait(30)
+    try:
+        with pytest.raises(OutputLockedError, match=r"out.mp4 is in use by facetwin convert \(pid \d+"):
+            convert(talking, model_dir, tmp_path / "out.mp4")
+    finally:
+        done.set()
+        thread.join()
+    assert _listing(tmp_path) == []
+
+
+def test_the_part_file_of_a_killed_conversion_is_removed_by_the_next(tmp_path, talking, model_dir):
+    # As a kill -9 leaves them (tests/io/test_lock.py kills a real writer): the video's
+    # temporary and its signing temporary; a file of another program is kept.
+    stale = [".out.mp4.3bor2rec.part", "..out.mp4.3bor2rec.part.zz0011yy.c2pa.tmp"]
+    for name in stale:
+        (tmp_path / name).write_bytes(b"\0\0\0\x18ftypisom" + bytes(1000))
+    (tmp_path / ".notes.txt.abcdefgh.tmp").write_text("not facetwin's")
+    summary = convert(talking, model_dir, tmp_path / "out.mp4", config=ConvertConfig(preset="ultrafast"))
+    assert summary.frames == 10
+    assert _listing(tmp_path) == [".notes.txt.abcdefgh.tmp", "out.mp4"]

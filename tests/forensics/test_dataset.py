@@ -11,7 +11,7 @@ import pytest
 
 from _helpers import shifted, write_video
 from facetwin.config import ExtractConfig, TrainConfig
-from facetwin.errors import InputNotFoundError, InvalidOptionError
+from facetwin.errors import ClusterUnreachableError, InputNotFoundError, InvalidOptionError
 from facetwin.forensics.dataset import DatasetConfig, Pair, check_pair, generate_dataset, read_pairs
 from facetwin.forensics.report import verify
 
@@ -225,3 +225,73 @@ def test_ray_runs_the_pairs_as_tasks(tmp_path, videos):
         ray.shutdown()
     assert sorted(summary.done) == ["astro_grace", "grace_astro"] and not summary.failed, summary.failed
     assert check_pair(tmp_path, "astro_grace")["counts_match"]
+
+
+def test_unreachable_ray_address_is_one_line_in_seconds(tmp_path, videos):
+    pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'facetwin[ray]')")
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ClusterUnreachableError) as info:
+        generate_dataset([Pair(videos["grace"], videos["astro"])], tmp_path / "ds", config=_config(),
+                         ray_address=f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 30  # Ray alone retried for over 400 s
+    assert f"no Ray cluster answers at 127.0.0.1:{port}" in str(info.value)
+    assert "refused" in str(info.value) and "\n" not in str(info.value)
+
+
+# --- outputs that are inputs, or in use (issue 15) ----------------------------------------------
+
+
+def test_an_input_video_is_refused_as_the_dataset_folder(tmp_path, videos):
+    from facetwin.errors import OutputConflictError
+
+    before = videos["astro"].read_bytes()
+    with pytest.raises(OutputConflictError, match="is the same file as the input .*astro.mp4"):
+        generate_dataset([Pair(videos["astro"], videos["grace"])], videos["astro"].parent / "." / "astro.mp4",
+                         config=_config(), device="cpu")
+    assert videos["astro"].read_bytes() == before
+
+
+def test_a_dataset_folder_in_use_is_refused(tmp_path, videos):
+    import threading
+
+    from facetwin.errors import OutputLockedError
+    from facetwin.io.lock import output_lock
+
+    held, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with output_lock(tmp_path / "set", "dataset"):
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    held.wait(30)
+    try:
+        with pytest.raises(OutputLockedError, match=r"set is in use by facetwin dataset \(pid \d+"):
+            generate_dataset([Pair(videos["astro"], videos["grace"])], tmp_path / "set", config=_config(), device="cpu")
+        assert sorted(p.name for p in (tmp_path / "set").iterdir()) == [".facetwin.lock"]  # no manifest
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_temporaries_of_a_killed_run_are_removed_by_the_next(made):
+    out, pairs, _, _ = made
+    stale = [out / "original" / "c23" / ".astro.mp4.3bor2rec.part", out / "manipulated" / "facetwin" / "c0" /
+             ".astro_grace.mp4.abcdefgh.part", out / "masks" / "facetwin" / ".astro_grace.mp4.abcdefgh.part",
+             out / "labels" / ".astro_grace.json.abcdefgh.tmp", out / ".manifest.json.abcdefgh.tmp"]
+    for path in stale:
+        path.write_bytes(b"half")
+    kept = out / "labels" / "notes.txt"
+    kept.write_text("mine")
+    summary = generate_dataset(pairs, out, config=_config(), device="cpu")
+    assert sorted(summary.skipped) == ["astro_grace", "grace_astro"]
+    assert not any(path.exists() for path in stale) and kept.exists()
+    kept.unlink()

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facetwin.errors import FacetwinError, InputNotFoundError, UnreadableMediaError
-from facetwin.io import encode_png, read_image, to_rgb8, write_png
-from _helpers import shared_data
+from facetwin.errors import FacetwinError, InputNotFoundError, TooManyPixelsError, UnreadableMediaError
+from facetwin.io import encode_png, images, read_image, to_rgb8, write_png
+from facetwin.io.images import DEFAULT_MAX_PIXELS, max_pixels, set_max_pixels
+from _helpers import png_bomb, shared_data
 
 
 def _bgr(rgb: np.ndarray) -> np.ndarray:
@@ -174,3 +175,56 @@ def test_encode_png_higher_compression_is_smaller(astronaut):
     assert len(data9) < len(data0)
     # Level 1 (Huffman only) gives up almost nothing against the slowest level.
     assert len(data1) < 1.05 * len(data9)
+
+
+# --- decompression bombs -------------------------------------------------------------
+
+
+def test_png_bomb_refused_from_its_header(tmp_path):
+    import resource
+
+    bomb = tmp_path / "bomb.png"
+    png_bomb(bomb, 12_000)  # 144 MP: 144 MB decoded as grey, 432 MB as RGB
+    assert bomb.stat().st_size < 1_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(TooManyPixelsError) as info:
+        read_image(bomb)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 50_000  # nothing was decoded
+    assert info.value.size == (12_000, 12_000) and info.value.limit == DEFAULT_MAX_PIXELS
+    assert "12000x12000, 144 megapixels, over the limit of 64 megapixels" in str(info.value)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, FacetwinError)
+
+
+def test_limit_is_configurable_and_applies_to_jpeg(tmp_path, astronaut):
+    path = tmp_path / "a.jpg"
+    cv2.imwrite(str(path), _bgr(astronaut))
+    assert read_image(path).shape == (512, 512, 3)
+    try:
+        set_max_pixels(512 * 512 - 1)
+        with pytest.raises(TooManyPixelsError, match="512x512"):
+            read_image(path)
+        set_max_pixels(512 * 512)
+        assert read_image(path).shape == (512, 512, 3)  # the limit itself is allowed
+    finally:
+        set_max_pixels(DEFAULT_MAX_PIXELS)
+    assert max_pixels() == DEFAULT_MAX_PIXELS
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True, "64M"])
+def test_set_max_pixels_refuses_nonsense(bad):
+    with pytest.raises(ValueError, match="positive whole number"):
+        set_max_pixels(bad)
+    assert max_pixels() == DEFAULT_MAX_PIXELS
+
+
+def test_limit_over_pillows_own_still_decodes(tmp_path, monkeypatch):
+    # Pillow raises its own bomb error over 2 x MAX_IMAGE_PIXELS; a user who raised our
+    # limit above that still gets the image, decoded by OpenCV.
+    path = tmp_path / "wide.png"
+    cv2.imwrite(str(path), np.full((20, 30), 7, np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    assert read_image(path).shape == (20, 30, 3)
+    monkeypatch.setattr(images, "_max_pixels", 500)
+    with pytest.raises(TooManyPixelsError, match="0.0006 megapixels"):
+        read_image(path)

@@ -12,10 +12,12 @@ import pytest
 from facetwin.errors import (
     EmptyInputError,
     InputNotFoundError,
+    TooManyPixelsError,
     TruncatedMediaError,
     UnreadableMediaError,
 )
 from facetwin.io import IMAGE_SUFFIXES, open_media, write_png
+from facetwin.io import images
 from facetwin.io.media import ImageSource, VideoSource, rotate_upright
 from _helpers import shared_data, write_video
 
@@ -139,13 +141,36 @@ def test_video_among_files(folder, video):
         open_media([folder / "1.png", video])
 
 
-def test_unreadable_image_in_folder_fails_at_that_frame(folder):
+def test_unreadable_image_in_folder_is_skipped_and_recorded(folder):
     (folder / "3.png").write_text("not a png")
-    frames = open_media(folder).frames()
-    assert next(frames).name == "1.png" and next(frames).name == "2.png"
+    source = open_media(folder)
+    names = [frame.name for frame in source.frames()]
+    assert names == ["1.png", "2.png", "10.png", "frame_9.PNG"]
+    assert [name for name, _ in source.skipped] == ["3.png"]
+    assert "3.png" in source.skipped[0][1] and "damaged" in source.skipped[0][1]
+
+
+def test_folder_of_only_unreadable_images_fails(tmp_path):
+    for name in ("a.png", "b.jpg"):
+        (tmp_path / name).write_bytes(b"\x89PNG not really")
     with pytest.raises(UnreadableMediaError) as info:
-        next(frames)
-    assert info.value.path == folder / "3.png"
+        list(open_media(tmp_path).frames())
+    assert info.value.path == tmp_path / "a.png"
+
+
+def test_one_unreadable_image_given_alone_fails(tmp_path):
+    (tmp_path / "a.png").write_text("not a png")
+    with pytest.raises(UnreadableMediaError):
+        list(open_media(tmp_path / "a.png").frames())
+
+
+def test_video_over_the_pixel_limit_refused_at_open(video, monkeypatch):
+    monkeypatch.setattr(images, "_max_pixels", 1000)
+    with pytest.raises(TooManyPixelsError) as info:
+        open_media(video)
+    assert info.value.path == video and info.value.size is not None
+    assert info.value.pixels == info.value.size[0] * info.value.size[1] > 1000
+    assert "over the limit of 0.001 megapixels" in str(info.value)
 
 
 # --- videos --------------------------------------------------------------------------
@@ -240,15 +265,36 @@ def test_truncated_video_yields_what_decoded_then_raises(tmp_path, long_videos, 
     error = info.value
     assert error.frames_read == len(got)
     assert 0 < len(got) < fraction * 60 + 5  # no more than the bytes kept can hold
-    assert error.reason == "the container announces 60 frames"
+    assert error.reason.startswith("frames end at ") and error.reason.endswith(" of 2.40 s")
     assert str(error) == (
         f"{path} is damaged or truncated: decoding stopped after frame {len(got)} "
-        "(the container announces 60 frames); the frames before it were kept"
+        f"({error.reason}); the frames before it were kept"
     )
     # What was yielded is exactly the start of the intact video.
     assert [f.index for f in got] == list(range(len(got)))
     for a, b in zip(got, full):
         np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_avi_with_dropped_frames_is_whole(tmp_path, small):
+    # FFmpeg keeps AVI's constant rate by writing each dropped frame as an empty packet:
+    # the header counts it, the decoder returns nothing for it. Such a file is complete.
+    path = tmp_path / "dropped.avi"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=FPS)
+        stream.width = stream.height = SIZE
+        stream.pix_fmt = "yuv420p"
+        pts = 0
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(_frame_pixels(small, i), format="rgb24")
+            frame.pts = pts
+            pts += 2 if i % 5 == 4 else 1  # five frames dropped
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    source = open_media(path)
+    assert source.frame_count == 29  # what the header announces
+    frames = list(source.frames())
+    assert len(frames) == 25 and frames[-1].time == pytest.approx(28 / FPS)
 
 
 def test_missing_video(tmp_path):
@@ -298,3 +344,20 @@ def test_matroska_with_a_longer_soundtrack_is_not_truncated(tmp_path):
     source = open_media(path)
     assert source.duration == pytest.approx(0.4, abs=0.05)
     assert len(list(source.frames())) == 10
+
+
+def test_frames_of_a_video_with_padded_rows_are_contiguous(padded_video, astronaut):
+    # PyAV returns FFmpeg's padded rows (642 x 3 bytes stored in 1,968) as a strided
+    # view, which dlib refuses (identity) or misreads (HOG finds nothing).
+    with av.open(str(padded_video)) as container:
+        raw = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert raw.shape == (488, 642, 3) and not raw.flags.c_contiguous  # the case is real
+    with open_media(padded_video) as source:
+        frames = list(source.frames())
+    assert len(frames) == 6
+    for frame in frames:
+        assert frame.image.shape == (488, 642, 3) and frame.image.flags.c_contiguous
+    np.testing.assert_array_equal(frames[0].image, raw)
+    # Still the picture: the astronaut's face, within the encoder's loss.
+    face = frames[0].image[40:220, 225:365].astype(int)
+    assert np.abs(face - astronaut[52:232, 160:300]).mean() < 6

@@ -18,14 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
+from facetwin._check import check_config, check_path
 from facetwin.alignments import load_alignments
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.convert.swap import FaceSwapper, SwapFace
-from facetwin.errors import InvalidAlignmentsError, OutputConflictError
+from facetwin.errors import InvalidAlignmentsError, OutputConflictError, TruncatedMediaError
 from facetwin.extract import ProgressFn  # (frames_done, frames_total, faces): the same contract
 from facetwin.faces.find import FaceFinder
 from facetwin.forensics.provenance import Provenance, write_marked_png
+from facetwin.io.lock import output_lock
 from facetwin.io.media import Frame, open_media, prefetch
+from facetwin.io.paths import refuse_input_file
 from facetwin.io.writers import open_writer
 from facetwin.train.checkpoint import load_model
 from facetwin.train.trainer import pick_device, use_bf16
@@ -102,19 +105,27 @@ def convert(
 
     Raises:
         FacetwinError subclasses for unreadable input, a bad model folder, an output
-        that cannot be written or an alignments file of another input.
+        that cannot be written, is the input, or is being written by another run
+        (``OutputLockedError``), or an alignments file of another input.
     """
     started = time.perf_counter()
-    config = config or ConvertConfig()
-    faces = faces or ExtractConfig()
-    output = Path(output)
+    inputs, model_dir, output = (check_path(inputs, "inputs"), check_path(model_dir, "model_dir"),
+                                 check_path(output, "output"))
+    alignments = check_path(alignments, "alignments") if alignments is not None else None
+    config = check_config(config, "config", ConvertConfig)
+    faces = check_config(faces, "faces", ExtractConfig)
+    # A folder out (image sequence), as open_writer decides; a file for a video or one .png.
+    into_folder = output.is_dir() or not output.suffix
+    refuse_input_file(output, [inputs])
+    if into_folder and Path(inputs).is_file():  # the image keeps its name, as .png
+        refuse_input_file(output / f"{Path(inputs).stem}.png", [inputs])
     dev = pick_device(device)
     model = load_model(model_dir, device=dev)
     provenance = Provenance.for_model(model_dir, key_dir=key_dir)
     swapper = FaceSwapper(model, config, bf16=use_bf16(config.precision, dev))
     summary = ConvertSummary(output)
 
-    with open_media(inputs) as source:
+    with open_media(inputs) as source, output_lock(output, "convert", kind="folder" if into_folder else "file"):
         single_image = source.kind == "images" and output.suffix.lower() == ".png"
         if single_image and source.frame_count != 1:
             raise OutputConflictError(output, f"is one image, but the input has {source.frame_count}",
@@ -137,9 +148,16 @@ def convert(
                         summary.faces_swapped += len(found)
                         if progress is not None:
                             progress(summary.frames, total, summary.faces_swapped)
+            except TruncatedMediaError:
+                # The error says the frames before the damage were kept: so they are,
+                # converted and written, and the error still ends the run (exit 2).
+                out.close()
+                raise
             finally:
                 frames.close()
             out.close()
+        except TruncatedMediaError:
+            raise
         except BaseException:
             out.abort()
             raise
@@ -158,13 +176,18 @@ def _batches(frames, faces_of, max_faces: int):
     """Consecutive (frame, faces) pairs, up to _FRAMES_PER_BATCH frames or ``max_faces`` faces."""
     batch: list[tuple[Frame, list[SwapFace]]] = []
     count = 0
-    for frame in frames:
-        found = faces_of(frame)
-        batch.append((frame, found))
-        count += len(found)
-        if len(batch) >= _FRAMES_PER_BATCH or count >= max_faces:
+    try:
+        for frame in frames:
+            found = faces_of(frame)
+            batch.append((frame, found))
+            count += len(found)
+            if len(batch) >= _FRAMES_PER_BATCH or count >= max_faces:
+                yield batch
+                batch, count = [], 0
+    except TruncatedMediaError:
+        if batch:  # the frames decoded before the damage are converted too
             yield batch
-            batch, count = [], 0
+        raise
     if batch:
         yield batch
 

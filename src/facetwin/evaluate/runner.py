@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from facetwin._check import check_range
+from facetwin._check import check_config, check_path, check_range
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.errors import NoFaceFoundError
 from facetwin.evaluate.gallery import Gallery, person_from_vectors
@@ -137,15 +137,16 @@ def evaluate(
     from facetwin.train.trainer import pick_device
 
     started = time.perf_counter()
-    config = config or EvaluateConfig()
-    convert = convert or ConvertConfig()
-    faces = faces or ExtractConfig()
+    model_dir = check_path(model_dir, "model_dir")
+    videos = {"a": check_path(video_a, "video_a"), "b": check_path(video_b, "video_b")}
+    config = check_config(config, "config", EvaluateConfig)
+    convert = check_config(convert, "convert", ConvertConfig)
+    faces = check_config(faces, "faces", ExtractConfig)
     report = progress or (lambda *args: None)
     dev = pick_device(device)
     model = load_model(model_dir, device=dev)
     tools = tools or load_tools()
 
-    videos = {"a": Path(video_a), "b": Path(video_b)}
     parts = {side: _read_parts(path, config, faces, report, side) for side, path in videos.items()}
     vectors = {side: _reference_vectors(part.reference, tools) for side, part in parts.items()}
     # Two-way distances keep the plain mean of dlib's vectors (Euclidean, as before).

@@ -44,9 +44,12 @@ from typing import Any
 
 import numpy as np
 
+from facetwin._check import check_config, check_path, described
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
-from facetwin.errors import FacetwinError, InputNotFoundError, InvalidOptionError
+from facetwin.errors import ClusterUnreachableError, FacetwinError, InputNotFoundError, InvalidOptionError
 from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
+from facetwin.io.lock import locks_output
+from facetwin.io.paths import refuse_input_file
 from facetwin.pairs import Pair, read_pairs
 
 __all__ = [
@@ -130,6 +133,8 @@ class DatasetSummary:
 # --- the run --------------------------------------------------------------------------------
 
 
+# The folders whose writers leave temporaries when killed (work/ is extract's and train's).
+@locks_output("output", "dataset", clean=("original", "original/*", "manipulated/*/*", "masks/*", "labels"))
 def generate_dataset(
     pairs: Sequence[Pair],
     output: str | Path,
@@ -157,8 +162,11 @@ def generate_dataset(
     Returns:
         Which pairs were made, skipped as already done, or failed (with the reason).
     """
-    config = config or DatasetConfig()
-    out = Path(output)
+    if not isinstance(pairs, Sequence) or not all(isinstance(pair, Pair) for pair in pairs):
+        raise InvalidOptionError("pairs", described(pairs, type(pairs).__name__), "a list of Pair (see read_pairs)")
+    config = check_config(config, "config", DatasetConfig)
+    out = check_path(output, "output")
+    refuse_input_file(out, [video for pair in pairs for video in (pair.target, pair.source)])
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     summary = DatasetSummary(out)
@@ -615,11 +623,36 @@ def _pair_in_process(pair, out, config, key_dir, device, threads, queue) -> dict
                     progress=lambda *event: queue.put(event))
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a cluster address where nothing listens, in seconds rather than Ray's minutes.
+
+    ``ray.init`` retries an unreachable head for over 400 s before it gives up; one TCP
+    connection tells the same in at most ``timeout``. "auto" and "local" are Ray's own
+    words for a cluster found or started here and are left to it.
+    """
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    client = address.startswith("ray://")
+    host_port = address.removeprefix("ray://")
+    host, sep, port = host_port.rpartition(":")
+    if not sep or not port.isdigit():
+        host, port = host_port, "10001" if client else "6379"  # Ray's default client and head ports
+    host = host.strip("[]")  # [::1]:6379
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else type(exc).__name__)
+        raise ClusterUnreachableError(address, f"{host}:{port}", str(reason).lower()) from None
+
+
 def _run_on_ray(address, todo, out, config, key_dir, device, finished) -> None:
     try:
         import ray
     except ImportError:
         raise InvalidOptionError("ray", address, "Ray installed: pip install 'facetwin[ray]'") from None
+    _check_reachable(address)
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     task = ray.remote(num_gpus=gpus, max_retries=0)(run_pair)

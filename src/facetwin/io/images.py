@@ -2,17 +2,77 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from facetwin.errors import InputNotFoundError, UnreadableMediaError
+from facetwin.errors import InputNotFoundError, TooManyPixelsError, UnreadableMediaError
 from facetwin.io.atomic import atomic_write_bytes
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "to_rgb8", "encode_png", "write_png"]
+__all__ = [
+    "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "max_pixels", "set_max_pixels", "check_pixels", "check_image_header",
+    "read_image", "to_rgb8", "encode_png", "write_png",
+]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm")
+
+# 64 megapixels holds 8K video (33 MP) and photos of every camera up to 61 MP. A
+# 0.9 MB PNG can promise 30000x30000 pixels: decoding it took 5.5 GB in extract, and a
+# 144 MP JPEG 7.3 GB in convert, so the header is read and checked before decoding.
+DEFAULT_MAX_PIXELS = 64_000_000
+_max_pixels = DEFAULT_MAX_PIXELS
+
+
+def max_pixels() -> int:
+    """The largest width x height any image or video frame may have before it is decoded."""
+    return _max_pixels
+
+
+def set_max_pixels(limit: int) -> None:
+    """Set the pixel limit for this process.
+
+    A process-wide guard like Pillow's ``Image.MAX_IMAGE_PIXELS``: images are decoded in
+    extract, convert, verify, evaluate, the dataset runner and the web UI, several
+    layers below any config, and a guard passed down every one of them would be a field
+    in five configs that nobody sets.
+    """
+    global _max_pixels
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"the pixel limit must be a positive whole number, got {limit!r}")
+    _max_pixels = limit
+
+
+def check_pixels(path: str | Path, width: int, height: int) -> None:
+    """Refuse a picture of ``width`` x ``height`` over the limit, before it is decoded."""
+    if width * height > _max_pixels:
+        raise TooManyPixelsError(path, width * height, _max_pixels, (width, height))
+
+
+def check_image_header(path: str | Path) -> None:
+    """Refuse an image file whose header promises more pixels than the limit.
+
+    Pillow reads only the header here. Files it can't identify pass on to OpenCV, which
+    refuses anything over a gigapixel by itself.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own guard warns at 89 MP and raises at twice that; ours decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as exc:
+        match = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(match.group(1)) if match else 2 * (Image.MAX_IMAGE_PIXELS or 0) + 1
+        if pixels > _max_pixels:
+            raise TooManyPixelsError(path, pixels, _max_pixels) from None
+        return  # over Pillow's limit but under a raised one of ours: OpenCV decodes it
+    except Exception:  # damaged or not an image: read_image's decode says so in its own words
+        return
+    check_pixels(path, width, height)
 
 
 def to_rgb8(image: np.ndarray, *, order: str = "BGR") -> np.ndarray:
@@ -50,10 +110,12 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         InputNotFoundError: no such file.
         UnreadableMediaError: the file is not an image OpenCV can decode.
+        TooManyPixelsError: its header promises more pixels than ``max_pixels()``.
     """
     path = Path(path)
     if not path.is_file():
         raise InputNotFoundError(path)
+    check_image_header(path)
     data = np.fromfile(path, dtype=np.uint8)  # works with non-ASCII paths, unlike imread
     if data.size == 0:
         raise UnreadableMediaError(path, "the file is empty")

@@ -7,6 +7,7 @@ later stages never ask what kind of input they got. Videos are decoded with PyAV
 
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import threading
@@ -20,11 +21,15 @@ import numpy as np
 
 from facetwin.errors import (
     EmptyInputError,
+    FacetwinError,
     InputNotFoundError,
+    TooManyPixelsError,
     TruncatedMediaError,
     UnreadableMediaError,
 )
-from facetwin.io.images import IMAGE_SUFFIXES, read_image
+from facetwin.io.images import IMAGE_SUFFIXES, check_pixels, read_image
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Frame", "MediaSource", "VideoSource", "ImageSource", "open_media", "prefetch", "VIDEO_SUFFIXES"]
 
@@ -104,6 +109,11 @@ class VideoSource(MediaSource):
             self._container.close()
             raise UnreadableMediaError(path, "it has no video stream")
         stream = self._container.streams.video[0]
+        try:
+            check_pixels(path, stream.codec_context.width, stream.codec_context.height)
+        except TooManyPixelsError:
+            self._container.close()
+            raise
         stream.thread_type = "AUTO"  # frame + slice threads: 2-3x faster decode
         self._stream = stream
         self._decoded = False
@@ -145,7 +155,9 @@ class VideoSource(MediaSource):
                 if index >= start:
                     time = float(frame.time) if frame.time is not None else index / self.fps
                     last_time = time
-                    image = frame.to_ndarray(format="rgb24")
+                    # FFmpeg pads rows (a 642-px frame is 1,968 bytes a row, not 1,926) and PyAV
+                    # returns a strided view of them, which dlib refuses or misreads.
+                    image = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
                     image = rotate_upright(image, getattr(frame, "rotation", 0) or 0)
                     yield Frame(index, time, image)
                 index += 1
@@ -154,15 +166,18 @@ class VideoSource(MediaSource):
         if index == 0:
             raise UnreadableMediaError(self.path, "no frame could be decoded")
         # A file cut short still demuxes cleanly up to the cut: compare with what the
-        # container promised, the frame count where it has one, else the duration.
-        if self._exact_count and index < self.frame_count:
+        # container promised, the video's duration where it has one, else the frame
+        # count. The duration first: FFmpeg writes a frame it dropped (to keep a constant
+        # rate in AVI) as an empty packet, counted in the header yet never decoded, so
+        # a whole AVI can decode fewer frames than it announces and still end on time.
+        if self._duration_is_video and self.duration:
+            if last_time < self.duration - 3.0 / self.fps:
+                raise TruncatedMediaError(
+                    self.path, index, f"frames end at {last_time:.2f} s of {self.duration:.2f} s"
+                )
+        elif self._exact_count and index < self.frame_count:
             raise TruncatedMediaError(
                 self.path, index, f"the container announces {self.frame_count} frames"
-            )
-        if (not self._exact_count and self._duration_is_video and self.duration
-                and last_time < self.duration - 3.0 / self.fps):
-            raise TruncatedMediaError(
-                self.path, index, f"frames end at {last_time:.2f} s of {self.duration:.2f} s"
             )
 
     def close(self) -> None:
@@ -177,10 +192,27 @@ class ImageSource(MediaSource):
         self.files = list(files)
         self.fps = fps
         self.frame_count = len(self.files)
+        # (file name, reason) of images passed over: one damaged photo in a folder of
+        # hundreds should cost that photo, not the run.
+        self.skipped: list[tuple[str, str]] = []
 
     def frames(self, start: int = 0) -> Iterator[Frame]:
+        first_error: FacetwinError | None = None
+        read = 0
         for index, file in enumerate(self.files[start:], start):
-            yield Frame(index, index / self.fps, read_image(file), name=file.name)
+            try:
+                image = read_image(file)
+            except (UnreadableMediaError, TooManyPixelsError, InputNotFoundError) as exc:
+                if len(self.files) == 1:
+                    raise
+                first_error = first_error or exc
+                self.skipped.append((file.name, str(exc)))
+                logger.info("skipped %s", exc)  # the caller reports it (ExtractSummary.skipped)
+                continue
+            read += 1
+            yield Frame(index, index / self.fps, image, name=file.name)
+        if read == 0 and first_error is not None:
+            raise first_error  # nothing readable at all: that is the input's problem, not one file's
 
 
 def _tag_seconds(value: str | None) -> float:
