@@ -36,16 +36,18 @@ def write_video(
     ``faststart`` puts the index (moov atom) before the frames, as streaming sites do;
     a file cut short then still opens and decodes up to the cut. ``times`` gives each
     frame's time in seconds (variable frame rate; kept to 1/90000 s), ``audio`` adds that
-    many seconds of a 440 Hz stereo tone at 44.1 kHz in ``audio_codec``.
+    many seconds of a 440 Hz stereo tone at 44.1 kHz in ``audio_codec``. No frames and
+    some ``audio``: a file with sound only.
     """
     import av
 
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "ultrafast"}
+        stream = container.add_stream("libx264", rate=fps) if frames else None
+        if stream is not None:
+            stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(crf), "preset": "ultrafast"}
         if times is not None:
             stream.codec_context.time_base = stream.time_base = Fraction(1, 90000)
         if audio is not None:
@@ -57,7 +59,7 @@ def write_video(
                 frame.pts, frame.time_base = round(times[i] * 90000), Fraction(1, 90000)
             for packet in stream.encode(frame):
                 container.mux(packet)
-        for packet in stream.encode():
+        for packet in stream.encode() if stream is not None else ():
             container.mux(packet)
         if audio is not None:
             samples = int(audio * 44100)
@@ -72,6 +74,21 @@ def write_video(
             for packet in sound.encode():
                 container.mux(packet)
     return path
+
+
+def png_bomb(path: Path, side: int) -> None:
+    """A real, complete greyscale PNG of side x side black pixels: under a megabyte on disk."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    row = bytes(side + 1)  # filter byte 0, then the row
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
 
 
 def shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
