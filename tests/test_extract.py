@@ -515,3 +515,15 @@ def test_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path, grace_hop
     (tmp_path / "faces" / "mine.txt").write_text("kept")
     extract(grace_hopper_path, tmp_path / "faces")
     assert sorted(p.name for p in (tmp_path / "faces").iterdir()) == ["000000_0.png", "alignments.json", "mine.txt"]
+
+
+def test_photo_whose_name_is_not_utf8(grace_hopper_path, tmp_path):
+    import os
+
+    name = os.fsdecode(b"gr\xe2ce.jpg")  # Latin-1 bytes: Python holds them as lone surrogates
+    shutil.copy(grace_hopper_path, tmp_path / name)
+    summary = extract(tmp_path / name, tmp_path / "out")
+    assert summary.faces_saved == 1
+    alignments = load_alignments(tmp_path / "out" / "alignments.json")
+    assert alignments.source["inputs"] == [str((tmp_path / name).resolve())]
+    assert (tmp_path / "out" / "alignments.json").read_bytes().decode("utf-8")  # still valid UTF-8

@@ -170,7 +170,9 @@ def save_alignments(
     path: str | Path, alignments: Alignments, *, cache: dict[int, tuple[FrameRecord, str]] | None = None
 ) -> None:
     """Write the file atomically: an interrupted save leaves the previous version."""
-    atomic_write_bytes(path, dumps_alignments(alignments, cache=cache).encode("utf-8"))
+    # A file name that is not UTF-8 reaches Python as lone surrogates; "backslashreplace"
+    # writes each as the JSON escape \udcXX, which json.loads turns back into the same name.
+    atomic_write_bytes(path, dumps_alignments(alignments, cache=cache).encode("utf-8", "backslashreplace"))
 
 
 # --- loading and validation -------------------------------------------------------

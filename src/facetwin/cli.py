@@ -558,6 +558,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     if args.frames < 1:
         raise InvalidOptionError("--frames", args.frames, "1 or more")
+    if args.trust_dir is not None and not Path(args.trust_dir).is_dir():
+        raise InvalidOptionError("--trust-dir", args.trust_dir, "a signing key folder that exists")
     synthetic = claimed = unreadable = False
     for name in _expand_folders(args.files):
         try:
@@ -777,7 +779,7 @@ def _crash_log(exc: BaseException) -> Path:
     # symlink there and have a crash overwrite a file of theirs choosing.
     fd, name = tempfile.mkstemp(prefix=f"facetwin-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".log")
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
         f.write(f"facetwin {__version__}\nargv: {sys.argv}\n\n{text}")
     return Path(name)
 
@@ -831,6 +833,13 @@ _AFTER_INTERRUPT = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 internal error, 2 bad input)."""
+    # A file name that is not UTF-8 must print, not end the run: stderr already escapes
+    # such characters, stdout (strict under most UTF-8 locales) is made to do the same.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # replaced by a plain writer, or closed
+            pass
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -18,8 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facetwin._check import check_config, check_number, check_path, check_range
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
+from facetwin.errors import FacetwinError, OutputConflictError
 from facetwin.extract import ExtractSummary, ProgressFn, extract
+from facetwin.faces.find import FaceFinder
 from facetwin.forensics.provenance import Provenance, write_marked_png
 from facetwin.io.images import read_image, write_png
 
@@ -89,10 +92,34 @@ def run_demo(
     itself with the other person's face. The swapped images and demo.png carry
     facetwin's marks; ``key_dir`` is the signing key folder (see ``convert``).
     """
+    out = check_path(output, "output")
+    config = check_config(config, "config", ExtractConfig)
+    # Everything a user can get wrong is checked before the first file is written, so a
+    # bad option never costs an earlier demo its results.
+    steps = int(check_number(steps, "steps", integral=True))
+    check_range(steps, "steps", low=1)
+    # The defaults (whole face, started from the shipped base), at a small batch.
+    train_config = TrainConfig(batch_size=16, steps=steps, preview_every=max(steps // 4, 1),
+                               save_every=steps, log_every=max(steps // 50, 1))
+    if out.exists() and not out.is_dir():
+        raise OutputConflictError(out, "exists and is not a folder", "choose another output folder")
+    if config.ref_faces:
+        FaceFinder(config, video=False)  # reads the reference faces: unreadable or faceless ones end here
+    created = not out.exists()
+    try:
+        return _run(out, config=config, train_config=train_config, progress=progress,
+                    train_progress=train_progress, key_dir=key_dir)
+    except FacetwinError:
+        if created:  # a run that failed on its input leaves nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run(out: Path, *, config: ExtractConfig, train_config: TrainConfig, progress: ProgressFn | None,
+         train_progress: Callable | None, key_dir: str | Path | None) -> DemoResult:
     from facetwin.convert import convert
     from facetwin.train import train
 
-    out = Path(output)
     portraits = demo_portraits(out / "inputs")
     summaries = {}
     for side, path in portraits.items():
@@ -102,13 +129,7 @@ def run_demo(
     model_dir = out / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)  # a demo starts afresh every time
-    train(
-        out / "faces_a", out / "faces_b", model_dir,
-        # The defaults (whole face, started from the shipped base), at a small batch.
-        config=TrainConfig(batch_size=16, steps=steps, preview_every=max(steps // 4, 1),
-                           save_every=steps, log_every=max(steps // 50, 1)),
-        progress=train_progress,
-    )
+    train(out / "faces_a", out / "faces_b", model_dir, config=train_config, progress=train_progress)
     swapped = {}
     for side, path in portraits.items():
         to = "b" if side == "a" else "a"

@@ -113,8 +113,29 @@ def test_missing_file(tmp_path):
 
 
 def test_folder_is_not_an_image(tmp_path):
-    with pytest.raises(InputNotFoundError):
+    with pytest.raises(UnreadableMediaError, match="it is a folder"):
         read_image(tmp_path)
+
+
+def test_pipe_is_refused_without_reading(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.png")  # opening it to read would wait for a writer for ever
+    with pytest.raises(UnreadableMediaError, match="not a regular file"):
+        read_image(tmp_path / "pipe.png")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "crc"])
+def test_damaged_png_is_refused_before_libpng_prints(tmp_path, astronaut, damage, capfd):
+    data = bytearray(encode_png(astronaut))
+    if damage == "truncated":
+        data = data[: len(data) // 3]
+    else:
+        data[len(data) // 2] ^= 0xFF  # inside IDAT: its CRC no longer matches
+    (tmp_path / "bad.png").write_bytes(bytes(data))
+    with pytest.raises(UnreadableMediaError, match="the PNG is damaged or truncated"):
+        read_image(tmp_path / "bad.png")
+    assert capfd.readouterr().err == ""  # libpng's own "libpng error: ..." never reaches stderr
 
 
 def test_empty_file(tmp_path):

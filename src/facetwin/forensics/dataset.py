@@ -46,7 +46,9 @@ import numpy as np
 
 from facetwin._check import check_config, check_path, described
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
-from facetwin.errors import ClusterUnreachableError, FacetwinError, InputNotFoundError, InvalidOptionError
+from facetwin.errors import (
+    ClusterUnreachableError, FacetwinError, InputNotFoundError, InvalidOptionError, ModelDirError,
+)
 from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
 from facetwin.io.lock import locks_output
 from facetwin.io.paths import refuse_input_file
@@ -166,6 +168,15 @@ def generate_dataset(
         raise InvalidOptionError("pairs", described(pairs, type(pairs).__name__), "a list of Pair (see read_pairs)")
     config = check_config(config, "config", DatasetConfig)
     out = check_path(output, "output")
+    if config.init_from is not None:
+        from facetwin.train.checkpoint import is_model_dir, read_config, read_weights
+
+        # Checked once, here, rather than by every pair's training: a damaged start
+        # model would otherwise fail each pair in turn after its originals were written.
+        if not is_model_dir(config.init_from):
+            raise ModelDirError(config.init_from, "holds no trained model to start from (--init-from)")
+        read_config(config.init_from)
+        read_weights(config.init_from)
     refuse_input_file(out, [video for pair in pairs for video in (pair.target, pair.source)])
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -144,6 +144,8 @@ def verify(path: str | Path, *, frames: int = VIDEO_FRAMES, trust_dir: str | Pat
     check_range(frames, "frames", low=1)
     if trust_dir is not None:
         trust_dir = check_path(trust_dir, "trust_dir")
+        if not trust_dir.is_dir():  # a typo would make every signer read as untrusted, silently
+            raise InputNotFoundError(trust_dir)
     if path.is_dir():
         raise UnreadableMediaError(path, "it is a folder; give the files in it (the command line looks inside folders)")
     if not path.is_file():

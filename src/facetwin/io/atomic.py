@@ -40,4 +40,5 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_json(path: str | Path, obj: object) -> None:
     text = json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=False)
-    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    # Lone surrogates (a file name that is not UTF-8) become JSON escapes that read back the same.
+    atomic_write_bytes(path, (text + "\n").encode("utf-8", "backslashreplace"))

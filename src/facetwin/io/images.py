@@ -114,17 +114,45 @@ def read_image(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
+        if path.is_dir():
+            raise UnreadableMediaError(path, "it is a folder, not an image")
+        if path.exists():  # a pipe or a device: reading one could block forever
+            raise UnreadableMediaError(path, "it is not a regular file")
         raise InputNotFoundError(path)
     check_image_header(path)
     data = np.fromfile(path, dtype=np.uint8)  # works with non-ASCII paths, unlike imread
     if data.size == 0:
         raise UnreadableMediaError(path, "the file is empty")
+    if data[:8].tobytes() == _PNG_SIGNATURE:
+        _check_png_chunks(path, data)
     # ANYDEPTH|ANYCOLOR keeps 16-bit and grey as they are and still applies EXIF
     # orientation, which IMREAD_UNCHANGED would skip.
     image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if image is None:
         raise UnreadableMediaError(path, "not a supported image format, or the file is damaged")
     return to_rgb8(image)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_png_chunks(path: Path, data: np.ndarray) -> None:
+    """Refuse a truncated PNG, or one with a damaged chunk, before libpng sees it.
+
+    libpng prints such damage to the process's stderr from C ("libpng error: ...")
+    before OpenCV returns its failure, a second line beside facetwin's own. Pillow's
+    ``verify`` walks the chunks and their CRCs without decoding any pixels.
+    """
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data.tobytes())) as image:
+            image.verify()
+    except Image.DecompressionBombError:
+        return  # size is check_image_header's business, already done
+    except Exception as exc:
+        reason = str(exc).strip().rstrip(".") or type(exc).__name__
+        raise UnreadableMediaError(path, f"the PNG is damaged or truncated ({reason})") from None
 
 
 def encode_png(image: np.ndarray, *, compression: int = 1) -> bytes:

@@ -249,6 +249,8 @@ def open_media(paths: str | Path | Sequence[str | Path]) -> MediaSource:
     for p in paths:
         if not p.exists():
             raise InputNotFoundError(p)
+        if not (p.is_file() or p.is_dir()):  # FFmpeg would wait on a pipe for ever
+            raise UnreadableMediaError(p, "it is not a regular file (a pipe, socket or device)")
     if len(paths) == 1 and paths[0].is_dir():
         folder = paths[0]
         files = sorted(

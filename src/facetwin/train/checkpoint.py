@@ -410,7 +410,7 @@ def _json_document(fmt: str, doc: Mapping[str, Any], name: str, reserved: tuple[
         text = json.dumps({"format": fmt, "version": _VERSIONS[fmt], **doc}, indent=1, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidOptionError(name, str(error), "a dict of JSON values (no NaN, no objects)") from error
-    return (text + "\n").encode("utf-8")
+    return (text + "\n").encode("utf-8", "backslashreplace")  # a non-UTF-8 path: JSON escapes
 
 
 def _weights_bytes(model: torch.nn.Module, step: int) -> bytes:

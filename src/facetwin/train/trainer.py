@@ -196,6 +196,7 @@ def _start_weights(init_from: str | Path, config: TrainConfig) -> tuple[dict[str
     init_dir = Path(init_from)
     if not is_model_dir(init_dir):
         raise ModelDirError(init_dir, "holds no trained model to start from (--init-from)")
+    read_config(init_dir)  # a damaged folder is refused whole, as convert would refuse it
     return read_weights(init_dir), f"from {init_dir}"
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import gradio as gr
 from tqdm import tqdm
 
+from facetwin._check import check_number, check_range
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, InvalidOptionError, NotReadyError, OwnerOnlyError, ServerStartError
 from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, TRAIN_OPTIONS, Option
@@ -588,6 +589,13 @@ def launch(
         ProjectFolderError: ``project`` is a file or cannot be created.
         ServerStartError: the port cannot be listened on.
     """
+    from facetwin.train.trainer import pick_device
+
+    # Settings are checked before the project folder is made or opened: a server that
+    # cannot start leaves nothing behind.
+    port = int(check_number(port, "port", integral=True))
+    check_range(port, "port", low=0, high=65535)  # 0: any free port
+    pick_device(device)
     shared = not is_loopback(host) if shared is None else shared
     if allow:
         roots: tuple[Path, ...] | None = resolve_roots(allow)
