@@ -418,3 +418,19 @@ def test_train_interrupted_says_what_the_folder_holds(capsys, tmp_path, monkeypa
     monkeypatch.setattr(facetwin.train, "train", lambda *a, **k: summary)
     code, out, _ = run(capsys, *argv, "--resume")
     assert code == 0 and out.startswith("train: resumed at step 4 with lr 0.0001 -> 5e-05: it does not continue")
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["train", "a", "b", "-o", "m", "--steps", "0"], "--steps must be >= 1"),
+    (["dataset", "x", "-o", "d", "--jobs", "0"], "--jobs must be 1 or more"),
+    (["evaluate", "--pairs", "x", "--held-out", "5"], "--held-out must be > 0"),
+])
+def test_errors_name_flags_not_config_fields(capsys, tmp_path, monkeypatch, argv, flag):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and flag in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_names_every_missing_option(capsys):
+    code, _, err = run(capsys, "evaluate", "--model", "m")
+    assert code == 2 and "--a and --b are missing" in err and "got None" not in err

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 from facetwin import __version__
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
-from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, NoFaceFoundError
+from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, MissingOptionError, NoFaceFoundError
 from facetwin.io.images import set_max_pixels
 from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text
 from facetwin.demo import DEMO_STEPS
@@ -679,8 +679,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             raise InvalidOptionError("--pairs", args.pairs, f"given alone, without --{one[0]} (one pair or a pair list)")
         return _evaluate_pairs(args)
     if len(one) < 3:
-        missing = next(name for name in ("model", "a", "b") if getattr(args, name) is None)
-        raise InvalidOptionError(f"--{missing}", None, "given with the other two of --model, --a, --b (or use --pairs)")
+        missing = [f"--{name}" for name in ("model", "a", "b") if getattr(args, name) is None]
+        raise MissingOptionError(missing, ("--model", "--a", "--b"), "or give --pairs")
     config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
     sources = gallery_sources(args.gallery)
     output = Path(args.output) if args.output else Path(args.model) / "evaluation"
@@ -831,6 +831,18 @@ _AFTER_INTERRUPT = {
 }
 
 
+def _in_flags(exc: FacetwinError, parser: argparse.ArgumentParser, command: str) -> str:
+    """The error in the command line's words: a config's field ("held_out") as its flag ("--held-out")."""
+    text = str(exc)
+    if not isinstance(exc, InvalidOptionError) or not isinstance(exc.name, str) or exc.name.startswith("-"):
+        return text
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    for action in commands.choices[command]._actions:  # noqa: SLF001 (argparse has no public listing)
+        if action.dest == exc.name and action.option_strings and text.startswith(exc.name):
+            return max(action.option_strings, key=len) + text[len(exc.name):]
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 internal error, 2 bad input)."""
     # A file name that is not UTF-8 must print, not end the run: stderr already escapes
@@ -854,7 +866,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except FacetwinError as exc:
-        print(f"facetwin {args.command}: error: {exc}", file=sys.stderr)
+        print(f"facetwin {args.command}: error: {_in_flags(exc, parser, args.command)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"facetwin {args.command}: interrupted{_AFTER_INTERRUPT.get(args.command, '')}", file=sys.stderr)

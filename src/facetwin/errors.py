@@ -39,6 +39,7 @@ __all__ = [
     "SigningKeyError",
     "TooManyPixelsError",
     "ClusterUnreachableError",
+    "MissingOptionError",
 ]
 
 
@@ -463,3 +464,14 @@ class ClusterUnreachableError(FacetwinError, ConnectionError):
 
     def __str__(self) -> str:  # OSError would otherwise format errno fields
         return self.message
+
+
+class MissingOptionError(FacetwinError, ValueError):
+    """Options that only work together, given in part."""
+
+    def __init__(self, missing: Sequence[str], together: Sequence[str], alternative: str = "") -> None:
+        self.missing, self.together, self.alternative = tuple(missing), tuple(together), alternative
+        names = " and ".join(self.missing)
+        also = f" ({alternative})" if alternative else ""
+        super().__init__(f"{', '.join(self.together)} go together{also}: {names} "
+                         f"{'is' if len(self.missing) == 1 else 'are'} missing")

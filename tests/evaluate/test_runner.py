@@ -199,7 +199,7 @@ def test_a_dataset_folder_is_a_pair_list(tmp_path, videos, model_dir):
     (["--pairs", "{empty}"], "at least one pair"),
     (["--pairs", "{no_model}"], "a model for every pair"),
     (["--pairs", "{list}", "--model", "{model}"], "--pairs must be given alone"),
-    (["--model", "{model}", "--a", "{a}"], "--b must be given with the other two"),
+    (["--model", "{model}", "--a", "{a}"], "--b is missing"),
     (["--pairs", "{list}", "--gallery", "{missing}"], "input not found"),
     (["--pairs", "{list}", "--gallery-frames", "0"], "--gallery-frames must be 1 or more"),
 ])

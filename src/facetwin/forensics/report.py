@@ -191,7 +191,10 @@ def _read_video(path: Path, frames: int) -> tuple[WatermarkResult, dict[str, str
     except (av.error.FFmpegError, OSError) as exc:
         if isinstance(exc, FacetwinError):
             raise
-        raise UnreadableMediaError(path, str(exc).strip() or type(exc).__name__) from None
+        # FFmpeg's own words ("Invalid data found when processing input"), not its errno
+        # and the path again, which OSError's str() would add.
+        reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+        raise UnreadableMediaError(path, f"the video is damaged, truncated or in an unknown format ({reason})") from None
     if reader.frames == 0:
         raise UnreadableMediaError(path, "no frame could be decoded")
     return reader.result(), tags
