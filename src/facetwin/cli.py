@@ -25,6 +25,7 @@ from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError
 from facetwin.io.images import set_max_pixels
 from facetwin.options import CONVERT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text
 from facetwin.demo import DEMO_STEPS
+from facetwin.forensics.dataset import DATASET_STEPS
 
 __all__ = ["main", "build_parser"]
 
@@ -202,11 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "{\"target\", \"source\", \"model\"}; or a CSV of target,source[,model]")
     ds.add_argument("-o", "--output", required=True, metavar="DIR", help="the dataset folder")
     ds.add_argument("--videos", metavar="DIR", help="folder the pair list's names refer to. Default: the list's folder")
-    ds.add_argument("--steps", type=int, default=2000, metavar="N", help="training steps per pair. Default: 2000")
-    ds.add_argument("--model", default="fast64", metavar="NAME", help="architecture to train. Default: fast64")
-    ds.add_argument("--batch-size", type=int, default=64, metavar="N", help="training batch size. Default: 64")
-    ds.add_argument("--init-from", metavar="MODEL_DIR",
-                    help="start every pair's model from this trained model (far fewer steps for the same quality)")
+    ds.add_argument("--steps", type=int, default=DATASET_STEPS, metavar="N",
+                    help=f"training steps per pair. Default: {DATASET_STEPS}")
+    ds.add_argument("--model", default=TrainConfig.model, metavar="NAME",
+                    help=f"architecture to train. Default: {TrainConfig.model} (the shipped base model's)")
+    ds.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, metavar="N",
+                    help=f"training batch size. Default: {TrainConfig.batch_size}")
+    start = ds.add_mutually_exclusive_group()
+    start.add_argument("--init-from", metavar="MODEL_DIR",
+                       help="start every pair's model from this trained model. Default: the base model shipped "
+                       "with facetwin, where it fits --model")
+    start.add_argument("--from-scratch", action="store_true", help="start every pair's model from random weights")
     ds.add_argument("--ladder", default="c0=0,c23=23,c40=40", metavar="LEVELS",
                     help="compression levels NAME=CRF, comma-separated; CRF 0 is lossless. Default: c0=0,c23=23,c40=40")
     ds.add_argument("--variant", dest="variants", action="append", default=[], metavar="KIND:AMOUNT",
@@ -637,13 +644,14 @@ class _DatasetBars:
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from facetwin.forensics.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
+    from facetwin.train.trainer import BASE
 
     train_config = _config_from(argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size,
                                                    seed=args.seed), TrainConfig)
     config = DatasetConfig(ladder=_parse_ladder(args.ladder), variants=tuple(args.variants),
                            variant_level=args.variant_level, seed=args.seed, jobs=args.jobs,
                            copy_originals=args.copy_originals, train=train_config,
-                           init_from=Path(args.init_from) if args.init_from else None)
+                           init_from=None if args.from_scratch else Path(args.init_from) if args.init_from else BASE)
     pairs = read_pairs(args.pairs, videos=args.videos)
     bars = _DatasetBars(not args.quiet)
     try:

@@ -64,10 +64,14 @@ def test_every_part_is_written(made):
         assert (out / "labels" / f"{name}.json").is_file() and (out / "labels" / f"{name}.csv").is_file()
     for video in ("astro", "grace"):
         assert (out / "original" / f"{video}.mp4").read_bytes() == pairs[0].target.parent.joinpath(f"{video}.mp4").read_bytes()
-        assert (out / "original" / "c23" / f"{video}.mp4").is_file()
-        assert not (out / "original" / "c0").exists()  # the link in original/ is the lossless one
+        for level in ("c0", "c23"):  # re-encoded and marked exactly as the fakes are
+            assert (out / "original" / level / f"{video}.mp4").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format"] == "facetwin/dataset" and manifest["settings"]["ladder"] == {"c0": 0, "c23": 23}
+    assert manifest["version"] == 2 and "originals and fakes alike" in manifest["marks"]["watermark"]
+    assert manifest["splits"]["by"] == "video"  # the two pairs share both videos: one group, all in train
+    assert manifest["splits"]["train"] == ["astro_grace", "grace_astro"]
+    assert (out / "signer" / "signer-chain.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE")
     assert {p["status"] for p in manifest["pairs"].values()} == {"done"}
     assert all(p["model_fingerprint"].startswith("sha256:") for p in manifest["pairs"].values())
     assert manifest["software"]["facetwin"] and manifest["software"]["torch"]
@@ -92,17 +96,46 @@ def test_labels_match_frames_and_masks_match_changes(made):
     assert check["mask_iou_median"] is not None and check["mask_iou_median"] > 0.5, check
 
 
-def test_fakes_are_marked_and_originals_are_not(made):
+def test_originals_carry_the_fakes_mark_and_verify_still_tells_them_apart(made, tmp_path):
     out, _, _, _ = made
-    fake = verify(out / "manipulated" / "facetwin" / "c23" / "astro_grace.mp4")
-    assert fake.synthetic and fake.watermark.found and fake.c2pa.valid
+    fake = verify(out / "manipulated" / "facetwin" / "c23" / "astro_grace.mp4", trust_dir=out / "signer")
+    assert fake.synthetic and fake.watermark.found and fake.c2pa.valid and fake.status == "synthetic"
     assert fake.claim["dataset_pair"] == "astro_grace"
-    real = verify(out / "original" / "c23" / "astro.mp4")
-    assert not real.synthetic
+    for level in ("c0", "c23"):
+        real = verify(out / "original" / level / "astro.mp4", trust_dir=out / "signer")
+        # The same pixel mark as the fakes, so a detector cannot learn it; the signed
+        # manifest (trusted through the dataset's signer folder) says real.
+        assert real.watermark.found and real.c2pa.valid and real.c2pa.trusted
+        assert real.status == "original" and not real.synthetic and real.verdict.startswith("REAL")
+        assert real.claim["synthetic"] is False and real.claim["dataset_original"] is True
+    # Without trusting the dataset's signer the watermark counts: anyone can sign a fake "original".
+    stranger = verify(out / "original" / "c23" / "astro.mp4", trust_dir=_other_key(tmp_path))
+    assert stranger.synthetic and "not trusted here" in stranger.verdict
+    # The untouched source keeps no mark at all.
+    assert verify(out / "original" / "astro.mp4").status == "none"
     # The mask is a label: lossless and unmarked, 0 where nothing changed.
     with av.open(str(out / "masks" / "facetwin" / "astro_grace.mp4")) as c:
         masks = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
     assert len(masks) == FRAMES and masks[3].max() <= 1 and masks[0].max() >= 250
+
+
+def _other_key(tmp_path):
+    from facetwin.forensics.c2pa import ensure_signing_key
+
+    ensure_signing_key(tmp_path / "other-key")
+    return tmp_path / "other-key"
+
+
+def test_no_cue_but_the_swap_separates_originals_and_fakes(made):
+    out, _, _, _ = made
+    check = check_pair(out, "astro_grace")
+    # Away from the swapped face, a fake's lossless frames are its original's, mark and all.
+    outside = check["outside_mask"]
+    assert outside["pixels"] > 10_000 and outside["mean"] < 0.05 and outside["p99"] <= 1, outside
+    for level, cues in check["cues"].items():
+        # Same encoder, pixel format, colour range, size, rate, frame count, sound and tags.
+        assert cues["same"], (level, cues["differ"])
+        assert 0.8 < cues["size_ratio"] < 1.25, (level, cues["size_ratio"])
 
 
 def test_rerun_skips_finished_pairs(made):

@@ -421,7 +421,13 @@ def _checked_claim(claim: dict) -> dict:
 
 def _manifest_definition(title: str, claim: dict) -> dict:
     agent = {"name": "facetwin", "version": __version__}
-    created = {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, "softwareAgent": agent}
+    # The claim says what the content is: made by a model, or (a detection dataset's
+    # original) recorded by a camera and only re-encoded and watermarked here.
+    source_type = claim.get("digital_source_type") or TRAINED_ALGORITHMIC_MEDIA
+    created = {"action": "c2pa.created", "digitalSourceType": source_type, "softwareAgent": agent}
+    if claim.get("dataset_original"):
+        created["description"] = ("real footage re-encoded for a facetwin detection dataset; watermarked like "
+                                  "the dataset's fakes so that the mark cannot tell them apart")
     return {
         "claim_generator_info": [agent],
         "title": title,

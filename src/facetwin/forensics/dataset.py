@@ -42,12 +42,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from facetwin._check import check_config, check_path, described
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import (
-    ClusterUnreachableError, FacetwinError, InputNotFoundError, InvalidOptionError, ModelDirError,
+    ClusterUnreachableError, FacetwinError, InputNotFoundError, InvalidOptionError, ModelDirError, OutputConflictError,
 )
 from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
 from facetwin.io.lock import locks_output
@@ -62,11 +63,29 @@ __all__ = [
     "generate_dataset",
     "check_pair",
     "DEFAULT_LADDER",
+    "split_pairs",
+    "DATASET_STEPS",
 ]
 
 log = logging.getLogger(__name__)
 
-FORMAT, VERSION = "facetwin/dataset", 1
+# Version 2: the originals at every level carry the fakes' watermark (version 1 left them
+# unmarked, a pixel cue a detector could learn), and manifest.json holds the splits.
+FORMAT, VERSION = "facetwin/dataset", 2
+#: What manifest.json says about the marks (docs/design.md: "A dataset without a mark to learn").
+MARKS = {
+    "watermark": "on every frame of originals and fakes alike, at every level and variant: "
+                 "it cannot tell real from fake",
+    "real_or_fake": "labels/*.json, the files' metadata, and their signed C2PA manifests "
+                    "(digitalCapture for originals, trainedAlgorithmicMedia for fakes)",
+    "verify": "facetwin verify --trust-dir DATASET/signer reads the originals as REAL and the fakes as SYNTHETIC",
+    "untouched_sources": "original/<video> (hard link or copy of the input, no facetwin mark)",
+}
+#: Training steps per pair: the default model from the shipped base, about the 15 CPU
+#: minutes docs/BENCHMARKS.md measures ("Face types and the base model").
+DATASET_STEPS = 300
+#: Share of pairs in the training and validation splits; the rest is the test split.
+SPLIT_SHARES = {"train": 0.7, "val": 0.15}
 METHOD = "facetwin"
 #: FaceForensics++'s levels: c0 lossless, c23 (its "HQ") and c40 ("LQ") H.264 CRF.
 DEFAULT_LADDER: dict[str, int] = {"c0": 0, "c23": 23, "c40": 40}
@@ -92,11 +111,11 @@ class DatasetConfig:
     jobs: int = 1
     # Copy the real videos into original/ instead of hard-linking them.
     copy_originals: bool = False
-    # Start every pair's model from this trained model (transfer learning: far fewer
-    # steps for the same quality; docs/BENCHMARKS.md, --init-from).
-    init_from: Path | None = None
+    # Where every pair's model starts: "base" (the model shipped with facetwin, where it
+    # fits the architecture), another trained model's folder, or None (random weights).
+    init_from: Path | str | None = "base"
     extract: ExtractConfig = field(default_factory=lambda: ExtractConfig(identity=True))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(model="fast64", steps=2000))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=DATASET_STEPS))
     convert: ConvertConfig = field(default_factory=lambda: ConvertConfig(to="b", preset="medium"))
 
     def __post_init__(self) -> None:
@@ -168,7 +187,7 @@ def generate_dataset(
         raise InvalidOptionError("pairs", described(pairs, type(pairs).__name__), "a list of Pair (see read_pairs)")
     config = check_config(config, "config", DatasetConfig)
     out = check_path(output, "output")
-    if config.init_from is not None:
+    if config.init_from is not None and config.init_from != "base":
         from facetwin.train.checkpoint import is_model_dir, read_config, read_weights
 
         # Checked once, here, rather than by every pair's training: a damaged start
@@ -182,6 +201,7 @@ def generate_dataset(
     started = time.perf_counter()
     summary = DatasetSummary(out)
     manifest = _open_manifest(out, config, pairs)
+    _publish_signer(out, key_dir)
     report = progress or (lambda *args: None)
 
     todo = []
@@ -197,7 +217,7 @@ def generate_dataset(
     videos = list(dict.fromkeys(v for p in todo for v in (p.target, p.source)))
     for i, video in enumerate(videos):
         try:
-            _prepare_video(out, video, config, report)
+            _prepare_video(out, video, config, key_dir, report)
         except FacetwinError as exc:
             for pair in todo:
                 if video in (pair.target, pair.source) and pair.name not in summary.failed:
@@ -258,14 +278,15 @@ def run_pair(
                 "seconds": round(time.perf_counter() - started, 1)}
 
 
-def _prepare_video(out: Path, video: Path, config: DatasetConfig, report: DatasetProgress) -> None:
+def _prepare_video(out: Path, video: Path, config: DatasetConfig, key_dir: str | Path | None,
+                   report: DatasetProgress) -> None:
     from facetwin.extract import extract
 
     faces = out / "work" / "faces" / video.stem
     extract(video, faces, config=config.extract,
             progress=lambda done, total, n: report(video.stem, "extract", done, total))
     _link_original(video, out / "original" / video.name, copy=config.copy_originals)
-    _write_original_levels(out, video, config)
+    _write_original_levels(out, video, config, key_dir)
 
 
 def _link_original(video: Path, target: Path, *, copy: bool) -> None:
@@ -294,17 +315,26 @@ def _lossy_outputs(out: Path, kind: str, name: str, config: DatasetConfig) -> di
     return outputs
 
 
-def _write_original_levels(out: Path, video: Path, config: DatasetConfig) -> None:
-    """The real video at every lossy level and variant (c0 is the link in original/)."""
+def _write_original_levels(out: Path, video: Path, config: DatasetConfig, key_dir: str | Path | None) -> None:
+    """The real video at every level and variant, written exactly as the fakes are.
+
+    Same encoder, settings and pixel mark as the fakes: facetwin's watermark goes on the
+    real frames too, so that no pixel pattern separates the classes (a detector would
+    learn the mark rather than the swap). What each file is, real or synthetic, is said
+    by its metadata and its signed C2PA manifest, which ``verify`` reads; the source
+    itself stays untouched in original/<video> (docs/design.md).
+    """
+    from facetwin.forensics.provenance import Provenance
     from facetwin.io.media import open_media
     from facetwin.io.writers import VideoWriter
 
-    targets = {k: v for k, v in _lossy_outputs(out, "original", video.stem, config).items()
-               if not (v[1] == 0 and v[2] is None) and not v[0].exists()}
+    targets = {k: v for k, v in _lossy_outputs(out, "original", video.stem, config).items() if not v[0].exists()}
     if not targets:
         return
+    provenance = Provenance(None, Path(key_dir) if key_dir is not None else None,
+                            {"dataset_video": video.name}, kind="dataset_original")
     with open_media(video) as source:
-        writers = {k: VideoWriter(path, like=source, crf=crf, preset=config.convert.preset)
+        writers = {k: VideoWriter(path, like=source, crf=crf, preset=config.convert.preset, provenance=provenance)
                    for k, (path, crf, _) in targets.items()}
         try:
             for frame in source.frames():
@@ -491,9 +521,13 @@ def _open_manifest(out: Path, config: DatasetConfig, pairs: Sequence[Pair]) -> d
                 "settings", str(path), "the settings of the run that started this dataset (give the same options, "
                 "or another output folder)",
             )
+        if manifest.get("version") != VERSION:
+            raise OutputConflictError(
+                out, f"holds a dataset of format version {manifest.get('version')}, whose originals carry no "
+                "watermark: finishing it would mix marked and unmarked originals", "choose another output folder")
     else:
         manifest = {"format": FORMAT, "version": VERSION, "method": METHOD, "settings": settings,
-                    "seed": config.seed, "software": _software(), "pairs": {},
+                    "seed": config.seed, "software": _software(), "pairs": {}, "marks": MARKS,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     manifest["software_last_run"] = _software()
     for pair in pairs:
@@ -501,7 +535,66 @@ def _open_manifest(out: Path, config: DatasetConfig, pairs: Sequence[Pair]) -> d
         entry.update({"target": pair.target.name, "source": pair.source.name, "seed": _pair_seed(config.seed, pair.name)})
         if _pair_done(out, pair):
             entry["status"] = "done"
+    manifest["splits"] = split_pairs({name: (e["target"], e["source"]) for name, e in manifest["pairs"].items()},
+                                     seed=config.seed)
     return manifest
+
+
+def split_pairs(pairs: dict[str, tuple[str, str]], *, seed: int = 0) -> dict[str, Any]:
+    """Train, validation and test pairs such that no video is in two splits.
+
+    FaceForensics++ splits by video, so that a detector is tested on faces it never saw.
+    Pairs that share a video stay together (connected components of the video graph);
+    the groups are shuffled by ``seed`` and dealt out to fill about 70 / 15 / 15 % of the
+    pairs, the test split first, so that even a few pairs give a test split.
+
+    Args:
+        pairs: pair name -> (target video, source video).
+
+    >>> split_pairs({"a_b": ("a", "b"), "c_d": ("c", "d"), "e_f": ("e", "f")})["by"]
+    'video'
+    """
+    parent: dict[str, str] = {}
+
+    def root(video: str) -> str:
+        while parent.setdefault(video, video) != video:
+            video = parent[video]
+        return video
+
+    for target, source in pairs.values():
+        parent[root(target)] = root(source)
+    groups: dict[str, list[str]] = {}
+    for name, (target, _) in sorted(pairs.items()):
+        groups.setdefault(root(target), []).append(name)
+    order = sorted(groups.values(), key=lambda names: zlib.crc32(f"{seed}:{names[0]}".encode("utf-8")))
+    total = len(pairs)
+    want = {"test": total * (1 - SPLIT_SHARES["train"] - SPLIT_SHARES["val"]), "val": total * SPLIT_SHARES["val"]}
+    splits: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for names in order:
+        # The test split is filled first (at least one group once there are two), then
+        # validation (once there are three); the rest trains.
+        if len(order) >= 2 and (not splits["test"] or len(splits["test"]) + len(names) <= want["test"]):
+            splits["test"] += names
+        elif len(order) >= 3 and (not splits["val"] or len(splits["val"]) + len(names) <= want["val"]):
+            splits["val"] += names
+        else:
+            splits["train"] += names
+    return {**{k: sorted(v) for k, v in splits.items()}, "by": "video", "seed": seed}
+
+
+def _publish_signer(out: Path, key_dir: str | Path | None) -> None:
+    """Put the signer's certificate chain (public, no key) in ``out/signer``.
+
+    ``verify --trust-dir DATASET/signer`` then trusts this dataset's manifests: the
+    originals read as REAL only on the word of a signer the reader chose to trust.
+    """
+    from facetwin.forensics.c2pa import CHAIN_FILE, ensure_signing_key
+
+    key = ensure_signing_key(Path(key_dir) if key_dir is not None else None)
+    (out / "signer").mkdir(exist_ok=True)
+    target = out / "signer" / CHAIN_FILE
+    if not target.is_file() or target.read_bytes() != key.chain_pem:
+        atomic_write_bytes(target, key.chain_pem)
 
 
 def _pair_seed(seed: int, name: str) -> int:
@@ -564,19 +657,28 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
     for path in sorted(out.glob(f"manipulated/{METHOD}/*/{name}.mp4")) + [out / "masks" / METHOD / f"{name}.mp4"]:
         with av.open(str(path)) as container:
             counts[str(path.relative_to(out))] = sum(1 for _ in container.decode(video=0))
-    lossless = next((out / "manipulated" / METHOD / lvl / f"{name}.mp4" for lvl, crf in
-                     json.loads((out / "manifest.json").read_text())["settings"]["ladder"].items() if crf == 0), None)
-    ious, inside, covered = [], [], []
-    if lossless is not None and lossless.is_file():
+    ladder = json.loads((out / "manifest.json").read_text())["settings"]["ladder"]
+    level = next((lvl for lvl, crf in ladder.items() if crf == 0), None)
+    ious, inside, covered, outside = [], [], [], []
+    lossless = out / "manipulated" / METHOD / str(level) / f"{name}.mp4"
+    if level is not None and lossless.is_file():
         fake_rows = {r["frame"] for r in labels["rows"] if r["label"] == "fake"}
-        real = out / "original" / labels["target"]["video"]
+        target = Path(labels["target"]["video"]).stem
+        real = out / "original" / level / f"{target}.mp4"  # marked like the fake: only the swap differs
+        grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
         with av.open(str(lossless)) as f, av.open(str(real)) as r, av.open(str(out / "masks" / METHOD / f"{name}.mp4")) as m:
             for i, (ff, rf, mf) in enumerate(zip(f.decode(video=0), r.decode(video=0), m.decode(video=0))):
+                difference = np.abs(ff.to_ndarray(format="rgb24").astype(np.int16)
+                                    - rf.to_ndarray(format="rgb24").astype(np.int16)).max(axis=2)
+                grey = mf.to_ndarray(format="gray")
+                # Away from the swap (the mask grown by 15 px, past where the mark's
+                # strength still follows the new face) both classes must be the same pixels.
+                far = cv2.dilate((grey > 2).astype(np.uint8), grow) == 0
+                if far.any():
+                    outside.append(difference[far])
                 if i not in fake_rows:
                     continue
-                changed = np.abs(ff.to_ndarray(format="rgb24").astype(np.int16)
-                                 - rf.to_ndarray(format="rgb24").astype(np.int16)).max(axis=2) > threshold
-                grey = mf.to_ndarray(format="gray")
+                changed = difference > threshold
                 mask, touched = grey >= 128, grey > 2  # > 2: above the lossless level's rounding
                 union = np.logical_or(changed, mask).sum()
                 ious.append(float(np.logical_and(changed, mask).sum() / union) if union else 1.0)
@@ -594,7 +696,54 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
         "mask_iou_mean": float(np.mean(ious)) if ious else None,
         "changed_inside_mask": float(np.mean(inside)) if inside else None,
         "mask_changed": float(np.median(covered)) if covered else None,
+        "outside_mask": _difference_stats(outside),
+        "cues": {lvl: _cues(out / "original" / lvl / f"{Path(labels['target']['video']).stem}.mp4",
+                            out / "manipulated" / METHOD / lvl / f"{name}.mp4")
+                 for lvl in sorted(p.parent.name for p in out.glob(f"manipulated/{METHOD}/*/{name}.mp4"))},
     }
+
+
+def _difference_stats(parts: list[np.ndarray]) -> dict[str, float] | None:
+    """|fake - original| away from the swap, 8-bit levels: should be the codec's noise only."""
+    if not parts:
+        return None
+    values = np.concatenate(parts)
+    return {"mean": round(float(values.mean()), 4), "p99": float(np.percentile(values, 99)),
+            "max": int(values.max()), "pixels": int(values.size)}
+
+
+def _cues(original: Path, fake: Path) -> dict[str, Any]:
+    """Everything besides the pixels that could tell an original from a fake of one level.
+
+    Facts that must agree (codec, pixel format, colour range and space, size, rate,
+    frame count, sound, the set of container tags), the ones that differ, and the size
+    ratio (the fake's bytes over the original's). Tag *values* are meant to differ:
+    they say real or synthetic, as the labels do.
+    """
+    facts = {"original": _stream_facts(original), "fake": _stream_facts(fake)}
+    differ = sorted(k for k in facts["original"] if k != "bytes" and facts["original"][k] != facts["fake"].get(k))
+    ratio = facts["fake"]["bytes"] / facts["original"]["bytes"] if facts["original"].get("bytes") else None
+    return {"same": not differ, "differ": differ, "size_ratio": None if ratio is None else round(ratio, 3), **facts}
+
+
+def _stream_facts(path: Path) -> dict[str, Any]:
+    import av
+
+    if not path.is_file():
+        return {"missing": True}
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        ctx = video.codec_context
+        frames = sum(1 for _ in container.decode(video=0))
+        audio = [(a.codec_context.name, a.codec_context.sample_rate, a.codec_context.channels)
+                 for a in container.streams.audio]
+        return {
+            "codec": ctx.name, "profile": ctx.profile, "pix_fmt": ctx.format.name if ctx.format else None,
+            "color_range": int(ctx.color_range), "colorspace": int(ctx.colorspace),
+            "size": [ctx.width, ctx.height], "rate": str(video.average_rate), "frames": frames,
+            "audio": [list(a) for a in audio], "tag_keys": sorted(k.lower() for k in container.metadata),
+            "bytes": path.stat().st_size,
+        }
 
 
 # --- parallel runs ---------------------------------------------------------------------------

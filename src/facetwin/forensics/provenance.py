@@ -36,7 +36,9 @@ from facetwin.io.images import encode_png
 __all__ = [
     "Provenance",
     "DIGITAL_SOURCE_TYPE",
+    "CAPTURE_SOURCE_TYPE",
     "NOTICE",
+    "ORIGINAL_NOTICE",
     "model_fingerprint",
     "write_marked_png",
     "mark_png_bytes",
@@ -48,8 +50,14 @@ __all__ = [
 
 #: IPTC digital source type for media made by a trained model (what C2PA asks for).
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+#: IPTC digital source type of footage a camera recorded: a detection dataset's originals.
+CAPTURE_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 #: Written in human-readable fields (PNG Comment, MP4 comment).
 NOTICE = "Synthetic media: faces swapped by facetwin (AI-generated, trained algorithmic media)"
+#: The same fields of a detection dataset's original (real) footage.
+ORIGINAL_NOTICE = ("Real footage re-encoded for a facetwin detection dataset: not synthetic. It carries "
+                   "facetwin's watermark on purpose, as the dataset's fakes do, so that the mark cannot "
+                   "tell real from fake; its signed C2PA manifest says which it is")
 #: PNG text keyword and video tag holding the JSON claim.
 CLAIM_KEY = "facetwin:provenance"
 _VIDEO_CLAIM_TAG = "facetwin"  # container tags allow no colon in every format
@@ -71,6 +79,26 @@ class Provenance:
     key_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    # "dataset_original": real footage of a detection dataset, marked like its fakes
+    # (docs/design.md, "Detection datasets without a mark to learn"). The claim and the
+    # signed manifest then say real; only the manifest, bound to the file, is believed.
+    kind: str = "synthetic"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("synthetic", "dataset_original"):
+            raise ValueError(f"kind must be 'synthetic' or 'dataset_original', got {self.kind!r}")
+
+    @property
+    def synthetic(self) -> bool:
+        return self.kind == "synthetic"
+
+    @property
+    def digital_source_type(self) -> str:
+        return DIGITAL_SOURCE_TYPE if self.synthetic else CAPTURE_SOURCE_TYPE
+
+    @property
+    def notice(self) -> str:
+        return NOTICE if self.synthetic else ORIGINAL_NOTICE
 
     @classmethod
     def for_model(cls, model_dir: str | Path, *, key_dir: str | Path | None = None, **extra: Any) -> Provenance:
@@ -82,13 +110,15 @@ class Provenance:
 
         claim = dict(self.extra)  # context first: it cannot overwrite the facts below
         claim.update({
-            "synthetic": True,
+            "synthetic": self.synthetic,
             "software": "facetwin",
             "version": __version__,
-            "digital_source_type": DIGITAL_SOURCE_TYPE,
+            "digital_source_type": self.digital_source_type,
             "model_fingerprint": self.model_fingerprint,
             "created": self.created,
         })
+        if not self.synthetic:
+            claim["dataset_original"] = True
         return claim
 
 
@@ -113,8 +143,8 @@ def png_text(provenance: Provenance) -> dict[str, str]:
 
     return {
         "Software": f"facetwin {__version__}",
-        "Comment": NOTICE,
-        "Source": DIGITAL_SOURCE_TYPE,
+        "Comment": provenance.notice,
+        "Source": provenance.digital_source_type,
         CLAIM_KEY: json.dumps(provenance.claim(), sort_keys=True),
     }
 
@@ -122,8 +152,8 @@ def png_text(provenance: Provenance) -> dict[str, str]:
 def video_tags(provenance: Provenance) -> dict[str, str]:
     """Container tags; ``comment`` and ``description`` are standard MP4 and Matroska fields."""
     return {
-        "comment": NOTICE,
-        "description": NOTICE,
+        "comment": provenance.notice,
+        "description": provenance.notice,
         _VIDEO_CLAIM_TAG: json.dumps(provenance.claim(), sort_keys=True),
     }
 

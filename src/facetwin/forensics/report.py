@@ -24,7 +24,9 @@ import numpy as np
 
 from facetwin._check import check_number, check_path, check_range
 from facetwin.errors import FacetwinError, InputNotFoundError, UnreadableMediaError
-from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE, read_png_claim, read_png_text, read_video_claim
+from facetwin.forensics.provenance import (
+    CAPTURE_SOURCE_TYPE, DIGITAL_SOURCE_TYPE, read_png_claim, read_png_text, read_video_claim,
+)
 from facetwin.forensics.watermark import THRESHOLD, WatermarkReader, WatermarkResult, watermark_score
 from facetwin.io.images import IMAGE_SUFFIXES, read_image
 
@@ -62,8 +64,28 @@ class FileReport:
                     and self.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE)
 
     @property
+    def original_claim(self) -> bool:
+        """A manifest valid for these bytes says: a detection dataset's real footage, watermarked on purpose."""
+        c2pa = self.c2pa
+        return bool(c2pa.valid and c2pa.digital_source_type == CAPTURE_SOURCE_TYPE
+                    and isinstance(c2pa.claim, dict) and c2pa.claim.get("dataset_original") is True)
+
+    @property
+    def dataset_original(self) -> bool:
+        """Real footage of a facetwin dataset, on the word of a *trusted* signer.
+
+        The watermark on such a file is there by design (so that it cannot tell a dataset's
+        real frames from its fakes). Only a signer this machine trusts may say so: anyone
+        can sign a watermarked fake with a key of their own, so an untrusted "original"
+        manifest is reported and the watermark still counts.
+        """
+        return self.original_claim and bool(self.c2pa.trusted)
+
+    @property
     def proof(self) -> tuple[str, ...]:
         """The marks bound to this file's content that say synthetic ("watermark", "C2PA")."""
+        if self.dataset_original:
+            return ()
         return tuple(name for name, hit in (("watermark", self.watermark.found), ("C2PA", self.c2pa_says_synthetic))
                      if hit)
 
@@ -80,13 +102,24 @@ class FileReport:
 
     @property
     def status(self) -> str:
-        """One of "synthetic" (proof), "unverified" (only claims anyone can copy) and "none"."""
+        """"synthetic" (proof), "original" (a dataset's real footage, trusted signer),
+        "unverified" (only claims anyone can copy) or "none"."""
+        if self.dataset_original:
+            return "original"
         return "synthetic" if self.proof else "unverified" if self.unverified else "none"
 
     @property
     def verdict(self) -> str:
+        if self.dataset_original:
+            return ("REAL: original footage of a facetwin detection dataset (C2PA, trusted signer, valid for this "
+                    "file); the watermark is on it by design, as on the dataset's fakes")
         if self.proof:
-            return "SYNTHETIC (facetwin: " + ", ".join(self.proof + self.unverified) + ")"
+            verdict = "SYNTHETIC (facetwin: " + ", ".join(self.proof + self.unverified) + ")"
+            if self.original_claim:
+                verdict += (f"; a manifest signed by {self.c2pa.signer or 'an unknown signer'}, not trusted here, "
+                            "says it is a detection dataset's real footage (give that dataset's signer folder "
+                            "with --trust-dir if you trust it)")
+            return verdict
         if self.unverified:
             watermark = "the watermark was not checked" if self.watermark.frames == 0 else "no watermark"
             return (f"UNVERIFIED claim of synthetic (facetwin: {', '.join(self.unverified)}): "
