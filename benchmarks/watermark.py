@@ -9,8 +9,21 @@
 3. Other watermarks, on the same frames: invisible-watermark's DWT-DCT and RivaGAN (if
    installed; it is not a facetwin dependency), 32 bits, "found" when at least 29 of 32
    bits come back (a chance of 1 in 190,000 for an unmarked frame).
+4. Crops, pads, flips and turns (issue 15): the first ``--frames`` frames of every video of
+   ../shared/data/videos marked with ``embed_watermark`` and written as facetwin's video
+   writer writes them (libx264 CRF 18, preset medium, yuv420p, through PyAV), then cropped
+   (5 % and 10 % of each side, or 10 % of the right and bottom only), padded (16 px of
+   black), flipped, turned, halved, made grey or sampled at 10 fps, each re-encoded at
+   CRF 28; and each frame saved as a JPEG still (a screenshot). Every case is read as
+   ``verify`` reads a video (the reader over its frames) and frame by frame.
+5. False alarms: every picture under ../shared/data (faces/, images/, pretrain/) and every
+   video there, ``--verify-frames`` frames spread over it as ``verify`` reads them.
 
     python benchmarks/watermark.py --model /path/to/model_dir [--work /tmp/wm] [--to a]
+    python benchmarks/watermark.py --parts 45 [--frames 16] [--mark old_watermark.py]
+
+``--mark`` measures another file with the same API in parts 4 and 5, e.g. the mark before
+issue 15: ``git show 3e99dd1:src/facetwin/forensics/watermark.py > /tmp/wm_v1.py``.
 
 Prints the tables of docs/BENCHMARKS.md (Provenance). Needs the model of a real pair
 (benchmarks/swap_pair.py makes one) and, for step 1, ffmpeg on the PATH (PyAV otherwise).
@@ -25,6 +38,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -64,9 +79,9 @@ def reencode(src: Path, dst: Path, *, half: bool) -> None:
     encode(frames, dst, crf=23)
 
 
-def encode(frames: list[np.ndarray], dst: Path | io.BytesIO, *, crf: int) -> None:
+def encode(frames: list[np.ndarray], dst: Path | io.BytesIO, *, crf: int, fps: float = 30) -> None:
     with av.open(dst, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=30)
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = frames[0].shape[1] // 2 * 2, frames[0].shape[0] // 2 * 2
         stream.pix_fmt, stream.options = "yuv420p", {"crf": str(crf), "preset": "medium"}
         for f in frames:
@@ -77,9 +92,9 @@ def encode(frames: list[np.ndarray], dst: Path | io.BytesIO, *, crf: int) -> Non
             container.mux(packet)
 
 
-def h264_round_trip(frames: list[np.ndarray], crf: int = 23) -> list[np.ndarray]:
+def h264_round_trip(frames: list[np.ndarray], crf: int = 23, fps: float = 30) -> list[np.ndarray]:
     buffer = io.BytesIO()
-    encode(frames, buffer, crf=crf)
+    encode(frames, buffer, crf=crf, fps=fps)
     buffer.seek(0)
     with av.open(buffer) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
@@ -216,6 +231,168 @@ def others(per_video: int, methods: list[str]) -> None:
               + " | ".join(f"{hits[k]}/{total}" for k in ("marked", "crf", "half", "both", "clean")) + " |", flush=True)
 
 
+# --- parts 4 and 5: crops, pads, flips and turns (issue 15) -----------------------------
+
+
+def load_mark(path: Path | None):
+    """The watermark module to measure: facetwin's, or another file with the same API
+    (e.g. an older ``watermark.py`` from git history, to measure before and after)."""
+    if path is None:
+        import facetwin.forensics.watermark as module
+
+        return module
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("other_watermark", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def crop(frame: np.ndarray, left: float, top: float, right: float, bottom: float) -> np.ndarray:
+    h, w = frame.shape[:2]
+    return np.ascontiguousarray(frame[round(top * h): h - round(bottom * h), round(left * w): w - round(right * w)])
+
+
+def grey(frame: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.repeat(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2))
+
+
+def jpeg(frame: np.ndarray, quality: int = 75) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+#: What is done to a marked file: a change to each frame, then (unless noted) a re-encode
+#: at CRF 28, as a re-upload or an editor's export would.
+CASES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "as written (CRF 18)": lambda f: f,
+    "CRF 28": lambda f: f,
+    "10 fps + CRF 28": lambda f: f,
+    "greyscale + CRF 28": grey,
+    "halved + CRF 28": half,
+    "screenshots (JPEG 75, each frame a still)": jpeg,
+    "crop 5 % each side + CRF 28": lambda f: crop(f, 0.05, 0.05, 0.05, 0.05),
+    "crop 10 % each side + CRF 28": lambda f: crop(f, 0.1, 0.1, 0.1, 0.1),
+    "crop right and bottom 10 % + CRF 28": lambda f: crop(f, 0, 0, 0.1, 0.1),
+    "pad 16 px black + CRF 28": lambda f: cv2.copyMakeBorder(f, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=(0, 0, 0)),
+    "flip left-right + CRF 28": lambda f: np.ascontiguousarray(f[:, ::-1]),
+    "flip upside down + CRF 28": lambda f: np.ascontiguousarray(f[::-1]),
+    "turn 90 degrees + CRF 28": lambda f: np.ascontiguousarray(np.rot90(f, 1)),
+    "turn 270 degrees + CRF 28": lambda f: np.ascontiguousarray(np.rot90(f, 3)),
+}
+
+
+def video_rate(path: Path) -> float:
+    with av.open(str(path)) as container:
+        return float(container.streams.video[0].average_rate or 30)
+
+
+def geometry(mark, frames_per_video: int) -> tuple[float, float]:
+    """Part 4: every video of ../shared/data/videos marked, then each case of CASES."""
+    videos = sorted((DATA / "videos").glob("*.mp4"))
+    print(f"\n## 4. Crops, pads, flips and turns: the first {frames_per_video or 'all'} frames of each of "
+          f"{len(videos)} videos, marked and written as facetwin's writer does (libx264 CRF 18, medium)\n")
+    found = {case: [0, 0, 0, 0] for case in CASES}  # files found, files, frames found, frames
+    lowest: dict[str, tuple[float, str, float]] = {case: (float("inf"), "", float("inf")) for case in CASES}
+    psnrs, embed_ms, score_ms = [], [], []
+    for video in videos:
+        fps = video_rate(video)
+        source = frames_of(video, limit=frames_per_video or None)
+        marked = []
+        for f in source:
+            t = time.perf_counter()
+            m = mark.embed_watermark(f)
+            if max(f.shape[:2]) == 1280:
+                embed_ms.append(1000 * (time.perf_counter() - t))
+            psnrs.append(cv2.PSNR(f, m))
+            marked.append(m)
+        written = h264_round_trip(marked, crf=18, fps=fps)
+        for case, change in CASES.items():
+            frames, rate = written, fps
+            if case.startswith("10 fps"):
+                keep = [i for i in range(len(written)) if int(i * 10 / fps) != int((i - 1) * 10 / fps) or i == 0]
+                frames, rate = [written[i] for i in keep], 10.0
+            frames = [change(f) for f in frames]
+            if "CRF 28" in case:
+                frames = h264_round_trip(frames, crf=28, fps=rate)
+            reader = mark.WatermarkReader()
+            scores = []
+            for f in frames:
+                t = time.perf_counter()
+                scores.append(reader.add(f))
+                if max(f.shape[:2]) == 1280:
+                    score_ms.append(1000 * (time.perf_counter() - t))
+            still = case.startswith("screenshots")
+            # A video is read as verify reads it (the reader over its frames); screenshots
+            # are single pictures, so for them the "file" is the weakest frame.
+            file_score = min(scores) if still else reader.result().score
+            tally = found[case]
+            tally[0] += file_score >= mark.THRESHOLD
+            tally[1] += 1
+            tally[2] += sum(s >= mark.THRESHOLD for s in scores)
+            tally[3] += len(scores)
+            low_file, name, low_frame = lowest[case]
+            if file_score < low_file:
+                low_file, name = file_score, video.stem
+            lowest[case] = (low_file, name, min(low_frame, min(scores)))
+        print(f"  {video.stem}: {len(source)} frames of {source[0].shape[1]}x{source[0].shape[0]} done", file=sys.stderr,
+              flush=True)
+    print("| case | files found | lowest file score (video) | frames found | lowest frame score |")
+    print("|---|---|---|---|---|")
+    weakest = float("inf")
+    for case, (files_found, files, frames_found, frames) in found.items():
+        low_file, name, low_frame = lowest[case]
+        weakest = min(weakest, low_file)
+        print(f"| {case} | {files_found}/{files} | {low_file:.1f} ({name}) | {frames_found}/{frames} | {low_frame:.1f} |")
+    print(f"\nPSNR marked against source: median {statistics.median(psnrs):.2f} dB, lowest {min(psnrs):.2f} dB "
+          f"({len(psnrs)} frames); 1280-px frames: embed {statistics.median(embed_ms):.0f} ms, "
+          f"read {statistics.median(score_ms):.0f} ms (medians)")
+    return weakest, statistics.median(psnrs)
+
+
+def real_files(mark, frames_per_video: int) -> float:
+    """Part 5: every picture and every video under ../shared/data, unmarked: none may be found."""
+    images = [p for p in sorted(DATA.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+    videos = sorted(DATA.rglob("*.mp4"))
+    print(f"\n## 5. False alarms: every real file under ../shared/data ({len(images)} pictures, {len(videos)} videos; "
+          f"{frames_per_video} frames spread over each video, as verify reads them)\n")
+    image_scores = [mark.watermark_score(read_image(p)) for p in images]
+    video_scores, frame_scores = [], []
+    for video in videos:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            total = stream.frames or sum(1 for _ in container.decode(stream))
+        picks = set(np.linspace(0, total - 1, num=min(frames_per_video, total)).round().astype(int).tolist())
+        reader = mark.WatermarkReader()
+        with av.open(str(video)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index in picks:
+                    frame_scores.append(reader.add(frame.to_ndarray(format="rgb24")))
+                if index >= max(picks):
+                    break
+        video_scores.append(reader.result().score)
+    print("| | files or frames | found (>= threshold) | highest score | above 3 sigma |")
+    print("|---|---|---|---|---|")
+    rows = (("pictures", image_scores, images), ("videos (the reader over their frames)", video_scores, videos),
+            ("video frames, each alone", frame_scores, None))
+    for what, scores, paths in rows:
+        top = int(np.argmax(scores))
+        where = f" ({paths[top].relative_to(DATA)})" if paths is not None else ""
+        print(f"| {what} | {len(scores)} | {sum(s >= mark.THRESHOLD for s in scores)} | {scores[top]:.2f}{where} | "
+              f"{sum(s > 3 for s in scores)} |")
+    return max(image_scores + video_scores + frame_scores)
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    import os
+
+    return f"{model}, {os.cpu_count()} cores; OpenCV {cv2.__version__}, PyAV {av.__version__}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a trained model folder (for step 1)")
@@ -224,6 +401,9 @@ def main() -> int:
     parser.add_argument("--parts", default="123")
     parser.add_argument("--per-video", type=int, default=10, help="part 3: frames from each video")
     parser.add_argument("--methods", default="facetwin,dwtDct,rivaGan", help="part 3: which marks")
+    parser.add_argument("--frames", type=int, default=16, help="part 4: the first frames of each video (0: all)")
+    parser.add_argument("--verify-frames", type=int, default=32, help="part 5: frames read from each real video")
+    parser.add_argument("--mark", type=Path, help="parts 4-5: another watermark.py to measure (e.g. an older one)")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"needs the real data in {DATA}", file=sys.stderr)
@@ -237,6 +417,19 @@ def main() -> int:
         clean()
     if "3" in args.parts:
         others(args.per_video, args.methods.split(","))
+    if "4" in args.parts or "5" in args.parts:
+        mark = load_mark(args.mark)
+        print(f"\n{machine()}; mark: {args.mark or 'facetwin.forensics.watermark'}")
+        start = time.perf_counter()
+        weakest = highest = None
+        if "4" in args.parts:
+            weakest, _ = geometry(mark, args.frames)
+        if "5" in args.parts:
+            highest = real_files(mark, args.verify_frames)
+        if weakest is not None and highest is not None:
+            print(f"\nlowest marked file score {weakest:.2f} against the highest unmarked score {highest:.2f} "
+                  f"(threshold {mark.THRESHOLD})")
+        print(f"parts 4-5: {time.perf_counter() - start:.0f} s")
     return 0
 
 
