@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -129,3 +130,27 @@ def tiny_model_dir(folder: Path) -> Path:
     config = {"model": model.config, "input_size": 64, "predicts_mask": True}
     save_checkpoint(folder, model=model, optimizer=None, state={"step": 0, "seed": 0}, config=config)
     return folder
+
+
+@contextmanager
+def lock_held_elsewhere(folder: Path, command: str):
+    """While inside, another run (a thread: flock tells threads apart too) holds ``folder``'s lock."""
+    import threading
+
+    from facetwin.io.lock import output_lock
+
+    held, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with output_lock(folder, command):
+            held.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    held.wait(60)
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _helpers import write_video
+from _helpers import lock_held_elsewhere, write_video
 
 import facetwin
 from facetwin import ExtractConfig, extract, load_alignments, remove_faces
@@ -482,28 +482,12 @@ def test_cli_refuses_the_photo_folder_in_one_line(tmp_path, grace_hopper_path, c
 
 
 def test_a_folder_another_extraction_writes_is_refused(tmp_path, grace_hopper_path):
-    import threading
-
     from facetwin.errors import OutputLockedError
-    from facetwin.io.lock import output_lock
 
-    held, done = threading.Event(), threading.Event()
-
-    def other_run() -> None:  # another extraction (here a thread: flock tells them apart too)
-        with output_lock(tmp_path / "faces", "extract"):
-            held.set()
-            done.wait(30)
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    held.wait(30)
-    try:
+    with lock_held_elsewhere(tmp_path / "faces", "extract"):
         with pytest.raises(OutputLockedError, match=r"faces is in use by facetwin extract \(pid \d+, since"):
             extract(grace_hopper_path, tmp_path / "faces")
         assert not (tmp_path / "faces" / "alignments.json").exists()
-    finally:
-        done.set()
-        thread.join()
     assert extract(grace_hopper_path, tmp_path / "faces").faces_saved == 1  # free again
 
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from _helpers import shifted, write_video
+from _helpers import lock_held_elsewhere, shifted, write_video
 from facetwin.config import ExtractConfig, TrainConfig
 from facetwin.errors import ClusterUnreachableError, InputNotFoundError, InvalidOptionError
 from facetwin.forensics.dataset import DatasetConfig, Pair, check_pair, generate_dataset, read_pairs
@@ -291,28 +291,12 @@ def test_an_input_video_is_refused_as_the_dataset_folder(tmp_path, videos):
 
 
 def test_a_dataset_folder_in_use_is_refused(tmp_path, videos):
-    import threading
-
     from facetwin.errors import OutputLockedError
-    from facetwin.io.lock import output_lock
 
-    held, done = threading.Event(), threading.Event()
-
-    def other_run() -> None:
-        with output_lock(tmp_path / "set", "dataset"):
-            held.set()
-            done.wait(30)
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    held.wait(30)
-    try:
+    with lock_held_elsewhere(tmp_path / "set", "dataset"):
         with pytest.raises(OutputLockedError, match=r"set is in use by facetwin dataset \(pid \d+"):
             generate_dataset([Pair(videos["astro"], videos["grace"])], tmp_path / "set", config=_config(), device="cpu")
         assert sorted(p.name for p in (tmp_path / "set").iterdir()) == [".facetwin.lock"]  # no manifest
-    finally:
-        done.set()
-        thread.join()
 
 
 def test_temporaries_of_a_killed_run_are_removed_by_the_next(made):

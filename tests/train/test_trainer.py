@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from _helpers import faceset, shared_data
+from _helpers import faceset, lock_held_elsewhere, shared_data
 
 from facetwin.config import TrainConfig
 from facetwin.data import load_faces
@@ -395,28 +395,13 @@ def test_resume_with_other_settings_or_faces_says_so(pair, tmp_path, caplog):
 
 
 def test_a_model_folder_another_training_writes_is_refused(pair, tmp_path):
-    import threading
-
     from facetwin.errors import OutputLockedError
-    from facetwin.io.lock import LOCK_NAME, output_lock
+    from facetwin.io.lock import LOCK_NAME
 
-    held, done = threading.Event(), threading.Event()
-
-    def other_run() -> None:  # another training (here a thread: flock tells them apart too)
-        with output_lock(tmp_path / "m", "train"):
-            held.set()
-            done.wait(60)
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    held.wait(60)
-    try:
+    with lock_held_elsewhere(tmp_path / "m", "train"):
         with pytest.raises(OutputLockedError, match=r"m is in use by facetwin train \(pid \d+, since"):
             train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 1}))
         assert [p.name for p in (tmp_path / "m").iterdir()] == [LOCK_NAME]  # no history.csv, no checkpoint
-    finally:
-        done.set()
-        thread.join()
     assert not (tmp_path / "m").exists()  # the refused run made nothing, the other one wrote nothing
     train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 1}))
     (tmp_path / "m" / "previews").mkdir(exist_ok=True)
