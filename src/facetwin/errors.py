@@ -40,6 +40,7 @@ __all__ = [
     "TooManyPixelsError",
     "ClusterUnreachableError",
     "MissingOptionError",
+    "DatasetFolderError",
 ]
 
 
@@ -475,3 +476,11 @@ class MissingOptionError(FacetwinError, ValueError):
         also = f" ({alternative})" if alternative else ""
         super().__init__(f"{', '.join(self.together)} go together{also}: {names} "
                          f"{'is' if len(self.missing) == 1 else 'are'} missing")
+
+
+class DatasetFolderError(FacetwinError, ValueError):
+    """A folder that cannot serve as a ``facetwin dataset`` for what was asked (detect)."""
+
+    def __init__(self, path: str | Path, problem: str, remedy: str = "") -> None:
+        self.path, self.problem, self.remedy = Path(path), problem, remedy
+        super().__init__(f"dataset {self.path}: {problem}" + (f"; {remedy}" if remedy else ""))

@@ -20,6 +20,8 @@ __all__ = [
     "CONVERT_OPTIONS",
     "FIND_OPTIONS",
     "FLAGS",
+    "DETECT_OPTIONS",
+    "DETECT_FLAGS",
     "duration",
     "help_text",
 ]
@@ -186,3 +188,39 @@ FLAGS = {field: flag for table in (EXTRACT_OPTIONS, TRAIN_OPTIONS, CONVERT_OPTIO
 FIND_OPTIONS = [row for row in EXTRACT_OPTIONS if row.group in ("detection", "whose faces", "video")
                 and row.field not in ("identity", "every", "held_out")]
 
+# DetectConfig's options (facetwin detect train), as for training.
+DETECT_OPTIONS: list[Option] = [
+    Option("detector", "--crop-size", "crop_size", {"type": int, "metavar": "PX"},
+     "side of the square face crop the detector sees"),
+    Option("detector", "--box-scale", "box_scale", {"type": float, "metavar": "F"},
+     "enlarge each face box F times around its centre before cropping (FaceForensics++: 1.3)"),
+    Option("detector", "--width", "width", {"type": int, "metavar": "N"},
+     "channels of the network's first stage (doubled by each of its four stages)"),
+    Option("data", "--train-levels", "train_levels", {"nargs": "+", "metavar": "LEVEL"},
+     "compression levels or variants to train on (the others then test how the detector carries across "
+     "compression; none given: the dataset's lossless level)"),
+    Option("data", "--frames-per-video", "frames_per_video", {"type": int, "metavar": "N"},
+     "at most N fake frames of each video (and the same real frames), evenly spread; default: all"),
+    Option("length", "--steps", "steps", {"type": int, "metavar": "N"},
+     "stop when the detector has trained N steps in total (counting earlier runs when resuming)"),
+    Option("length", "--time", "time_limit", {"type": duration, "metavar": "T"},
+     "stop after this much time in this run: 90s, 30m, 2h (alone, it replaces the step limit)"),
+    Option("optimisation", "--batch-size", "batch_size", {"type": int, "metavar": "N"},
+     "crops per step, half fake and half real"),
+    Option("optimisation", "--lr", "lr", {"type": float, "metavar": "LR"},
+     "Adam learning rate (warmed up, then a cosine to a tenth at the last step)"),
+    Option("optimisation", "--warmup", "warmup", {"type": int, "metavar": "N"}, "steps of learning-rate warm-up"),
+    Option("optimisation", "--weight-decay", "weight_decay", {"type": float, "metavar": "W"}, "Adam weight decay"),
+    Option("optimisation", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+     "bf16 autocast; auto uses it on GPUs with bf16 only (on CPUs this small network is faster in float32)"),
+    Option("optimisation", "--no-channels-last", "channels_last", {"action": "store_false"},
+     "keep tensors channels-first (channels-last was 2-3x faster on the CPU)"),
+    Option("optimisation", "--seed", "seed", {"type": int, "metavar": "N"}, "random seed (weights, batches, augmentation)"),
+    Option("augmentation", "--flip", "flip", {"type": float, "metavar": "P"}, "probability of a horizontal flip"),
+    Option("augmentation", "--jitter", "jitter", {"type": float, "metavar": "F"},
+     "random shift by whole pixels, up to this fraction of the crop"),
+    Option("output", "--save-every", "save_every", {"type": int, "metavar": "N"},
+     "save a checkpoint and score the validation pairs every N steps"),
+    Option("output", "--log-every", "log_every", {"type": int, "metavar": "N"}, "record loss and accuracy every N steps"),
+]
+DETECT_FLAGS = {row.field: row.flag for row in DETECT_OPTIONS}
