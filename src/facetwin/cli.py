@@ -506,6 +506,19 @@ def _distributed_from_env():
     return Distributed(int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")), world)
 
 
+def _leave_process_group(dist) -> None:
+    """End a torchrun rank's part. Leave together: a rank that tears down while rank 0
+    still writes the final checkpoint can abort inside gloo."""
+    if not dist.enabled:
+        return
+    import torch.distributed as torch_dist
+
+    try:
+        torch_dist.barrier()
+    finally:
+        torch_dist.destroy_process_group()
+
+
 def _until_interrupted(command: str, model_dir: str, bar: _TrainBar, run: Callable[[], Any]) -> Any:
     """``run()``'s result, or None after Ctrl-C, having said what the folder now holds."""
     from facetwin.errors import TrainingInterrupted
@@ -542,15 +555,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             args.faces_a, args.faces_b, args.model_dir, config=config, resume=args.resume,
             init_from=init_from, device=args.device, distributed=dist, progress=bar))
     finally:
-        if dist.enabled:
-            import torch.distributed as torch_dist
-
-            # Leave together: a rank that tears down while rank 0 still writes the final
-            # checkpoint can abort inside gloo.
-            try:
-                torch_dist.barrier()
-            finally:
-                torch_dist.destroy_process_group()
+        _leave_process_group(dist)
     if summary is None:
         return EXIT_INTERRUPTED
     if dist.rank == 0:
@@ -826,13 +831,7 @@ def _detect_train(args: argparse.Namespace) -> int:
             args.dataset, args.output, config=config, resume=args.resume, device=args.device, distributed=dist,
             progress=bar))
     finally:
-        if dist.enabled:
-            import torch.distributed as torch_dist
-
-            try:
-                torch_dist.barrier()
-            finally:
-                torch_dist.destroy_process_group()
+        _leave_process_group(dist)
     if summary is None:
         return EXIT_INTERRUPTED
     if dist.rank == 0:
