@@ -41,7 +41,7 @@ from facetwin.detect.model import DETECTOR_KIND, build_detector, read_detector_c
 from facetwin.detect.splits import dataset_splits
 from facetwin.errors import DatasetFolderError, ModelDirError, TrainingInterrupted
 from facetwin.io.lock import LOCK_NAME, locks_output
-from facetwin.train.checkpoint import discard_unfinished_save, is_model_dir, load_checkpoint, save_checkpoint
+from facetwin.train.checkpoint import load_checkpoint, prepare_run_dir, save_checkpoint
 from facetwin.train.interrupts import interrupts_held
 from facetwin.train.plot import append_history, truncate_history
 from facetwin.train.trainer import Distributed, pick_device
@@ -73,18 +73,8 @@ class DetectTrainSummary:
 
 def _prepare_output(output: Path, resume: bool) -> dict[str, Any] | None:
     """The folder's config.json when resuming; checks that the folder fits the request."""
-    if resume:
-        if not is_model_dir(output):
-            raise ModelDirError(output, "holds no detector to resume", "leave out --resume to start one")
-        return read_detector_config(output)
-    if is_model_dir(output):
-        raise ModelDirError(output, "already holds a trained model", "use --resume to continue it or choose another folder")
-    if output.exists() and not output.is_dir():
-        raise ModelDirError(output, "exists and is not a folder")
-    discard_unfinished_save(output, ignore=(LOCK_NAME, CROPS_FOLDER))
-    if output.exists() and any(p.name not in (LOCK_NAME, CROPS_FOLDER) for p in output.iterdir()):
-        raise ModelDirError(output, "is a folder with other files in it", "choose an empty or new folder")
-    return None
+    resuming = prepare_run_dir(output, resume, what="detector", keep=(LOCK_NAME, CROPS_FOLDER))
+    return read_detector_config(output) if resuming else None
 
 
 def _keep_architecture(config: DetectConfig, old: dict[str, Any], output: Path) -> DetectConfig:

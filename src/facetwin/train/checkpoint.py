@@ -57,6 +57,7 @@ from facetwin.errors import (
     CorruptCheckpointError,
     IncompatibleCheckpointError,
     InvalidOptionError,
+    ModelDirError,
     NotAModelDirError,
 )
 from facetwin.io.atomic import atomic_write_bytes
@@ -374,6 +375,28 @@ def discard_unfinished_save(model_dir: str | Path, *, ignore: Collection[str] = 
     names = sorted(e.name for e in entries)
     log.warning("%s: removed %s, left by a save that never finished", model_dir, ", ".join(names))
     return names
+
+
+def prepare_run_dir(folder: Path, resume: bool, *, what: str = "trained model", keep: tuple[str, ...] = ()) -> bool:
+    """Check that ``folder`` suits a new run (absent, or empty but for ``keep``) or a resume.
+
+    Leftovers of a first save killed midway are cleared first. Returns ``resume``.
+
+    Raises:
+        ModelDirError: nothing to resume, a finished model in the way, a file, or other files.
+    """
+    if resume:
+        if not is_model_dir(folder):
+            raise ModelDirError(folder, f"holds no {what} to resume", "leave out --resume to start one")
+        return True
+    if is_model_dir(folder):
+        raise ModelDirError(folder, "already holds a trained model", "use --resume to continue it or choose another folder")
+    if folder.exists() and not folder.is_dir():
+        raise ModelDirError(folder, "exists and is not a folder")
+    discard_unfinished_save(folder, ignore=keep)  # a first save killed midway (kill -9, power cut)
+    if folder.exists() and any(p.name not in keep for p in folder.iterdir()):
+        raise ModelDirError(folder, "is a folder with other files in it", "choose an empty or new folder")
+    return False
 
 
 def is_model_dir(path: str | Path) -> bool:

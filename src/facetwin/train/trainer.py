@@ -41,8 +41,8 @@ from facetwin.io.lock import LOCK_NAME, locks_output
 from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError, TrainingInterrupted
 from facetwin.models import SwapModel, create_model
 from facetwin.train.checkpoint import (
-    discard_unfinished_save,
     is_model_dir,
+    prepare_run_dir,
     load_checkpoint,
     read_config,
     read_weights,
@@ -166,18 +166,7 @@ def _model_config(model: SwapModel, config: TrainConfig, faces_a: Faces, faces_b
 
 def _prepare_model_dir(model_dir: Path, resume: bool) -> dict | None:
     """Previous config.json when resuming; checks that the folder fits the request."""
-    if resume:
-        if not is_model_dir(model_dir):
-            raise ModelDirError(model_dir, "holds no trained model to resume", "leave out --resume to start one")
-        return read_config(model_dir)
-    if is_model_dir(model_dir):
-        raise ModelDirError(model_dir, "already holds a trained model", "use --resume to continue it or choose another folder")
-    if model_dir.exists() and not model_dir.is_dir():
-        raise ModelDirError(model_dir, "exists and is not a folder")
-    discard_unfinished_save(model_dir, ignore=(LOCK_NAME,))  # a first save killed midway (kill -9, power cut)
-    if model_dir.exists() and any(p.name != LOCK_NAME for p in model_dir.iterdir()):  # the run's own lock
-        raise ModelDirError(model_dir, "is a folder with other files in it", "choose an empty or new folder")
-    return None
+    return read_config(model_dir) if prepare_run_dir(model_dir, resume, keep=(LOCK_NAME,)) else None
 
 
 def _start_weights(init_from: str | Path, config: TrainConfig) -> tuple[dict[str, torch.Tensor] | None, str]:
