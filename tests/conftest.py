@@ -70,3 +70,16 @@ def padded_video(tmp_path_factory, astronaut) -> Path:
     canvas[:, 65:577] = astronaut[12:500]
     frames = [np.ascontiguousarray(shifted(canvas, 2.0 * i, 0.0)) for i in range(6)]
     return write_video(tmp_path_factory.mktemp("video") / "padded.mp4", frames)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_as_in_a_terminal():
+    """Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the tests run in the
+    background: a shell starts background jobs (nohup, `cmd &`, some CI runners) with
+    SIGINT ignored, and Python then keeps it ignored; the tests of held interrupts send
+    themselves SIGINT and expect Python's own handler."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
