@@ -133,7 +133,7 @@ def tiny_model_dir(folder: Path) -> Path:
 
 
 @contextmanager
-def lock_held_elsewhere(folder: Path, command: str):
+def lock_held_elsewhere(folder: Path, command: str, **lock_options):
     """While inside, another run (a thread: flock tells threads apart too) holds ``folder``'s lock."""
     import threading
 
@@ -142,7 +142,7 @@ def lock_held_elsewhere(folder: Path, command: str):
     held, done = threading.Event(), threading.Event()
 
     def other_run() -> None:
-        with output_lock(folder, command):
+        with output_lock(folder, command, **lock_options):
             held.set()
             done.wait(60)
 

@@ -4,7 +4,7 @@ import av
 import numpy as np
 import pytest
 
-from _helpers import shifted, write_video, tiny_model_dir
+from _helpers import lock_held_elsewhere, shifted, tiny_model_dir, write_video
 from facetwin import ExtractConfig, extract
 from facetwin.config import ConvertConfig
 from facetwin.convert import convert
@@ -177,27 +177,11 @@ def test_the_input_image_folder_is_never_written_into(tmp_path, astronaut, model
 
 
 def test_an_output_another_conversion_writes_is_refused(tmp_path, talking, model_dir):
-    import threading
-
     from facetwin.errors import OutputLockedError
-    from facetwin.io.lock import output_lock
 
-    held, done = threading.Event(), threading.Event()
-
-    def other_run() -> None:
-        with output_lock(tmp_path / "out.mp4", "convert", kind="file"):
-            held.set()
-            done.wait(30)
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    held.wait(30)
-    try:
+    with lock_held_elsewhere(tmp_path / "out.mp4", "convert", kind="file"):
         with pytest.raises(OutputLockedError, match=r"out.mp4 is in use by facetwin convert \(pid \d+"):
             convert(talking, model_dir, tmp_path / "out.mp4")
-    finally:
-        done.set()
-        thread.join()
     assert _listing(tmp_path) == []
 
 
