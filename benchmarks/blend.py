@@ -45,7 +45,7 @@ def main() -> None:
     from facetwin.convert import FaceSwapper, SwapFace, flicker_score, seam_score
     from facetwin.faces import FaceFinder
     from facetwin.io.media import open_media
-    from facetwin.train.trainer import pick_device, use_bf16
+    from facetwin.device import pick_device, use_bf16
 
     torch.set_num_threads(2)
     frames, faces = [], []

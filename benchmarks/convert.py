@@ -111,7 +111,7 @@ def main() -> None:
 
     import torch
 
-    from facetwin.train.checkpoint import read_config
+    from facetwin.models.checkpoint import read_config
 
     if read_config(args.model)["model"]["name"] != "original":
         sys.exit("benchmarks/convert.py: --model must be a model of architecture `original`")

@@ -39,7 +39,7 @@ from facetwin.detect.data import open_dataset
 from facetwin.detect.evaluate import evaluate_detector, write_detect_report
 from facetwin.detect.splits import _video_groups, dataset_splits
 from facetwin.detect.train import train_detector
-from facetwin.forensics.dataset import check_pair
+from facetwin.dataset import check_pair
 
 
 def link_tree(src: Path, dst: Path) -> None:

@@ -45,7 +45,7 @@ def main() -> None:
     from facetwin import TrainConfig, load_model
     from facetwin.data.dataset import load_faces, match_mean_colour
     from facetwin.train import train
-    from facetwin.train.checkpoint import read_config
+    from facetwin.models.checkpoint import read_config
 
     torch.set_num_threads(2)
     fast_dir = args.fast or Path(tempfile.mkdtemp(prefix="fast64_"))

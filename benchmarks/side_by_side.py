@@ -22,7 +22,7 @@ from facetwin.convert.swap import FaceSwapper, SwapFace
 from facetwin.faces import FaceFinder
 from facetwin.faces.find import largest_face
 from facetwin.io.media import open_media
-from facetwin.train.checkpoint import load_model
+from facetwin.models.checkpoint import load_model
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 

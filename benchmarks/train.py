@@ -195,7 +195,7 @@ def run_facetwin(model: str, steps: int, data: Path) -> dict:
 
     from facetwin.config import TrainConfig
     from facetwin.train import train
-    from facetwin.train.trainer import pick_device, use_bf16
+    from facetwin.device import pick_device, use_bf16
 
     config = TrainConfig(
         model=model, batch_size=BATCH, steps=steps, preview_every=10**9, save_every=10**9, log_every=steps

@@ -153,7 +153,7 @@ def main() -> None:
                 shutil.copytree(args.model_from, server.project.model_dir)
             page.get_by_role("tab", name="2. Training").click()
             page.locator("#opt-batch-size input").fill("16")
-            from facetwin.train.checkpoint import read_state
+            from facetwin.models.checkpoint import read_state
 
             done_before = read_state(server.project.model_dir)["step"] if args.model_from else 0
             for field, value in {"steps": str(done_before + args.steps), "preview-every": "10", "log-every": "2",

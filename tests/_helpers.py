@@ -124,7 +124,7 @@ def tiny_model_dir(folder: Path) -> Path:
     """An untrained `tiny64` model saved as `facetwin train` would: enough for the
     conversion, evaluation and provenance code, in milliseconds."""
     from facetwin.models import create_model
-    from facetwin.train.checkpoint import save_checkpoint
+    from facetwin.models.checkpoint import save_checkpoint
 
     model = create_model("tiny64")
     config = {"model": model.config, "input_size": 64, "predicts_mask": True}

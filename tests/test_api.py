@@ -14,7 +14,7 @@ from facetwin import ConvertConfig, ExtractConfig, TrainConfig, extract, load_mo
 from facetwin.convert import convert
 from facetwin.errors import FacetwinError, InvalidOptionError
 from facetwin.evaluate import evaluate
-from facetwin.forensics import generate_dataset, read_pairs
+from facetwin.dataset import generate_dataset, read_pairs
 from facetwin.train import pretrain, train
 
 

@@ -238,7 +238,7 @@ def test_every_config_field_has_an_option():
 
 def test_convert_summary_and_bad_option(capsys, tmp_path, grace_hopper_path):
     from facetwin.models import create_model
-    from facetwin.train.checkpoint import save_checkpoint
+    from facetwin.models.checkpoint import save_checkpoint
 
     model = create_model("tiny64")
     save_checkpoint(tmp_path / "m", model=model, optimizer=None, state={"step": 0, "seed": 0},
@@ -362,7 +362,7 @@ def test_a_damaged_model_is_one_line_for_convert_and_evaluate(capsys, tmp_path, 
 
     import facetwin.evaluate.runner as runner
     from facetwin.models import create_model
-    from facetwin.train.checkpoint import save_checkpoint
+    from facetwin.models.checkpoint import save_checkpoint
 
     folder = tmp_path / "m"
     if damage == "nan":

@@ -12,13 +12,12 @@ The Python API mirrors the command line::
     convert("talk_b.mp4", "model", "out.mp4", config=facetwin.ConvertConfig(to="a"))
     facetwin.verify("out.mp4").verdict          # the marks every output carries
     from facetwin.evaluate import evaluate      # facetwin evaluate
-    from facetwin.forensics import generate_dataset, read_pairs  # facetwin dataset
+    from facetwin.dataset import generate_dataset, read_pairs  # facetwin dataset
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from facetwin._version import __version__
 from facetwin.alignments import Alignments, load_alignments, save_alignments
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError
@@ -43,7 +42,7 @@ __all__ = [
 # Models pull in torch (seconds to import): loaded on first use, so that extraction and
 # the command line's --help stay quick. (No top-level train(): the name belongs to the
 # facetwin.train package, which the import system binds here once it is loaded.)
-_LAZY = {"load_model": ("facetwin.train.checkpoint", "load_model"), "verify": ("facetwin.forensics.report", "verify")}
+_LAZY = {"load_model": ("facetwin.models.checkpoint", "load_model"), "verify": ("facetwin.forensics.report", "verify")}
 
 
 def __getattr__(name: str):

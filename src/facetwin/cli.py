@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from facetwin import __version__
+from facetwin._version import __version__
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, MissingOptionError, NoFaceFoundError
 from facetwin.io.images import set_max_pixels
@@ -27,7 +27,7 @@ from facetwin.options import (
     CONVERT_OPTIONS, DETECT_FLAGS, DETECT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text,
 )
 from facetwin.demo import DEMO_STEPS
-from facetwin.forensics.dataset import DATASET_STEPS
+from facetwin.dataset import DATASET_STEPS
 
 __all__ = ["main", "build_parser"]
 
@@ -494,7 +494,7 @@ def _distributed_from_env():
     """torchrun's environment -> Distributed; starts the process group when there are several."""
     import os
 
-    from facetwin.train.trainer import Distributed
+    from facetwin.device import Distributed
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
@@ -522,7 +522,7 @@ def _leave_process_group(dist) -> None:
 def _until_interrupted(command: str, model_dir: str, bar: _TrainBar, run: Callable[[], Any]) -> Any:
     """``run()``'s result, or None after Ctrl-C, having said what the folder now holds."""
     from facetwin.errors import TrainingInterrupted
-    from facetwin.train.checkpoint import is_model_dir
+    from facetwin.models.checkpoint import is_model_dir
 
     try:
         return run()
@@ -692,7 +692,7 @@ class _DatasetBars:
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
-    from facetwin.forensics.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
+    from facetwin.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
     from facetwin.train.trainer import BASE
 
     train_config = _config_from(argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size,

@@ -355,7 +355,7 @@ def _training_stop(source: MediaSource, config: ExtractConfig) -> int | None:
     """First frame not to read when the end of a video is held out for evaluation."""
     if not config.held_out or source.kind != "video":
         return None
-    from facetwin.evaluate.split import time_split
+    from facetwin.data.split import time_split
 
     return time_split(source.frame_count, source.fps, held_out=config.held_out).train.stop
 

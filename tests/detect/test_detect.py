@@ -18,7 +18,7 @@ from facetwin.detect import DetectConfig, dataset_splits, evaluate_detector, roc
 from facetwin.detect.data import crop_square, cut_face, open_dataset, pair_crops
 from facetwin.detect.train import augment_crops
 from facetwin.errors import DatasetFolderError, InvalidOptionError
-from facetwin.forensics.dataset import DatasetConfig, Pair, generate_dataset
+from facetwin.dataset import DatasetConfig, Pair, generate_dataset
 from facetwin.forensics.watermark import THRESHOLD
 
 FRAMES = 8

@@ -12,7 +12,7 @@ from _helpers import shifted, write_video, tiny_model_dir
 from facetwin.config import ExtractConfig
 from facetwin.evaluate.report import FORMAT, format_table, summary, write_report
 from facetwin.evaluate.runner import EvaluateConfig, evaluate
-from facetwin.evaluate.split import time_split
+from facetwin.data.split import time_split
 from facetwin.extract import extract
 from facetwin.forensics import verify
 from facetwin.io import read_image

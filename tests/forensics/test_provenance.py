@@ -18,13 +18,13 @@ import torch
 from PIL import Image, PngImagePlugin
 
 from facetwin import __version__
+from facetwin.models.checkpoint import model_fingerprint
 from facetwin.forensics.provenance import (
     CLAIM_KEY,
     DIGITAL_SOURCE_TYPE,
     NOTICE,
     Provenance,
     add_png_text,
-    model_fingerprint,
     png_text,
     read_png_claim,
     read_png_text,
@@ -38,7 +38,7 @@ from facetwin.io import read_image
 from facetwin.io.images import encode_png
 from facetwin.io.writers import ImageSequenceWriter, VideoWriter, open_writer
 from facetwin.models import create_model
-from facetwin.train.checkpoint import save_checkpoint
+from facetwin.models.checkpoint import save_checkpoint
 
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{32}")
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from facetwin.train.checkpoint import load_checkpoint, save_checkpoint
+from facetwin.models.checkpoint import load_checkpoint, save_checkpoint
 from facetwin.train.optim import SwapAdam
 
 

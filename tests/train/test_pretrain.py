@@ -11,7 +11,7 @@ from _helpers import faceset
 from facetwin import cli
 from facetwin.config import TrainConfig
 from facetwin.errors import FacesetError
-from facetwin.train.checkpoint import read_config, read_state, read_weights
+from facetwin.models.checkpoint import read_config, read_state, read_weights
 from facetwin.train.pretraining import PEOPLE_NAME, pretrain, pretrain_sources
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")

@@ -15,8 +15,8 @@ from facetwin.config import TrainConfig
 from facetwin.data import load_faces
 from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.train import train
-from facetwin.train.trainer import pick_device
-from facetwin.train.checkpoint import read_config, read_state, read_weights
+from facetwin.device import pick_device
+from facetwin.models.checkpoint import read_config, read_state, read_weights
 from facetwin.train.plot import read_history
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
@@ -113,7 +113,7 @@ def test_should_stop_ends_the_run_and_resume_continues_exactly(pair, tmp_path):
 def test_resume_from_an_older_checkpoint_drops_later_history(pair, tmp_path):
     """Killed without a final save: the history past the checkpoint is trained again."""
     train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 4, "save_every": 2}))
-    from facetwin.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: F401
+    from facetwin.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: F401
     # Pretend the run died after step 4's history row but before step 4's save:
     # rewind the checkpoint to step 2 by training a twin to 2.
     train(*pair, tmp_path / "twin", config=TrainConfig(**{**FAST, "steps": 2}))

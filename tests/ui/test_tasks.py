@@ -8,7 +8,7 @@ from _helpers import faceset, tiny_model_dir
 
 from facetwin.config import ConvertConfig, TrainConfig
 from facetwin.io.images import write_png
-from facetwin.train.checkpoint import read_state
+from facetwin.models.checkpoint import read_state
 from facetwin.ui import tasks
 from facetwin.ui.jobs import JobQueue
 from facetwin.ui.project import Project

@@ -30,8 +30,8 @@ from facetwin.io.lock import output_lock
 from facetwin.io.media import Frame, open_media, prefetch
 from facetwin.io.paths import refuse_input_file
 from facetwin.io.writers import open_writer
-from facetwin.train.checkpoint import load_model
-from facetwin.train.trainer import pick_device, use_bf16
+from facetwin.models.checkpoint import load_model
+from facetwin.device import pick_device, use_bf16
 
 __all__ = ["convert", "ConvertSummary", "ConvertedFrame"]
 

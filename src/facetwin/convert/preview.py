@@ -17,8 +17,8 @@ from facetwin.convert.swap import FaceSwapper, SwapFace
 from facetwin.errors import InvalidOptionError
 from facetwin.faces.find import FaceFinder
 from facetwin.io.media import open_media
-from facetwin.train.checkpoint import load_model
-from facetwin.train.trainer import pick_device, use_bf16
+from facetwin.models.checkpoint import load_model
+from facetwin.device import pick_device, use_bf16
 
 __all__ = ["FramePreview", "PreviewFrame"]
 

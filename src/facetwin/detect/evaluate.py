@@ -34,8 +34,8 @@ from facetwin.detect.model import load_detector, score_crops, use_bf16
 from facetwin.detect.splits import SPLITS, dataset_splits
 from facetwin.errors import DatasetFolderError
 from facetwin.io.atomic import atomic_write_json
-from facetwin.train.checkpoint import read_state
-from facetwin.train.trainer import pick_device
+from facetwin.models.checkpoint import read_state
+from facetwin.device import pick_device
 
 __all__ = ["evaluate_detector", "write_detect_report", "format_detect_report", "REPORT_FORMAT", "THRESHOLD"]
 
@@ -272,6 +272,6 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 def _version() -> str:
-    from facetwin import __version__
+    from facetwin._version import __version__
 
     return __version__

@@ -124,7 +124,7 @@ DETECTOR_KIND = "facetwin/detector"
 
 def is_detector_dir(path: str | Path) -> bool:
     """True if ``path`` holds a detector saved by ``train_detector`` (presence only)."""
-    from facetwin.train.checkpoint import is_model_dir, read_config
+    from facetwin.models.checkpoint import is_model_dir, read_config
 
     if not is_model_dir(path):
         return False
@@ -142,7 +142,7 @@ def read_detector_config(path: str | Path) -> dict[str, Any]:
         ModelDirError: a folder of something else (a face-swap model).
         CheckpointFormatError, CorruptCheckpointError: a damaged config.json.
     """
-    from facetwin.train.checkpoint import read_config
+    from facetwin.models.checkpoint import read_config
 
     path = check_path(path, "detector")
     if not path.is_dir() or not (path / "config.json").is_file():
@@ -167,7 +167,7 @@ def load_detector(path: str | Path, *, device: str | torch.device = "cpu") -> tu
     Raises:
         as ``read_detector_config``, and ``load_checkpoint`` for damaged weights.
     """
-    from facetwin.train.checkpoint import load_checkpoint
+    from facetwin.models.checkpoint import load_checkpoint
 
     config = read_detector_config(path)
     try:

@@ -41,10 +41,10 @@ from facetwin.detect.model import DETECTOR_KIND, build_detector, read_detector_c
 from facetwin.detect.splits import dataset_splits
 from facetwin.errors import DatasetFolderError, ModelDirError, TrainingInterrupted
 from facetwin.io.lock import LOCK_NAME, locks_output
-from facetwin.train.checkpoint import load_checkpoint, prepare_run_dir, save_checkpoint
+from facetwin.models.checkpoint import load_checkpoint, prepare_run_dir, save_checkpoint
 from facetwin.train.interrupts import interrupts_held
 from facetwin.train.plot import append_history, truncate_history
-from facetwin.train.trainer import Distributed, pick_device
+from facetwin.device import Distributed, pick_device
 
 __all__ = ["train_detector", "DetectTrainSummary", "augment_crops"]
 

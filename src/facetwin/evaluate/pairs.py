@@ -60,7 +60,7 @@ def load_pairs(path: str | Path, *, videos: str | Path | None = None) -> list[Pa
         InputNotFoundError: the list, a video or a model folder does not exist.
         InvalidOptionError: the list cannot be read as pairs, or a pair has no model.
     """
-    from facetwin.train.checkpoint import is_model_dir
+    from facetwin.models.checkpoint import is_model_dir
 
     path = Path(path)
     pairs = dataset_pairs(path) if path.is_dir() else read_pairs(path, videos=videos)
@@ -247,7 +247,7 @@ def format_pairs_table(result: PairsEvaluation, data: dict[str, Any] | None = No
 def write_pairs_report(result: PairsEvaluation, folder: str | Path) -> dict[str, Path]:
     """``summary.json``, ``summary.csv`` (a row per pair and direction, then the mean and
     std over pairs) and each pair's ``report.json`` and contact sheet in ``<pair>/``."""
-    from facetwin import __version__
+    from facetwin._version import __version__
     from facetwin.evaluate.report import FORMAT, VERSION, write_report
     from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
 

@@ -87,8 +87,8 @@ def _finite(value):
 
 
 def report_json(evaluation: Evaluation) -> dict[str, Any]:
-    from facetwin import __version__
-    from facetwin.forensics.provenance import model_fingerprint
+    from facetwin._version import __version__
+    from facetwin.models.checkpoint import model_fingerprint
 
     return {
         "format": FORMAT, "version": VERSION, "facetwin": __version__,

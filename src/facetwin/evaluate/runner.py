@@ -1,6 +1,6 @@
 """``facetwin evaluate``: every metric of a trained model, on frames it never saw.
 
-Each video is split by time (evaluate/split.py): the model should have been trained on
+Each video is split by time (data/split.py): the model should have been trained on
 the first part (``facetwin extract --held-out``), and it is measured on the last. The
 people's reference identities come from the training part of their own videos; the
 swap is judged on the held-out part:
@@ -133,8 +133,8 @@ def evaluate(
     inputs, a bad model folder, or a test part without faces.
     """
     from facetwin.convert.swap import FaceSwapper
-    from facetwin.train.checkpoint import load_model
-    from facetwin.train.trainer import pick_device
+    from facetwin.models.checkpoint import load_model
+    from facetwin.device import pick_device
 
     started = time.perf_counter()
     model_dir = check_path(model_dir, "model_dir")
@@ -225,7 +225,7 @@ class _Part:
 
 
 def _read_parts(path: Path, config: EvaluateConfig, faces: ExtractConfig, report, side: str) -> _Part:
-    from facetwin.evaluate.split import time_split
+    from facetwin.data.split import time_split
     from facetwin.faces.find import FaceFinder
     from facetwin.io.media import open_media
 

@@ -12,17 +12,19 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
-from facetwin.config import ExtractConfig
 from facetwin.errors import NoFaceFoundError
 from facetwin.faces.detect import Detector, create_detector
 from facetwin.faces.identity import IdentityEncoder, identity_distance
 from facetwin.faces.landmarks import LandmarkPredictor
 from facetwin.faces.track import FaceTracker
 from facetwin.io.images import read_image
+
+if TYPE_CHECKING:  # the fields FaceFinder reads; faces sits below the stage configs
+    from facetwin.config import ExtractConfig
 
 __all__ = ["FaceFinder", "FoundFace", "largest_face", "reference_identities"]
 

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from facetwin import __version__
+from facetwin._version import __version__
 from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE
 from facetwin.errors import InputNotFoundError, InvalidOptionError, OutputWriteError, SigningKeyError
 

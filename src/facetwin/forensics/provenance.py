@@ -18,7 +18,6 @@ frame; the conversion, the demo, training previews and datasets always pass one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 import zlib
@@ -39,7 +38,6 @@ __all__ = [
     "CAPTURE_SOURCE_TYPE",
     "NOTICE",
     "ORIGINAL_NOTICE",
-    "model_fingerprint",
     "write_marked_png",
     "mark_png_bytes",
     "sign_video",
@@ -100,13 +98,29 @@ class Provenance:
     def notice(self) -> str:
         return NOTICE if self.synthetic else ORIGINAL_NOTICE
 
+    # The writers' marking interface (``facetwin.io.writers.Marks``).
+
+    def mark_frame(self, image: np.ndarray) -> np.ndarray:
+        return embed_watermark(image)
+
+    def video_tags(self) -> dict[str, str]:
+        return video_tags(self)
+
+    def sign_video(self, path: Path, *, mime: str, title: str) -> None:
+        sign_video(path, self, mime=mime, title=title)
+
+    def write_png(self, path: Path, image: np.ndarray, *, compression: int) -> None:
+        write_marked_png(path, image, self, compression=compression)
+
     @classmethod
     def for_model(cls, model_dir: str | Path, *, key_dir: str | Path | None = None, **extra: Any) -> Provenance:
+        from facetwin.models.checkpoint import model_fingerprint
+
         return cls(model_fingerprint(model_dir), Path(key_dir) if key_dir is not None else None, dict(extra))
 
     def claim(self) -> dict[str, Any]:
         """The facts written into every file, as a JSON-ready dict."""
-        from facetwin import __version__
+        from facetwin._version import __version__
 
         claim = dict(self.extra)  # context first: it cannot overwrite the facts below
         claim.update({
@@ -122,24 +136,9 @@ class Provenance:
         return claim
 
 
-def model_fingerprint(model_dir: str | Path) -> str:
-    """``sha256:`` and the first 32 hex digits of the SHA-256 of the model's weights file.
-
-    The weights alone: resuming training changes them (a new fingerprint), while the
-    config or previews beside them do not make a different model.
-    """
-    from facetwin.train.checkpoint import WEIGHTS_NAME
-
-    digest = hashlib.sha256()
-    with open(Path(model_dir) / WEIGHTS_NAME, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()[:32]
-
-
 def png_text(provenance: Provenance) -> dict[str, str]:
     """The PNG text entries: standard keywords for any viewer, the claim as JSON for tools."""
-    from facetwin import __version__
+    from facetwin._version import __version__
 
     return {
         "Software": f"facetwin {__version__}",

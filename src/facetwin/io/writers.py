@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -31,12 +31,9 @@ from facetwin.io.audio import AudioPassthrough
 from facetwin.errors import InvalidOptionError, OutputConflictError, OutputWriteError, UnsupportedOutputError
 from facetwin.io.images import IMAGE_SUFFIXES, write_png
 from facetwin.io.media import MediaSource, VideoSource
-from facetwin.forensics.watermark import embed_watermark
-
-if TYPE_CHECKING:  # provenance imports io for its own writes
-    from facetwin.forensics.provenance import Provenance
 
 __all__ = [
+    "Marks",
     "MediaWriter",
     "VideoWriter",
     "ImageSequenceWriter",
@@ -64,6 +61,27 @@ _SWS_COLORSPACE = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 _MPEG_RANGE, _JPEG_RANGE = 1, 2
 
 
+
+
+class Marks(Protocol):
+    """What a writer needs to mark its output as synthetic.
+
+    ``facetwin.forensics.provenance.Provenance`` implements it. The writers take it as
+    an argument instead of importing the marks, so that io stays below them (the marks
+    write their PNGs and signed files through io).
+    """
+
+    def mark_frame(self, image: np.ndarray) -> np.ndarray:
+        """The frame with the invisible watermark, before it is encoded."""
+
+    def video_tags(self) -> dict[str, str]:
+        """Container tags that state what the file is."""
+
+    def sign_video(self, path: Path, *, mime: str, title: str) -> None:
+        """Add the signed C2PA manifest to the finished file in place."""
+
+    def write_png(self, path: Path, image: np.ndarray, *, compression: int) -> None:
+        """Write ``image`` as a marked PNG, atomically."""
 
 class MediaWriter:
     """Base of the frame writers: ``write`` frames, then ``close`` (or leave the ``with``).
@@ -155,7 +173,7 @@ class VideoWriter(MediaWriter):
         pix_fmt: Literal["yuv420p", "yuv444p"] = "yuv420p",
         audio: bool = True,
         audio_from: str | Path | None = None,
-        provenance: Provenance | None = None,
+        provenance: Marks | None = None,
     ) -> None:
         self.path = Path(path)
         self.provenance = provenance
@@ -234,7 +252,7 @@ class VideoWriter(MediaWriter):
             check_array(image, "image", [self.size[1], self.size[0], 3], dtypes=[np.uint8])
         pts = self._pts(time)
         if self.provenance is not None:
-            image = embed_watermark(image)
+            image = self.provenance.mark_frame(image)
         try:
             if self._video is None:
                 self._start(image.shape[1], image.shape[0])
@@ -263,9 +281,7 @@ class VideoWriter(MediaWriter):
                 self._audio.close()
             self._container.close()
             if self.provenance is not None and self._format in _C2PA_FORMATS:
-                from facetwin.forensics.provenance import sign_video
-
-                sign_video(Path(self._tmp), self.provenance, mime=_C2PA_FORMATS[self._format], title=self.path.name)
+                self.provenance.sign_video(Path(self._tmp), mime=_C2PA_FORMATS[self._format], title=self.path.name)
             with open(self._tmp, "rb+") as f:  # the data reaches the disk before the rename
                 os.fsync(f.fileno())
             os.chmod(self._tmp, file_mode())
@@ -323,9 +339,7 @@ class VideoWriter(MediaWriter):
             Path(self._tmp).unlink(missing_ok=True)
             raise OutputWriteError(self.path, _reason(exc)) from None
         if self.provenance is not None:
-            from facetwin.forensics.provenance import video_tags
-
-            self._container.metadata.update(video_tags(self.provenance))
+            self._container.metadata.update(self.provenance.video_tags())
 
     def _start(self, width: int, height: int) -> None:
         """Add the streams once the frame size is known (the header follows with the first packet)."""
@@ -425,7 +439,7 @@ class ImageSequenceWriter(MediaWriter):
         pattern: str = "{index:06d}.png",
         start: int = 0,
         compression: int = 1,
-        provenance: Provenance | None = None,
+        provenance: Marks | None = None,
     ) -> None:
         self.path = Path(folder)
         self.provenance = provenance
@@ -467,9 +481,7 @@ class ImageSequenceWriter(MediaWriter):
         target = self.path / file_name
         try:
             if self.provenance is not None:
-                from facetwin.forensics.provenance import write_marked_png
-
-                write_marked_png(target, image, self.provenance, compression=self.compression)
+                self.provenance.write_png(target, image, compression=self.compression)
             else:
                 write_png(target, image, compression=self.compression)
         except OSError as exc:
@@ -493,7 +505,7 @@ def open_writer(
     pix_fmt: Literal["yuv420p", "yuv444p"] = "yuv420p",
     audio: bool = True,
     pattern: str = "{index:06d}.png",
-    provenance: Provenance | None = None,
+    provenance: Marks | None = None,
 ) -> MediaWriter:
     """A writer chosen by the output path: a video suffix gives a ``VideoWriter``, a path
     without suffix (or an existing folder) an ``ImageSequenceWriter``.

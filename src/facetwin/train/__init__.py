@@ -1,7 +1,7 @@
-"""Stage 2: training, pre-training, checkpoints, previews and loss plots."""
+"""Stage 2: training and pre-training, with previews and loss plots (the model folder's
+checkpoints live beside the models, in ``facetwin.models.checkpoint``)."""
 
-from facetwin.train.checkpoint import load_model
 from facetwin.train.pretraining import pretrain
-from facetwin.train.trainer import Distributed, TrainStatus, TrainSummary, train
+from facetwin.train.trainer import TrainStatus, TrainSummary, train
 
-__all__ = ["train", "pretrain", "load_model", "TrainSummary", "TrainStatus", "Distributed"]
+__all__ = ["train", "pretrain", "TrainSummary", "TrainStatus"]

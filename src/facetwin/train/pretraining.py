@@ -30,7 +30,7 @@ from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import IMAGE_SUFFIXES
 from facetwin.io.lock import locks_output
 from facetwin.models import create_model
-from facetwin.train.checkpoint import is_model_dir
+from facetwin.models.checkpoint import is_model_dir
 from facetwin.train.trainer import TrainStatus, TrainSummary, train
 
 __all__ = ["pretrain", "pretrain_sources", "load_people", "PEOPLE_NAME"]

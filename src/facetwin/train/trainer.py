@@ -34,13 +34,14 @@ import torch.nn.functional as F
 from facetwin._check import check_config, check_path
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig, augment_batch
+from facetwin.device import Distributed, pick_device, use_bf16
 from facetwin.data.dataset import Faces, frame_faces, load_faces, match_mean_colour
 from facetwin.faces.align import face_type
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.lock import LOCK_NAME, locks_output
 from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError, TrainingInterrupted
 from facetwin.models import SwapModel, create_model
-from facetwin.train.checkpoint import (
+from facetwin.models.checkpoint import (
     is_model_dir,
     prepare_run_dir,
     load_checkpoint,
@@ -54,9 +55,9 @@ from facetwin.train.optim import SwapAdam
 from facetwin.train.plot import append_history, plot_history, truncate_history
 from facetwin.train.preview import make_preview, write_preview
 from facetwin.train.regions import region_masks
-from facetwin.train.transfer import load_matching
+from facetwin.models.transfer import load_matching
 
-__all__ = ["train", "TrainSummary", "TrainStatus", "Distributed", "pick_device", "use_bf16"]
+__all__ = ["train", "TrainSummary", "TrainStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +65,6 @@ _MAX_ROLLBACKS = 3
 #: ``init_from`` value for the base model shipped with facetwin.
 BASE = "base"
 _PREVIEW_FACES = 4
-
-
-@dataclass(frozen=True)
-class Distributed:
-    """This process's place in a torchrun job (rank 0 of 1 when not distributed)."""
-
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
 
 
 @dataclass
@@ -104,37 +92,6 @@ class TrainSummary:
     rollbacks: int = 0
     transfer: str | None = None  # where the weights started (new models)
     notes: list[str] = field(default_factory=list)
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        chosen = torch.device(device)
-    except (RuntimeError, TypeError):  # "cuda:abc", "gpu", 3.5
-        raise InvalidOptionError("--device", device, "auto, cpu, cuda or cuda:N") from None
-    if chosen.type == "cpu" or (chosen.type == "mps" and torch.backends.mps.is_available()):
-        return chosen
-    if chosen.type != "cuda":
-        raise InvalidOptionError("--device", device, "auto, cpu, cuda or cuda:N")
-    # Checked here, not at the first tensor moved: torch's own error comes minutes into
-    # a run, as a traceback about a lazy CUDA init.
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if count == 0:
-        raise InvalidOptionError("--device", device, "auto or cpu on this machine, where PyTorch finds no CUDA GPU")
-    if chosen.index is not None and chosen.index >= count:
-        raise InvalidOptionError("--device", device, f"cuda:0 to cuda:{count - 1} on this machine")
-    return chosen
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """bf16 autocast where the hardware computes it fast (AMX/AVX512-BF16 CPUs, Ampere+ GPUs)."""
-    if precision != "auto":
-        return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _augment_config(config: TrainConfig) -> AugmentConfig:

@@ -478,7 +478,7 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
     status = _job_line(train_job, "")
     if train_job is None or not train_job.active:
         if proj.has_model():
-            from facetwin.train.checkpoint import read_state
+            from facetwin.models.checkpoint import read_state
 
             try:
                 step = read_state(proj.model_dir).get("step")
@@ -589,7 +589,7 @@ def launch(
         ProjectFolderError: ``project`` is a file or cannot be created.
         ServerStartError: the port cannot be listened on.
     """
-    from facetwin.train.trainer import pick_device
+    from facetwin.device import pick_device
 
     # Settings are checked before the project folder is made or opened: a server that
     # cannot start leaves nothing behind.

@@ -64,10 +64,11 @@ from facetwin.io.atomic import atomic_write_bytes
 from facetwin.faces.align import FaceType
 from facetwin.models import SwapModel, create_model
 from facetwin.models.base import sha256_of
-from facetwin.train.transfer import clean_key, match_weights, unwrap_model
+from facetwin.models.transfer import clean_key, match_weights, unwrap_model
 
 __all__ = [
     "save_checkpoint",
+    "model_fingerprint",
     "load_checkpoint",
     "load_model",
     "read_config",
@@ -702,3 +703,16 @@ def _index(text: str) -> int | str:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def model_fingerprint(model_dir: str | Path) -> str:
+    """``sha256:`` and the first 32 hex digits of the SHA-256 of the model's weights file.
+
+    The weights alone: resuming training changes them (a new fingerprint), while the
+    config or previews beside them do not make a different model.
+    """
+    digest = hashlib.sha256()
+    with open(Path(model_dir) / WEIGHTS_NAME, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()[:32]

@@ -12,7 +12,7 @@ import pytest
 from _helpers import lock_held_elsewhere, shifted, write_video
 from facetwin.config import ExtractConfig, TrainConfig
 from facetwin.errors import ClusterUnreachableError, InputNotFoundError, InvalidOptionError
-from facetwin.forensics.dataset import DatasetConfig, Pair, check_pair, generate_dataset, read_pairs
+from facetwin.dataset import DatasetConfig, Pair, check_pair, generate_dataset, read_pairs
 from facetwin.forensics.report import verify
 
 FRAMES = 10

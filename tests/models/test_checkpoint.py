@@ -1,4 +1,4 @@
-"""Tests for facetwin.train.checkpoint: exact resume, atomic saves, clear errors, transfer."""
+"""Tests for facetwin.models.checkpoint: exact resume, atomic saves, clear errors, transfer."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from torch import nn
 
 import facetwin
 import facetwin.io.atomic
-import facetwin.train.checkpoint as checkpoint
+import facetwin.models.checkpoint as checkpoint
 from facetwin.errors import (
     CheckpointFormatError,
     CheckpointSaveError,
@@ -28,14 +28,14 @@ from facetwin.errors import (
     ModelDirError,
     NotAModelDirError,
 )
-from facetwin.train.checkpoint import (
+from facetwin.models.checkpoint import (
     is_model_dir,
     load_checkpoint,
     read_config,
     read_weights,
     save_checkpoint,
 )
-from facetwin.train.transfer import load_matching, unwrap_model
+from facetwin.models.transfer import load_matching, unwrap_model
 
 FILES = ["config.json", "optimizer.safetensors", "state.json", "weights.safetensors"]
 
@@ -555,7 +555,7 @@ def test_load_model_refuses_configs_it_cannot_build(tmp_path, model_config):
 
 def test_read_state_gives_the_saved_step(tmp_path):
     from _helpers import tiny_model_dir
-    from facetwin.train.checkpoint import read_state
+    from facetwin.models.checkpoint import read_state
 
     folder = tiny_model_dir(tmp_path / "m")
     state = read_state(folder)

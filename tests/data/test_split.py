@@ -1,4 +1,4 @@
-"""Tests for facetwin.evaluate.split: exact ranges, the gap, and refusals."""
+"""Tests for facetwin.data.split: exact ranges, the gap, and refusals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 
 from facetwin.errors import InvalidOptionError
-from facetwin.evaluate.split import TimeSplit, time_split
+from facetwin.data.split import TimeSplit, time_split
 
 
 @pytest.mark.parametrize(
