@@ -17,7 +17,7 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from facetwin.models.base import BASE_DIR, sha256_of
-from facetwin.train.checkpoint import read_config, read_state, read_weights
+from facetwin.models.checkpoint import read_config, read_state, read_weights
 
 
 def main() -> None:
