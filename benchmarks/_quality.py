@@ -15,7 +15,7 @@ import torch
 
 from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces
-from facetwin.train.plot import read_history as _read_columns
+from facetwin.training.plot import read_history as _read_columns
 
 
 @torch.no_grad()

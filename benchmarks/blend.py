@@ -1,7 +1,7 @@
 """Blending measured, not guessed: seam and flicker of every colour/blend/smoothing option.
 
 Swaps the faces of the first --frames frames of a video with a trained model under each
-option set and scores the result with facetwin.convert.metrics:
+option set and scores the result with facetwin.conversion.metrics:
 
 - seam: mean Sobel gradient in a 4-px band along the mask's 0.5 level in the output,
   over the same band of the untouched frame (1.0 = the blend adds no edge; median over
@@ -42,7 +42,7 @@ def main() -> None:
 
     from facetwin import load_model
     from facetwin.config import ConvertConfig, ExtractConfig
-    from facetwin.convert import FaceSwapper, SwapFace, flicker_score, seam_score
+    from facetwin.conversion import FaceSwapper, SwapFace, flicker_score, seam_score
     from facetwin.faces import FaceFinder
     from facetwin.io.media import open_media
     from facetwin.device import pick_device, use_bf16

@@ -4,7 +4,7 @@ Both swap every face of the same 720p clip (the first --frames frames of
 ../shared/data/videos/portrait_s18.mp4, 1280x720, with sound) with the same trained
 model (a model folder of architecture ``original``; --model).
 
-(a) facetwin: ``facetwin.convert.convert`` with its defaults: faces found by YuNet and
+(a) facetwin: ``facetwin.conversion.convert`` with its defaults: faces found by YuNet and
     followed between full searches, landmarks smoothed, model batched in bf16 where the
     CPU is fast at it, hull mask, Reinhard colour, feathered alpha blend, H.264 with
     the source's timing and sound; decoding and encoding on their own threads.
@@ -48,7 +48,7 @@ def make_clip(source: Path, frames: int, path: Path) -> Path:
 
 
 def run_facetwin(clip: Path, model_dir: Path, output: Path) -> tuple[float, int]:
-    from facetwin.convert import convert
+    from facetwin.conversion import convert
 
     started = time.perf_counter()
     summary = convert(clip, model_dir, output)

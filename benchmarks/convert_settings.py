@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from facetwin.config import ConvertConfig
-from facetwin.evaluate.report import summary
-from facetwin.evaluate.runner import EvaluateConfig, evaluate
+from facetwin.evaluation.report import summary
+from facetwin.evaluation.runner import EvaluateConfig, evaluate
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 

@@ -34,11 +34,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from facetwin.detect.config import DetectConfig
-from facetwin.detect.data import open_dataset
-from facetwin.detect.evaluate import evaluate_detector, write_detect_report
-from facetwin.detect.splits import _video_groups, dataset_splits
-from facetwin.detect.train import train_detector
+from facetwin.config import DetectConfig
+from facetwin.detection.data import open_dataset
+from facetwin.detection.evaluation import evaluate_detector, write_detect_report
+from facetwin.detection.splits import _video_groups, dataset_splits
+from facetwin.detection.trainer import train_detector
 from facetwin.dataset import check_pair
 
 
@@ -85,9 +85,8 @@ def unmarked_originals(dataset: Path, store: Path) -> Path:
     return store
 
 
-def make_view(dataset: Path, view: Path, *, design: str, splits: dict[str, list[str]] | None,
-              unmarked: Path | None) -> Path:
-    """A dataset folder of links: the dataset read as ``design``, with ``splits``."""
+def make_view(dataset: Path, view: Path, *, design: str, unmarked: Path | None) -> Path:
+    """A dataset folder of links: the dataset read as ``design`` (its splits set per run)."""
     if (view / "manifest.json").exists():
         return view
     manifest = json.loads((dataset / "manifest.json").read_text())
@@ -102,10 +101,18 @@ def make_view(dataset: Path, view: Path, *, design: str, splits: dict[str, list[
     else:
         link_tree(unmarked, view / "original")
         manifest["version"] = 1  # originals without the mark: the probe adds it to them
-    if splits is not None:
-        manifest["splits"] = {**splits, "by": "video", "fold": True}
     (view / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return view
+
+
+def set_splits(view: Path, splits: dict[str, list[str]] | None, dataset: Path) -> None:
+    """The view's manifest with one run's splits (None: the dataset's own)."""
+    manifest = json.loads((view / "manifest.json").read_text())
+    own = json.loads((dataset / "manifest.json").read_text())["splits"]
+    manifest["splits"] = own if splits is None else {**splits, "by": "video", "fold": True}
+    tmp = view / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, view / "manifest.json")
 
 
 def link_tree_file(src: Path, dst: Path) -> None:
@@ -129,21 +136,31 @@ def folds(dataset: Path) -> list[dict[str, list[str]]]:
     return out
 
 
-def run_detector(view: Path, work: Path, name: str, config: DetectConfig) -> dict[str, Any]:
+def run_detector(view: Path, work: Path, name: str, config: DetectConfig, crops: Path) -> dict[str, Any]:
     report_path = work / "reports" / f"{name}.json"
     if report_path.exists():
         return json.loads(report_path.read_text())
     detector = work / "detectors" / name
+    # Every run on one view cuts the same crops: they are cut once (the cache is keyed by
+    # the videos, labels and crop settings, not by the splits).
+    detector.mkdir(parents=True, exist_ok=True)
+    crops.mkdir(parents=True, exist_ok=True)
+    if not (detector / "crops").exists():
+        (detector / "crops").symlink_to(crops, target_is_directory=True)
     started = time.perf_counter(), time.process_time()
     summary = train_detector(view, detector, config=config, resume=(detector / "state.json").exists(),
                              device="cpu")
     trained = time.perf_counter() - started[0], time.process_time() - started[1]
-    report = evaluate_detector(detector, view, probe=True, device="cpu")
+    started = time.perf_counter(), time.process_time()
+    report = evaluate_detector(detector, view, probe=True, frames_per_video=config.frames_per_video, device="cpu")
+    tested = time.perf_counter() - started[0], time.process_time() - started[1]
     report["benchmark"] = {"train_wall_s": round(trained[0], 1), "train_cpu_s": round(trained[1], 1),
-                           "steps": summary.step, "val": summary.validation}
+                           "eval_wall_s": round(tested[0], 1), "eval_cpu_s": round(tested[1], 1),
+                           "steps": summary.step, "val": summary.validation, "crops": summary.crops,
+                           "split": summary.split}
     write_detect_report(report, report_path)
-    print(f"  {name}: trained {summary.step} steps in {trained[0]:.0f} s (CPU {trained[1]:.0f} s), "
-          f"test AUC {report['all']['frames']['auc']}", flush=True)
+    print(f"  {name}: trained {summary.step} steps in {trained[0]:.0f} s (CPU {trained[1]:.0f} s), tested in "
+          f"{tested[0]:.0f} s, test frame AUC {report['all']['frames']['auc']:.3f}", flush=True)
     return report
 
 
@@ -234,10 +251,11 @@ def main() -> int:
     print(f"\n{len(runs)} split(s); splits of the dataset itself: {dict(dataset_splits(dataset))}", flush=True)
     reports: dict[str, list[dict[str, Any]]] = {}
     for design in args.designs:
+        view = make_view(dataset, work / "views" / design, design=design, unmarked=unmarked)
         for i, split in enumerate(runs):
             name = f"{design}_{tag}_{'own' if split is None else f'fold{i}'}"
-            view = make_view(dataset, work / "views" / name, design=design, splits=split, unmarked=unmarked)
-            reports.setdefault(design, []).append(run_detector(view, work, name, config))
+            set_splits(view, split, dataset)
+            reports.setdefault(design, []).append(run_detector(view, work, name, config, work / "crops" / design))
     print_tables(reports)
     return 0
 

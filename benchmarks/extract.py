@@ -1,4 +1,4 @@
-"""Extraction speed: facetwin.extract against the original deepfakes approach.
+"""Extraction speed: facetwin.extraction against the original deepfakes approach.
 
     python benchmarks/extract.py                     # talking_d3.mp4, 3 repeats, all frames
     python benchmarks/extract.py --repeats 5 --video ../shared/data/videos/talking_d19.mp4
@@ -112,7 +112,7 @@ def run_original(video: Path, out: Path, max_frames: int) -> dict:
 def stage_costs(video: Path, repeats: int) -> None:
     """Where facetwin's time goes: its extraction loop run serially, each stage timed.
 
-    Mirrors ``facetwin.extract``'s per-frame work with the default settings (YuNet,
+    Mirrors ``facetwin.extraction``'s per-frame work with the default settings (YuNet,
     redetect every 10 frames, windowed tracking, smoothing, 256 px crops, PNG level 1),
     but in one thread and without writing files, so each stage can be timed alone.
     """
@@ -275,11 +275,11 @@ def main(argv: list[str] | None = None) -> None:
     # Ratio per repeat (runs side by side), then the median of those ratios.
     ratios = [a["fps"] / b["fps"] for a, b in zip(ft, og)]
     print()
-    print(f"| approach | frames | median fps | fps per run | CPU ms/frame | faces | peak RSS MiB |")
-    print(f"|---|---:|---:|---|---:|---:|---:|")
-    rows = [("facetwin.extract (default ExtractConfig)", ft), ("original (HOG up1 every frame, JPEG)", og)]
+    print("| approach | frames | median fps | fps per run | CPU ms/frame | faces | peak RSS MiB |")
+    print("|---|---:|---:|---|---:|---:|---:|")
+    rows = [("facetwin.extraction (default ExtractConfig)", ft), ("original (HOG up1 every frame, JPEG)", og)]
     if args.with_hog:
-        rows.append(("facetwin.extract (detector='hog')", runs["facetwin-hog"]))
+        rows.append(("facetwin.extraction (detector='hog')", runs["facetwin-hog"]))
     for name, rs in rows:
         fps_list = ", ".join(f"{r['fps']:.1f}" for r in rs)
         cpu_ms = statistics.median(1000 * r["cpu_seconds"] / r["frames"] for r in rs)

@@ -44,7 +44,7 @@ def main() -> None:
 
     from facetwin import TrainConfig, load_model
     from facetwin.data.dataset import load_faces, match_mean_colour
-    from facetwin.train import train
+    from facetwin.training import train
     from facetwin.models.checkpoint import read_config
 
     torch.set_num_threads(2)

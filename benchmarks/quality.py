@@ -22,8 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from facetwin.evaluate.report import summary, write_report
-from facetwin.evaluate.runner import EvaluateConfig, evaluate
+from facetwin.evaluation.report import summary, write_report
+from facetwin.evaluation.runner import EvaluateConfig, evaluate
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 A, B = DATA / "talking_d3.mp4", DATA / "talking_d13.mp4"

@@ -127,7 +127,7 @@ def print_markdown(path: Path, steps: int) -> None:
             return "n/a"
         return f"{fmt.format(stats['mean'] * scale)} ± {fmt.format(stats['std'] * scale)}"
 
-    print(f"\n| method | recogniser | ID top-1 % | ID top-5 % | pose error (deg) | expression error |")
+    print("\n| method | recogniser | ID top-1 % | ID top-5 % | pose error (deg) | expression error |")
     print("|---|---|---|---|---|---|")
     for name, rec in (("dlib ResNet", "dlib"), ("SFace", "sface")):
         print(f"| facetwin default, {steps} steps ({doc['gallery_size']} people) | {name} | "

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from facetwin.config import ConvertConfig, ExtractConfig
-from facetwin.convert.swap import FaceSwapper, SwapFace
+from facetwin.conversion.swap import FaceSwapper, SwapFace
 from facetwin.faces import FaceFinder
 from facetwin.faces.find import largest_face
 from facetwin.io.media import open_media

@@ -71,7 +71,7 @@ def main() -> None:
 
     import numpy as np
 
-    from facetwin.convert import convert
+    from facetwin.conversion import convert
     from facetwin.config import ConvertConfig
 
     out = args.out or Path(tempfile.mkdtemp(prefix="facetwin-swap-"))

@@ -4,7 +4,7 @@ Both train the 'original' 64x64 autoencoder (82 M parameters) at batch 64 on the
 classic trump (A) / cage (B) face sets; one step trains 64 faces of A and 64 of B, so
 128 samples.
 
-(a) facetwin: ``facetwin.train.train`` with ``TrainConfig(model="original",
+(a) facetwin: ``facetwin.training.train`` with ``TrainConfig(model="original",
     batch_size=64)`` and facetwin's defaults otherwise (bf16 autocast where the CPU has
     fast bf16, channels_last, batched torch augmentation, and whatever update scheme
     the trainer uses). Step times come from the progress callback; the first 2 steps
@@ -17,7 +17,7 @@ classic trump (A) / cage (B) face sets; one step trains 64 faces of A and 64 of 
     [8:72, 8:72], remap to the 64x64 input; target warped by the Umeyama similarity
     from the noisy grid onto the regular 0..64 step 16 grid); mean colour of A matched
     to B once at load; one Keras Adam (lr 5e-5, betas 0.5/0.999; moments per
-    autoencoder, facetwin.train.optim.SwapAdam) stepped twice per iteration,
+    autoencoder, facetwin.training.optim.SwapAdam) stepped twice per iteration,
     autoencoder A on the A batch then autoencoder B on the B batch (L1 loss), then the
     per-iteration preview: 14 target faces of A through A->A and A->B and 14 of B
     through B->B and B->A. The first iteration is warm-up and not counted.
@@ -130,7 +130,7 @@ def run_original(iterations: int, data: Path) -> dict:
     import torch.nn.functional as F
 
     from facetwin.models import create_model
-    from facetwin.train.optim import SwapAdam
+    from facetwin.training.optim import SwapAdam
 
     images_a = _original_load(data / "trump")
     images_b = _original_load(data / "cage")
@@ -191,10 +191,9 @@ def run_original(iterations: int, data: Path) -> dict:
 # --------------------------------------------------------------------------------------
 
 def run_facetwin(model: str, steps: int, data: Path) -> dict:
-    import torch
 
     from facetwin.config import TrainConfig
-    from facetwin.train import train
+    from facetwin.training import train
     from facetwin.device import pick_device, use_bf16
 
     config = TrainConfig(
@@ -203,8 +202,8 @@ def run_facetwin(model: str, steps: int, data: Path) -> dict:
     elapsed: list[float] = []
     rss_steps = [0.0]
 
-    def progress(status) -> None:
-        elapsed.append(status.elapsed)
+    def progress(event) -> None:
+        elapsed.append(event.facts["elapsed"])
         # Peak so far, before the final checkpoint and preview that train() writes on exit.
         rss_steps[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -40,7 +40,7 @@ def main() -> None:
 
     from facetwin import ExtractConfig, TrainConfig, extract, load_model
     from facetwin.data.dataset import load_faces, match_mean_colour
-    from facetwin.train import train
+    from facetwin.training import train
 
     torch.set_num_threads(2)
     work = args.work or Path(tempfile.mkdtemp(prefix="transfer_"))

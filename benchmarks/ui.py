@@ -82,7 +82,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from facetwin.config import ConvertConfig
-    from facetwin.convert import FramePreview
+    from facetwin.conversion import FramePreview
     from facetwin.forensics.provenance import Provenance, write_marked_png
     from facetwin.ui import app as ui_app
 

@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 from facetwin.config import ConvertConfig
-from facetwin.convert import convert
+from facetwin.conversion import convert
 from facetwin.forensics.report import verify
 from facetwin.forensics.watermark import THRESHOLD, embed_watermark, watermark_score
 from facetwin.io.images import IMAGE_SUFFIXES, read_image

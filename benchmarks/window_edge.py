@@ -18,9 +18,9 @@ import torch
 from skimage import data
 from torch import nn
 
-import facetwin.convert.swap as swap_module
+import facetwin.conversion.swap as swap_module
 from facetwin.config import ConvertConfig, ExtractConfig
-from facetwin.convert.swap import FaceSwapper, SwapFace
+from facetwin.conversion.swap import FaceSwapper, SwapFace
 from facetwin.faces import FaceFinder
 from facetwin.models import SwapModel
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 
 from facetwin import ConvertConfig, ExtractConfig, TrainConfig, extract, load_model, verify
-from facetwin.convert import convert
+from facetwin.conversion import convert
 from facetwin.errors import FacetwinError, InvalidOptionError
-from facetwin.evaluate import evaluate
+from facetwin.evaluation import evaluate
 from facetwin.dataset import generate_dataset, read_pairs
-from facetwin.train import pretrain, train
+from facetwin.training import pretrain, train
 
 
 def _cases(photo, out):
@@ -59,3 +59,103 @@ def test_wrong_types_are_one_clear_error(case, grace_hopper_path, tmp_path):
     assert isinstance(info.value, ValueError) and isinstance(info.value, FacetwinError)
     assert message in str(info.value) and "\n" not in str(info.value)
     assert not out.exists()
+
+
+# The verbs at the top level, each the function of its stage's package (issue 17).
+VERBS = {
+    "extract": "facetwin.extraction", "remove_faces": "facetwin.extraction", "train": "facetwin.training",
+    "pretrain": "facetwin.training", "load_model": "facetwin.models.checkpoint", "convert": "facetwin.conversion",
+    "verify": "facetwin.forensics", "evaluate": "facetwin.evaluation", "evaluate_pairs": "facetwin.evaluation",
+    "generate_dataset": "facetwin.dataset", "read_pairs": "facetwin.pairs", "train_detector": "facetwin.detection",
+    "evaluate_detector": "facetwin.detection", "run_demo": "facetwin.demo",
+}
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_every_verb_is_at_the_top_level(verb):
+    import importlib
+
+    import facetwin
+
+    function = getattr(facetwin, verb)
+    assert callable(function) and not isinstance(function, type(facetwin))
+    assert function is getattr(importlib.import_module(VERBS[verb]), verb)
+    assert verb in facetwin.__all__ and verb in dir(facetwin)
+
+
+def test_no_module_shares_a_function_name():
+    # Importing a stage's package may not rebind a verb (Python sets a submodule as an
+    # attribute of its parent): the packages are nouns, the functions verbs.
+    import importlib
+    import pkgutil
+
+    import facetwin
+
+    names = {m.name.rpartition(".")[2] for m in pkgutil.walk_packages(facetwin.__path__, "facetwin.")}
+    assert names & set(VERBS) == set()
+    for package in ("extraction", "training", "conversion", "evaluation", "dataset", "detection"):
+        module = importlib.import_module(f"facetwin.{package}")
+        assert type(module).__name__ == "module" and getattr(facetwin, package) is module
+    assert callable(facetwin.train) and callable(facetwin.convert) and callable(facetwin.extract)
+
+
+def _sample_error(cls):
+    """An instance of an error class, its arguments filled in by name and annotation."""
+    import inspect
+    from pathlib import Path
+
+    values, keywords = [], {}
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is not param.empty:
+            continue
+        hint = str(param.annotation)
+        if any(k in name for k in ("path", "folder", "dir", "output", "file")):
+            values.append(Path(f"/tmp/{name}"))
+        elif "OSError" in hint or "Exception" in hint:
+            values.append(OSError(28, "No space left on device"))
+        elif hint == "bool":
+            values.append(True)
+        elif "Mapping" in hint or "dict" in hint:
+            values.append({"a": 1})
+        elif "Sequence" in hint or "list" in hint or "tuple" in hint:
+            values.append(["--a", "--b"])
+        elif "int" in hint:
+            values.append(3)
+        elif "float" in hint:
+            values.append(0.5)
+        else:
+            values.append(f"<{name}>")
+        if param.kind == param.KEYWORD_ONLY:
+            keywords[name] = values.pop()
+    return cls(*values, **keywords)
+
+
+def test_every_error_survives_a_process_boundary():
+    import multiprocessing
+    import pickle  # what multiprocessing and concurrent.futures send errors through
+
+    from facetwin import errors
+
+    classes = [getattr(errors, name) for name in errors.__all__ if name != "FacetwinError"]
+    assert len(classes) > 25
+    for cls in classes:
+        error = _sample_error(cls)
+        back = pickle.loads(pickle.dumps(error))
+        facts = {k: v for k, v in error.__dict__.items() if k != "_made_with"}
+        assert type(back) is cls and str(back) == str(error) and back.args == error.args
+        assert {k: v for k, v in back.__dict__.items() if k != "_made_with"} == facts
+    # And through a real worker process: the caller gets the error, not BrokenProcessPool.
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with pytest.raises(InvalidOptionError, match="--device") as caught:
+            pool.submit(_raise_in_worker).result()
+    assert caught.value.name == "--device" and caught.value.value == "gpu"
+
+
+def _raise_in_worker():
+    from facetwin.device import pick_device
+
+    pick_device("gpu")

@@ -72,7 +72,7 @@ def test_no_face_exit_2(capsys, tmp_path):
 
 
 def test_internal_error_exit_1_with_crash_log(capsys, monkeypatch, grace_hopper_path, tmp_path):
-    extract_module = importlib.import_module("facetwin.extract")  # the attribute is the function
+    extract_module = importlib.import_module("facetwin.extraction")
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -123,7 +123,7 @@ def _dlib_type_error() -> TypeError:
 )
 def test_internal_error_is_one_line_whatever_the_message(capsys, monkeypatch, grace_hopper_path, tmp_path, make, shown):
     error = make()
-    extract_module = importlib.import_module("facetwin.extract")
+    extract_module = importlib.import_module("facetwin.extraction")
 
     def broken(*args, **kwargs):
         raise error
@@ -139,7 +139,7 @@ def test_internal_error_is_one_line_whatever_the_message(capsys, monkeypatch, gr
 
 
 def test_crash_log_never_follows_a_planted_symlink(capsys, monkeypatch, grace_hopper_path, tmp_path):
-    extract_module = importlib.import_module("facetwin.extract")
+    extract_module = importlib.import_module("facetwin.extraction")
     monkeypatch.setattr(extract_module, "extract", lambda *a, **k: 1 / 0)
     shared = tmp_path / "tmp"
     shared.mkdir()
@@ -180,7 +180,7 @@ def test_max_pixels_option_refuses_nonsense(capsys, bad):
 
 
 def test_interrupt_exit_130(capsys, monkeypatch, grace_hopper_path, tmp_path):
-    extract_module = importlib.import_module("facetwin.extract")
+    extract_module = importlib.import_module("facetwin.extraction")
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -191,13 +191,13 @@ def test_interrupt_exit_130(capsys, monkeypatch, grace_hopper_path, tmp_path):
 
 
 def test_interrupted_convert_does_not_promise_a_resume(capsys, monkeypatch, grace_hopper_path, tmp_path):
-    convert_module = importlib.import_module("facetwin.convert.pipeline")
+    convert_module = importlib.import_module("facetwin.conversion.pipeline")
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(convert_module, "convert", interrupted)
-    monkeypatch.setattr(importlib.import_module("facetwin.convert"), "convert", interrupted)
+    monkeypatch.setattr(importlib.import_module("facetwin.conversion"), "convert", interrupted)
     code, _, err = run(capsys, "convert", str(grace_hopper_path), str(tmp_path / "m"), "-o", str(tmp_path / "x.png"))
     assert code == 130 and "does not resume" in err and "continue" not in err
     assert len(err.strip().splitlines()) == 1
@@ -360,7 +360,7 @@ def test_a_damaged_model_is_one_line_for_convert_and_evaluate(capsys, tmp_path, 
     import torch
     from _helpers import tiny_model_dir
 
-    import facetwin.evaluate.runner as runner
+    import facetwin.evaluation.runner as runner
     from facetwin.models import create_model
     from facetwin.models.checkpoint import save_checkpoint
 
@@ -389,9 +389,9 @@ def test_a_damaged_model_is_one_line_for_convert_and_evaluate(capsys, tmp_path, 
 
 
 def test_train_interrupted_says_what_the_folder_holds(capsys, tmp_path, monkeypatch):
-    import facetwin.train
+    import facetwin.training
     from facetwin.errors import TrainingInterrupted
-    from facetwin.train.trainer import TrainSummary
+    from facetwin.training.trainer import TrainSummary
 
     def raising(outcome):
         def train(*args, **kwargs):
@@ -408,14 +408,14 @@ def test_train_interrupted_says_what_the_folder_holds(capsys, tmp_path, monkeypa
         KeyboardInterrupt(): f"interrupted before the first step; nothing was saved in {tmp_path / 'm'}",
     }
     for outcome, line in cases.items():
-        monkeypatch.setattr(facetwin.train, "train", raising(outcome))
+        monkeypatch.setattr(facetwin.training, "train", raising(outcome))
         code, out, err = run(capsys, *argv)
         assert (code, out, err) == (cli.EXIT_INTERRUPTED, "", f"facetwin train: {line}\n")
 
     summary = TrainSummary(model_dir=tmp_path / "m", start_step=4, step=9, loss_a=0.1, loss_b=0.2, seconds=3,
                            samples_per_s=5, stopped_by="steps", notes=["resumed at step 4 with lr 0.0001 -> 5e-05: "
                                                                        "it does not continue the saved run exactly"])
-    monkeypatch.setattr(facetwin.train, "train", lambda *a, **k: summary)
+    monkeypatch.setattr(facetwin.training, "train", lambda *a, **k: summary)
     code, out, _ = run(capsys, *argv, "--resume")
     assert code == 0 and out.startswith("train: resumed at step 4 with lr 0.0001 -> 5e-05: it does not continue")
 
@@ -434,3 +434,32 @@ def test_errors_name_flags_not_config_fields(capsys, tmp_path, monkeypatch, argv
 def test_evaluate_names_every_missing_option(capsys):
     code, _, err = run(capsys, "evaluate", "--model", "m")
     assert code == 2 and "--a and --b are missing" in err and "got None" not in err
+
+
+def test_one_bar_class_draws_every_stage(capsys):
+    from facetwin.progress import Progress
+
+    bars = cli._Bars(True)  # a dataset: pairs on the first line, each pair's stages below
+    bars(Progress("pair", 0, 2, "pair"))
+    for item in ("astro_grace", "grace_astro"):
+        for stage, unit, total in (("extract", "frame", 5), ("train", "step", 3)):
+            for done in range(1, total + 1):
+                bars(Progress(stage, done, total, unit, item=item))
+        bars(Progress("pair", 1 if item == "astro_grace" else 2, 2, "pair"))
+    bars(Progress("video", 1, 2, "video"))  # preparation steps have no bar of their own
+    bars.close()
+    err = capsys.readouterr().err
+    assert "pairs: 100%" in err and "2/2" in err and "video" not in err
+    assert "astro_grace extract" in err and "grace_astro train" in err
+    bars = cli._Bars(True)  # one stage after another (the demo): each bar is kept, with its detail
+    for stage, unit in (("extract", "frame"), ("train", "step")):
+        for done in range(1, 4):
+            bars(Progress(stage, done, 3, unit, detail=f"{stage} detail {done}"))
+    bars.close()
+    err = capsys.readouterr().err
+    assert "extract: 100%" in err and "train: 100%" in err and "3/3" in err
+    assert "train detail 3" in err and "frame/s" in err and "step/s" in err
+    quiet = cli._Bars(False)
+    quiet(Progress("extract", 1, 2))
+    quiet.close()
+    assert capsys.readouterr().err == ""

@@ -82,8 +82,8 @@ def test_video_tracks_one_face(moving_video, tmp_path):
 def test_interrupt_then_resume_continues_without_duplicates(moving_video, tmp_path):
     out = tmp_path / "out"
 
-    def stop_after_five(done, total, faces):
-        if done == 5:
+    def stop_after_five(event):
+        if event.done == 5:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -222,7 +222,7 @@ def test_unreadable_image_in_a_folder_is_skipped_and_reported(grace_hopper_path,
 def test_full_disk_is_one_clear_error_and_the_rest_resumes(grace_hopper_path, astronaut, tmp_path, monkeypatch):
     import errno
 
-    extract_module = importlib.import_module("facetwin.extract")
+    extract_module = importlib.import_module("facetwin.extraction.pipeline")
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(4):
@@ -301,8 +301,8 @@ def test_remove_faces_drops_records_and_crops(extracted, moving_video, tmp_path)
 def test_removed_faces_stay_out_of_a_resumed_extraction(moving_video, tmp_path):
     out = tmp_path / "out"
 
-    def stop_after_five(done, total, faces):
-        if done == 5:
+    def stop_after_five(event):
+        if event.done == 5:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -354,8 +354,8 @@ def same_folders(a: Path, b: Path) -> None:
 
 
 def interrupt_after(video: Path, out: Path, frames: int) -> None:
-    def stop(done, total, faces):
-        if done == frames:
+    def stop(event):
+        if event.done == frames:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

@@ -129,8 +129,8 @@ def test_an_interrupted_extraction_continues_bit_for_bit(tmp_path):
     clip = write_video(tmp_path / "clip.mp4", frames)
     extract(clip, tmp_path / "whole")
 
-    def stop(done, total, faces):
-        if done == 13:
+    def stop(event):
+        if event.done == 13:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

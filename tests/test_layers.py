@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "facetwin"
 
 #: Bottom to top. A package (or top-level module) may import from the layers below its own.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "_version"),
+    ("errors", "_version", "progress"),
     ("_check",),
     ("io", "device"),           # files and media; where a run computes
     ("alignments",),
@@ -29,12 +29,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("config", "pairs"),        # every stage's settings; pair lists
     ("forensics",),             # the marks and verify
     ("data",),                  # training faces, augmentation, the time split
-    ("extract",),
-    ("train",),
-    ("convert",),
-    ("evaluate",),
+    ("extraction",),
+    ("training",),
+    ("conversion",),
+    ("evaluation",),
     ("dataset",),               # runs extract, train and convert for each pair
-    ("detect", "demo"),
+    ("detection", "demo"),
     ("options",),
     ("ui",),
     ("cli",),
@@ -44,7 +44,7 @@ RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 
 
 def _room(module: str) -> str:
-    """facetwin.train.trainer -> "train"; facetwin -> "(top)"."""
+    """facetwin.training.trainer -> "training"; facetwin -> "(top)"."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "(top)"
 
@@ -121,7 +121,7 @@ def test_the_check_catches_an_upward_import(tmp_path):
     (tmp_path / "facetwin" / "forensics").mkdir()
     (tmp_path / "facetwin" / "io" / "writers.py").write_text(
         "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from facetwin.train import trainer\n"
+        "if TYPE_CHECKING:\n    from facetwin.training import trainer\n"
         "def f():\n    from facetwin.forensics.watermark import embed_watermark\n"
     )
     (tmp_path / "facetwin" / "forensics" / "__init__.py").write_text("from . import watermark\nfrom ..io import writers\n")
@@ -133,9 +133,9 @@ def test_the_check_catches_an_upward_import(tmp_path):
 
 @pytest.mark.parametrize("module, absent", [
     # Inference loads a model without the training loop, its plots or its augmentation.
-    ("facetwin.convert", ("facetwin.train", "matplotlib", "facetwin.data.augment_batch")),
-    ("facetwin.models.checkpoint", ("facetwin.train", "matplotlib")),
-    ("facetwin.forensics", ("facetwin.train", "facetwin.convert", "facetwin.dataset", "c2pa")),
+    ("facetwin.conversion", ("facetwin.training", "matplotlib", "facetwin.data.augment_batch")),
+    ("facetwin.models.checkpoint", ("facetwin.training", "matplotlib")),
+    ("facetwin.forensics", ("facetwin.training", "facetwin.conversion", "facetwin.dataset", "c2pa")),
     ("facetwin.io.writers", ("facetwin.forensics", "torch")),
 ])
 def test_importing_a_room_loads_nothing_above_it(module, absent):

@@ -1,27 +1,53 @@
 """facetwin: learn a face swap between two people; every output marked as synthetic.
 
-The Python API mirrors the command line::
+The Python API is the command line's verbs, at the top level::
 
     import facetwin
-    summary = facetwin.extract("talk.mp4", "faces_a")
-    from facetwin.train import train  # the stage's package is facetwin.train
-    train("faces_a", "faces_b", "model", config=facetwin.TrainConfig(steps=1000))  # from the shipped base
-    # facetwin.train.pretrain(["people/"], "base", config=...)  # facetwin pretrain
+    facetwin.extract("talk_a.mp4", "faces_a")                    # facetwin extract
+    facetwin.train("faces_a", "faces_b", "model",                  # facetwin train
+                   config=facetwin.TrainConfig(steps=1000))        # (from the shipped base)
     model = facetwin.load_model("model")
-    from facetwin.convert import convert  # likewise facetwin.convert
-    convert("talk_b.mp4", "model", "out.mp4", config=facetwin.ConvertConfig(to="a"))
-    facetwin.verify("out.mp4").verdict          # the marks every output carries
-    from facetwin.evaluate import evaluate      # facetwin evaluate
-    from facetwin.dataset import generate_dataset, read_pairs  # facetwin dataset
+    facetwin.convert("talk_b.mp4", "model", "out.mp4",             # facetwin convert
+                     config=facetwin.ConvertConfig(to="a"))
+    facetwin.verify("out.mp4").verdict                              # facetwin verify
+    facetwin.evaluate("model", "a.mp4", "b.mp4")                    # facetwin evaluate
+    facetwin.generate_dataset(facetwin.read_pairs("pairs.csv"), "ds")   # facetwin dataset
+    facetwin.train_detector("ds", "detector")                      # facetwin detect train
+    facetwin.evaluate_detector("detector", "ds")                   # facetwin detect eval
+
+Each verb lives in a package named by a noun (``facetwin.extraction``,
+``facetwin.training``, ``facetwin.conversion``, ``facetwin.evaluation``,
+``facetwin.dataset``, ``facetwin.detection``), with the rest of its stage.
 """
 
 from __future__ import annotations
+
+import importlib
 
 from facetwin._version import __version__
 from facetwin.alignments import Alignments, load_alignments, save_alignments
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError
-from facetwin.extract import ExtractSummary, extract, remove_faces
+from facetwin.extraction import ExtractSummary, extract, remove_faces
+
+# Everything past extraction pulls in torch (seconds to import): loaded on first use,
+# so that extraction and the command line's --help stay quick.
+_LAZY = {
+    "train": "facetwin.training",
+    "pretrain": "facetwin.training",
+    "load_model": "facetwin.models.checkpoint",
+    "convert": "facetwin.conversion",
+    "verify": "facetwin.forensics",
+    "evaluate": "facetwin.evaluation",
+    "evaluate_pairs": "facetwin.evaluation",
+    "generate_dataset": "facetwin.dataset",
+    "read_pairs": "facetwin.pairs",
+    "DatasetConfig": "facetwin.dataset",
+    "train_detector": "facetwin.detection",
+    "evaluate_detector": "facetwin.detection",
+    "DetectConfig": "facetwin.detection",
+    "run_demo": "facetwin.demo",
+}
 
 __all__ = [
     "__version__",
@@ -34,23 +60,18 @@ __all__ = [
     "save_alignments",
     "TrainConfig",
     "ConvertConfig",
-    "load_model",
-    "verify",
     "FacetwinError",
+    *_LAZY,
 ]
-
-# Models pull in torch (seconds to import): loaded on first use, so that extraction and
-# the command line's --help stay quick. (No top-level train(): the name belongs to the
-# facetwin.train package, which the import system binds here once it is loaded.)
-_LAZY = {"load_model": ("facetwin.models.checkpoint", "load_model"), "verify": ("facetwin.forensics.report", "verify")}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'facetwin' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

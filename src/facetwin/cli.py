@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from facetwin._version import __version__
-from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
+from facetwin.config import ConvertConfig, DatasetConfig, DetectConfig, EvaluateConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, MissingOptionError, NoFaceFoundError
 from facetwin.io.images import set_max_pixels
 from facetwin.options import (
     CONVERT_OPTIONS, DETECT_FLAGS, DETECT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text,
 )
 from facetwin.demo import DEMO_STEPS
-from facetwin.dataset import DATASET_STEPS
 
 __all__ = ["main", "build_parser"]
 
@@ -205,27 +204,30 @@ def build_parser() -> argparse.ArgumentParser:
                     "{\"target\", \"source\", \"model\"}; or a CSV of target,source[,model]")
     ds.add_argument("-o", "--output", required=True, metavar="DIR", help="the dataset folder")
     ds.add_argument("--videos", metavar="DIR", help="folder the pair list's names refer to. Default: the list's folder")
-    ds.add_argument("--steps", type=int, default=DATASET_STEPS, metavar="N",
-                    help=f"training steps per pair. Default: {DATASET_STEPS}")
-    ds.add_argument("--model", default=TrainConfig.model, metavar="NAME",
-                    help=f"architecture to train. Default: {TrainConfig.model} (the shipped base model's)")
-    ds.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, metavar="N",
-                    help=f"training batch size. Default: {TrainConfig.batch_size}")
+    dataset = DatasetConfig()
+    ds.add_argument("--steps", type=int, default=dataset.train.steps, metavar="N",
+                    help=f"training steps per pair. Default: {dataset.train.steps}")
+    ds.add_argument("--model", default=dataset.train.model, metavar="NAME",
+                    help=f"architecture to train. Default: {dataset.train.model} (the shipped base model's)")
+    ds.add_argument("--batch-size", type=int, default=dataset.train.batch_size, metavar="N",
+                    help=f"training batch size. Default: {dataset.train.batch_size}")
     start = ds.add_mutually_exclusive_group()
     start.add_argument("--init-from", metavar="MODEL_DIR",
                        help="start every pair's model from this trained model. Default: the base model shipped "
                        "with facetwin, where it fits --model")
     start.add_argument("--from-scratch", action="store_true", help="start every pair's model from random weights")
-    ds.add_argument("--ladder", default="c0=0,c23=23,c40=40", metavar="LEVELS",
-                    help="compression levels NAME=CRF, comma-separated; CRF 0 is lossless. Default: c0=0,c23=23,c40=40")
+    ladder = ",".join(f"{name}={crf}" for name, crf in dataset.ladder.items())
+    ds.add_argument("--ladder", default=ladder, metavar="LEVELS",
+                    help=f"compression levels NAME=CRF, comma-separated; CRF 0 is lossless. Default: {ladder}")
     ds.add_argument("--variant", dest="variants", action="append", default=[], metavar="KIND:AMOUNT",
                     help="also write degraded copies of fakes and originals: resize:F, blur:SIGMA, noise:STD "
                     "(repeatable)")
-    ds.add_argument("--variant-level", default="c23", metavar="LEVEL",
-                    help="the ladder level the variants are compressed at. Default: c23")
-    ds.add_argument("--seed", type=int, default=0, metavar="N", help="seed of every random choice. Default: 0")
-    ds.add_argument("--jobs", type=int, default=1, metavar="N",
-                    help="pairs at the same time on this machine (cores are shared out). Default: 1")
+    ds.add_argument("--variant-level", default=dataset.variant_level, metavar="LEVEL",
+                    help=f"the ladder level the variants are compressed at. Default: {dataset.variant_level}")
+    ds.add_argument("--seed", type=int, default=dataset.seed, metavar="N",
+                    help=f"seed of every random choice. Default: {dataset.seed}")
+    ds.add_argument("--jobs", type=int, default=dataset.jobs, metavar="N",
+                    help=f"pairs at the same time on this machine (cores are shared out). Default: {dataset.jobs}")
     ds.add_argument("--ray", metavar="ADDRESS",
                     help="run pairs on a Ray cluster (pip install 'facetwin[ray]'), one GPU each where there are "
                     "GPUs; DIR must be on storage every node sees")
@@ -268,12 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "OUTPUT/gallery-cache.json for the next run while the footage is unchanged). Default: 12")
     ev.add_argument("-o", "--output", metavar="DIR", help="folder for the reports. Default: MODEL_DIR/evaluation, "
                     "or evaluation/ beside the pair list (in the dataset folder)")
-    ev.add_argument("--held-out", type=float, default=0.2, metavar="F",
-                    help="the last fraction of each video to test on. Default: 0.2")
-    ev.add_argument("--gap", type=float, default=1.0, metavar="S",
-                    help="seconds between the training part and the test part. Default: 1.0")
-    ev.add_argument("--max-frames", type=int, default=90, metavar="N",
-                    help="test frames per video, consecutive (0: all of the test part). Default: 90")
+    evaluation = EvaluateConfig()
+    ev.add_argument("--held-out", dest="held_out", type=float, default=evaluation.held_out, metavar="F",
+                    help=f"the last fraction of each video to test on. Default: {evaluation.held_out}")
+    ev.add_argument("--gap", dest="gap_seconds", type=float, default=evaluation.gap_seconds, metavar="S",
+                    help=f"seconds between the training part and the test part. Default: {evaluation.gap_seconds}")
+    ev.add_argument("--max-frames", dest="max_frames", type=int, default=evaluation.max_frames, metavar="N",
+                    help=f"test frames per video, consecutive (0: all of the test part). Default: {evaluation.max_frames}")
     ev.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
 
@@ -298,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     dtr.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the detector")
     dtr.add_argument("--resume", action="store_true", help="continue the detector in DIR from its last checkpoint")
     dtr.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto")
-    _add_options(dtr, DETECT_OPTIONS, _detect_defaults())
+    _add_options(dtr, DETECT_OPTIONS, DetectConfig())
     dev = det_sub.add_parser(
         "eval", help="test a trained detector on a dataset's test pairs",
         description="Score the test split's crops at every level and variant (or --levels): accuracy at 0.5 "
@@ -383,30 +386,62 @@ def _size(text: str) -> int:
     return int(float(match.group(1)) * 1024 ** " KMG".index(match.group(2).upper() or " "))
 
 
-class _Bar:
-    """tqdm progress over frames, drawn only by the CLI (the library only calls back)."""
+class _Bars:
+    """The command line's one progress display, for every stage's ``Progress`` events.
 
-    def __init__(self, desc: str, enabled: bool) -> None:
-        self.desc, self.enabled, self.bar = desc, enabled, None
+    A tqdm bar (rate and ETA) per stage, replaced when the stage or its item changes or
+    starts again; the event's detail after it. A dataset's "pair" stage keeps a bar of
+    its own on the first line, with the current pair's stage below it. Drawn only here:
+    the library only calls back.
+    """
 
-    def __call__(self, done: int, total: int, faces: int) -> None:
-        if not self.enabled:
+    _OUTER = "pair"
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.outer = self.bar = self.key = None
+
+    def __call__(self, event) -> None:
+        if not self.enabled or event.stage == "video":
             return
-        if self.bar is not None and done <= self.bar.n and done <= 1:
-            self.close()  # a new run through the same callback (the demo's second portrait)
-            self.bar = None
-        if self.bar is None:
-            from tqdm import tqdm
+        if event.stage == self._OUTER:
+            if self.outer is None:
+                self.outer = self._new(event, desc="pairs", position=0)
+            self._show(self.outer, event)
+            return
+        key = (event.item, event.stage)
+        if self.bar is None or key != self.key or event.done < self.bar.n:
+            self.close_stage()
+            desc = f"{event.item} {event.stage}" if event.item else event.stage
+            nested = self.outer is not None
+            self.bar = self._new(event, desc=desc, position=1 if nested else None, leave=not nested)
+            self.key = key
+        self._show(self.bar, event)
 
-            self.bar = tqdm(total=total or None, initial=done - 1, desc=self.desc, unit="frame",
-                            dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
-        self.bar.n = done
-        self.bar.set_postfix_str(f"{faces} faces", refresh=False)
-        self.bar.update(0)
+    @staticmethod
+    def _new(event, *, desc: str, position: int | None = None, leave: bool = True):
+        from tqdm import tqdm
 
-    def close(self) -> None:
+        return tqdm(total=event.total, initial=max(event.done - 1, 0), desc=desc, unit=event.unit,
+                    dynamic_ncols=True, file=sys.stderr, mininterval=0.5, position=position, leave=leave)
+
+    @staticmethod
+    def _show(bar, event) -> None:
+        bar.n = event.done
+        if event.detail:
+            bar.set_postfix_str(event.detail, refresh=False)
+        bar.update(0)
+
+    def close_stage(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = self.key = None
+
+    def close(self) -> None:
+        self.close_stage()
+        if self.outer is not None:
+            self.outer.close()
+            self.outer = None
 
 
 def _report(summary, label: str) -> str:
@@ -428,10 +463,10 @@ def _report(summary, label: str) -> str:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
-    from facetwin.extract import extract
+    from facetwin.extraction import extract
 
     config = _config_from(args, ExtractConfig)
-    bar = _Bar("extract", not args.quiet)
+    bar = _Bars(not args.quiet)
     try:
         summary = extract(args.inputs, args.output, config=config, overwrite=args.overwrite, progress=bar)
     finally:
@@ -445,49 +480,17 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from facetwin.demo import run_demo
 
-    bar = _Bar("demo extract", not args.quiet)
-    train_bar = _TrainBar(not args.quiet)
-
-    def train_progress(status) -> None:
-        bar.close()  # extraction is over: one bar at a time
-        train_bar(status)
-
+    bar = _Bars(not args.quiet)
     try:
         result = run_demo(args.output, steps=args.steps, config=_config_from(args, ExtractConfig), progress=bar,
-                          train_progress=train_progress, key_dir=args.key_dir)
+                          key_dir=args.key_dir)
     finally:
         bar.close()
-        train_bar.close()
     for side, summary in result.summaries.items():
         print(_report(summary, f"demo extract {side}"))
     print(f"model: {result.model_dir} (loss plot {result.loss_plot})")
     print(f"result: {result.figure}")
     return EXIT_OK
-
-
-class _TrainBar:
-    """tqdm over steps: rate, losses and ETA (when --steps is given)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled, self.bar = enabled, None
-
-    def __call__(self, status) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=status.total_steps, initial=status.step - 1, desc="train", unit="step",
-                            dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
-        self.bar.n = status.step
-        if status.loss_a is not None and status.loss_a == status.loss_a:
-            rate = f", {status.samples_per_s:.1f} faces/s" if status.samples_per_s else ""
-            self.bar.set_postfix_str(f"loss A {status.loss_a:.4f} B {status.loss_b:.4f}{rate}", refresh=False)
-        self.bar.update(0)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _distributed_from_env():
@@ -519,7 +522,7 @@ def _leave_process_group(dist) -> None:
         torch_dist.destroy_process_group()
 
 
-def _until_interrupted(command: str, model_dir: str, bar: _TrainBar, run: Callable[[], Any]) -> Any:
+def _until_interrupted(command: str, model_dir: str, bar: _Bars, run: Callable[[], Any]) -> Any:
     """``run()``'s result, or None after Ctrl-C, having said what the folder now holds."""
     from facetwin.errors import TrainingInterrupted
     from facetwin.models.checkpoint import is_model_dir
@@ -541,14 +544,14 @@ def _until_interrupted(command: str, model_dir: str, bar: _TrainBar, run: Callab
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from facetwin.train import train
-    from facetwin.train.trainer import BASE
+    from facetwin.training import train
+    from facetwin.training.trainer import BASE
 
     config = _config_from(args, TrainConfig)
     if config.steps is None and config.time_limit is None:
         raise InvalidOptionError("--steps or --time", None, "given: how long should training run")
     dist = _distributed_from_env()
-    bar = _TrainBar(not args.quiet and dist.rank == 0)
+    bar = _Bars(not args.quiet and dist.rank == 0)
     init_from = None if args.from_scratch else (Path(args.init_from) if args.init_from else BASE)
     try:
         summary = _until_interrupted("train", args.model_dir, bar, lambda: train(
@@ -570,14 +573,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
-    from facetwin.train.pretraining import pretrain
+    from facetwin.training.pretraining import pretrain
 
     config = _config_from(args, TrainConfig)
     if config.steps is None and config.time_limit is None:
         raise InvalidOptionError("--steps or --time", None, "given: how long should pre-training run")
     if args.per_person is not None and args.per_person < 1:
         raise InvalidOptionError("--per-person", args.per_person, ">= 1")
-    bar = _TrainBar(not args.quiet)
+    bar = _Bars(not args.quiet)
     summary = _until_interrupted("pretrain", args.model_dir, bar, lambda: pretrain(
         args.sources, args.model_dir, config=config, resume=args.resume, per_person=args.per_person,
         device=args.device, progress=bar))
@@ -591,11 +594,11 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from facetwin.convert import convert
+    from facetwin.conversion import convert
 
     config = _config_from(args, ConvertConfig)
     faces = _config_from(args, ExtractConfig)
-    bar = _Bar("convert", not args.quiet)
+    bar = _Bars(not args.quiet)
     try:
         summary = convert(args.input, args.model_dir, args.output, config=config, faces=faces,
                           alignments=args.alignments, device=args.device, progress=bar, key_dir=args.key_dir)
@@ -664,36 +667,9 @@ def _parse_ladder(text: str) -> dict[str, int]:
     return ladder
 
 
-class _DatasetBars:
-    """One bar over pairs, and a ``_StageBar`` over the current pair's frames or steps."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.pairs = None
-        self.stage = _StageBar(enabled, position=1)
-
-    def __call__(self, name: str, stage: str, done: int, total: int) -> None:
-        if not self.enabled or name == "videos":
-            return
-        if stage != "pair":
-            self.stage(f"{name} {stage}", done, total)
-            return
-        if self.pairs is None:
-            from tqdm import tqdm
-
-            self.pairs = tqdm(total=total, desc="pairs", unit="pair", position=0, dynamic_ncols=True, file=sys.stderr)
-        self.pairs.n = done
-        self.pairs.refresh()
-
-    def close(self) -> None:
-        self.stage.close()
-        if self.pairs is not None:
-            self.pairs.close()
-
-
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from facetwin.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
-    from facetwin.train.trainer import BASE
+    from facetwin.training.trainer import BASE
 
     train_config = _config_from(argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size,
                                                    seed=args.seed), TrainConfig)
@@ -702,7 +678,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
                            copy_originals=args.copy_originals, train=train_config,
                            init_from=None if args.from_scratch else Path(args.init_from) if args.init_from else BASE)
     pairs = read_pairs(args.pairs, videos=args.videos)
-    bars = _DatasetBars(not args.quiet)
+    bars = _Bars(not args.quiet)
     try:
         summary = generate_dataset(pairs, args.output, config=config, key_dir=args.key_dir, device=args.device,
                                    ray_address=args.ray, progress=bars)
@@ -724,9 +700,9 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from facetwin.evaluate.gallery import build_gallery, gallery_sources
-    from facetwin.evaluate.report import format_table, summary, write_report
-    from facetwin.evaluate.runner import EvaluateConfig, evaluate, load_tools
+    from facetwin.evaluation.gallery import build_gallery, gallery_sources
+    from facetwin.evaluation.report import format_table, summary, write_report
+    from facetwin.evaluation.runner import EvaluateConfig, evaluate, load_tools
 
     if args.gallery_frames < 1:
         raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
@@ -738,10 +714,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if len(one) < 3:
         missing = [f"--{name}" for name in ("model", "a", "b") if getattr(args, name) is None]
         raise MissingOptionError(missing, ("--model", "--a", "--b"), "or give --pairs")
-    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
+    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap_seconds, max_frames=args.max_frames)
     sources = gallery_sources(args.gallery)
     output = Path(args.output) if args.output else Path(args.model) / "evaluation"
-    bar = _StageBar(not args.quiet)
+    bar = _Bars(not args.quiet)
     try:
         tools = load_tools()
         gallery = build_gallery(sources, tools, frames=args.gallery_frames, cache=output / "gallery-cache.json",
@@ -759,11 +735,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluate_pairs(args: argparse.Namespace) -> int:
     import json
 
-    from facetwin.evaluate.gallery import gallery_sources
-    from facetwin.evaluate.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
-    from facetwin.evaluate.runner import EvaluateConfig
+    from facetwin.evaluation.gallery import gallery_sources
+    from facetwin.evaluation.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
+    from facetwin.config import EvaluateConfig
 
-    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap, max_frames=args.max_frames)
+    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap_seconds, max_frames=args.max_frames)
     pairs = load_pairs(args.pairs, videos=args.videos)
     sources = gallery_sources(args.gallery)
     where = Path(args.pairs)
@@ -771,7 +747,7 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
     if where.is_dir() and not args.quiet:
         print("evaluate: a dataset's models trained on every frame of their videos, so the test part is not "
               "unseen: the figures describe the dataset's fakes", file=sys.stderr)
-    bar = _StageBar(not args.quiet)
+    bar = _Bars(not args.quiet)
     try:
         result = evaluate_pairs(pairs, config=config, gallery=sources, gallery_frames=args.gallery_frames,
                                 gallery_cache=output / "gallery-cache.json", device=args.device, progress=bar)
@@ -788,22 +764,16 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if result.failed else EXIT_OK
 
 
-def _detect_defaults() -> Any:
-    from facetwin.detect.config import DetectConfig
-
-    return DetectConfig()
-
-
 def _cmd_detect(args: argparse.Namespace) -> int:
     if args.detect_command == "train":
         return _detect_train(args)
     import json
 
-    from facetwin.detect import evaluate_detector, format_detect_report, write_detect_report
+    from facetwin.detection import evaluate_detector, format_detect_report, write_detect_report
 
     if args.frames_per_video is not None and args.frames_per_video < 1:
         raise InvalidOptionError("--frames-per-video", args.frames_per_video, "1 or more")
-    bar = _StageBar(not args.quiet)
+    bar = _Bars(not args.quiet)
     try:
         report = evaluate_detector(args.detector, args.dataset, levels=args.levels, split=args.split,
                                    probe=args.probe, frames_per_video=args.frames_per_video, device=args.device,
@@ -817,7 +787,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
 
 def _detect_train(args: argparse.Namespace) -> int:
-    from facetwin.detect import DetectConfig, train_detector
+    from facetwin.detection import train_detector
 
     config = _config_from(args, DetectConfig, DETECT_FLAGS)
     if args.time_limit is not None and args.steps is None:
@@ -825,7 +795,7 @@ def _detect_train(args: argparse.Namespace) -> int:
 
         config = replace(config, steps=None)  # --time alone: no step limit (the config's default is one)
     dist = _distributed_from_env()
-    bar = _StageBar(not args.quiet and dist.rank == 0)
+    bar = _Bars(not args.quiet and dist.rank == 0)
     try:
         summary = _until_interrupted("detect train", args.output, bar, lambda: train_detector(
             args.dataset, args.output, config=config, resume=args.resume, device=args.device, distributed=dist,
@@ -846,32 +816,6 @@ def _detect_train(args: argparse.Namespace) -> int:
               f"many real crops), loss {summary.loss:.4f}, batch accuracy {summary.accuracy:.3f}{checked}, "
               f"{summary.crops_per_s:.0f} crops/s, {summary.seconds:.0f} s -> {summary.output}")
     return EXIT_OK
-
-
-class _StageBar:
-    """One tqdm bar per named stage, replaced when the stage changes."""
-
-    def __init__(self, enabled: bool, *, position: int | None = None) -> None:
-        self.enabled, self.position, self.bar, self.stage = enabled, position, None, None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if stage != self.stage:
-            self.close()
-            from tqdm import tqdm
-
-            unit = "step" if stage.endswith("train") else "frame"
-            self.bar = tqdm(total=total or None, desc=stage, unit=unit, dynamic_ncols=True, file=sys.stderr,
-                            mininterval=0.5, position=self.position, leave=self.position is None)
-            self.stage = stage
-        self.bar.n = done
-        self.bar.update(0)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _first_line(exc: BaseException, limit: int = 200) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from facetwin._check import check_choice, check_range
+from facetwin._check import check_choice, check_number, check_range
 from facetwin.errors import InvalidOptionError
 
-__all__ = ["ExtractConfig", "TrainConfig", "ConvertConfig"]
+__all__ = [
+    "ExtractConfig", "TrainConfig", "ConvertConfig", "EvaluateConfig", "DatasetConfig", "DetectConfig",
+    "DEFAULT_LADDER", "DATASET_STEPS", "parse_variant",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,3 +245,179 @@ class ConvertConfig:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateConfig:
+    # The last fraction of each video is the test part; training should stop a gap before it.
+    held_out: float = 0.2
+    gap_seconds: float = 1.0
+    # Test frames per video, consecutive from the start of the test part (temporal
+    # metrics need neighbours); 0 takes all.
+    max_frames: int = 90
+    # Frames of each training part whose identity vectors make the person's mean.
+    reference_frames: int = 24
+
+    def __post_init__(self) -> None:
+        check_range(self.held_out, "held_out", low=0, high=0.9, low_open=True)
+        check_range(self.gap_seconds, "gap_seconds", low=0)
+        check_range(self.max_frames, "max_frames", low=0)
+        check_range(self.reference_frames, "reference_frames", low=1)
+
+
+# --- datasets -----------------------------------------------------------------------------
+
+#: Training steps per pair: the default model from the shipped base, about the 15 CPU
+#: minutes docs/BENCHMARKS.md measures ("Face types and the base model").
+DATASET_STEPS = 300
+#: FaceForensics++'s levels: c0 lossless, c23 (its "HQ") and c40 ("LQ") H.264 CRF.
+DEFAULT_LADDER: dict[str, int] = {"c0": 0, "c23": 23, "c40": 40}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetConfig:
+    """Settings of a dataset run; all of them are written to manifest.json."""
+
+    # Compression levels: name -> x264 CRF (0 is lossless). The first is what the
+    # conversion itself writes; masks are always lossless.
+    ladder: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LADDER))
+    # Degraded copies, each at ``variant_level``: "resize:F" (scale both sides by F),
+    # "blur:S" (Gaussian sigma S px), "noise:S" (Gaussian noise, S levels). Applied to
+    # originals and fakes alike, with the same random numbers.
+    variants: tuple[str, ...] = ()
+    variant_level: str = "c23"
+    seed: int = 0
+    # Pairs run at the same time on this machine (each gets cores / jobs threads).
+    jobs: int = 1
+    # Copy the real videos into original/ instead of hard-linking them.
+    copy_originals: bool = False
+    # Where every pair's model starts: "base" (the model shipped with facetwin, where it
+    # fits the architecture), another trained model's folder, or None (random weights).
+    init_from: Path | str | None = "base"
+    extract: ExtractConfig = field(default_factory=lambda: ExtractConfig(identity=True))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=DATASET_STEPS))
+    convert: ConvertConfig = field(default_factory=lambda: ConvertConfig(to="b", preset="medium"))
+
+    def __post_init__(self) -> None:
+        if not self.ladder:
+            raise InvalidOptionError("ladder", "{}", "at least one level, such as c0=0")
+        for name, crf in self.ladder.items():
+            if not name or "/" in name or not isinstance(crf, int) or not 0 <= crf <= 51:
+                raise InvalidOptionError("ladder", f"{name}={crf}", "NAME=CRF with CRF 0-51")
+        if self.variants and self.variant_level not in self.ladder:
+            raise InvalidOptionError("variant_level", self.variant_level, f"one of the ladder's levels {sorted(self.ladder)}")
+        for variant in self.variants:
+            parse_variant(variant)
+        if self.jobs < 1:
+            raise InvalidOptionError("jobs", self.jobs, "1 or more")
+        if self.convert.to != "b":
+            raise InvalidOptionError("convert.to", self.convert.to, "'b': the source (B) face goes into the target (A)")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ladder": dict(self.ladder), "variants": list(self.variants), "variant_level": self.variant_level,
+            "seed": self.seed, "jobs": self.jobs, "copy_originals": self.copy_originals,
+            "init_from": None if self.init_from is None else str(self.init_from),
+            "extract": self.extract.to_json(), "train": self.train.to_json(), "convert": self.convert.to_json(),
+        }
+
+
+def parse_variant(text: str) -> tuple[str, float]:
+    kind, _, value = text.partition(":")
+    try:
+        amount = float(value)
+    except ValueError:
+        amount = -1.0
+    limits = {"resize": (0.05, 1.0), "blur": (0.1, 20.0), "noise": (0.1, 64.0)}
+    if kind not in limits or not limits[kind][0] <= amount <= limits[kind][1]:
+        raise InvalidOptionError("variant", text, "resize:F (0.05-1), blur:SIGMA (0.1-20) or noise:STD (0.1-64)")
+    return kind, amount
+
+
+# --- the baseline detector ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectConfig:
+    """How the baseline detector is built and trained.
+
+    Architecture fields (``crop_size``, ``box_scale``, ``width``) are fixed when a
+    detector folder is created; the rest may change when a run is resumed.
+    """
+
+    # Side of the square face crop the detector sees, pixels. 96 against 64 and 128:
+    # docs/design.md ("Detector") has the measurements.
+    crop_size: int = 96
+    # The face box is enlarged this much around its centre before cropping, as
+    # FaceForensics++ cuts its faces (1.3), so the crop holds the blend's edge and some
+    # of the untouched face around it.
+    box_scale: float = 1.3
+    # Channels of the first stage; each of the four stages doubles them.
+    width: int = 24
+    # Compression levels (and variants) to train on; empty: the dataset's lossless level,
+    # so that the other levels test how the detector carries across compression.
+    train_levels: tuple[str, ...] = ()
+    # At most this many frames of each fake video (and the same frames of its real
+    # video), evenly spread; None: every labelled frame.
+    frames_per_video: int | None = None
+    # Stop after this many steps in total, or this many seconds of this run.
+    steps: int | None = 600
+    time_limit: float | None = None
+    # Crops per step, half fake and half real (a balanced batch whatever the counts).
+    batch_size: int = 32
+    # Adam; the learning rate warms up linearly over ``warmup`` steps, then follows a
+    # cosine to a tenth of itself at ``steps`` (constant when only a time limit is set).
+    lr: float = 2e-3
+    warmup: int = 20
+    weight_decay: float = 0.0
+    # Augmentation: horizontal flip probability, and a random shift by whole pixels of up
+    # to this fraction of the crop (no resampling: interpolation would blur away the
+    # fine detail a swap leaves).
+    flip: float = 0.5
+    jitter: float = 0.06
+    seed: int = 0
+    # "auto": bf16 autocast where the hardware computes it fast.
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    channels_last: bool = True
+    # Save a checkpoint (and score the validation pairs) every N steps; log every N steps.
+    save_every: int = 200
+    log_every: int = 10
+
+    #: Fields that define the network; they cannot change once a detector folder exists.
+    ARCHITECTURE: ClassVar[tuple[str, ...]] = ("crop_size", "box_scale", "width")
+
+    def __post_init__(self) -> None:
+        check_range(check_number(self.crop_size, "crop_size", integral=True), "crop_size", low=32, high=512)
+        check_range(self.box_scale, "box_scale", low=1.0, high=3.0)
+        check_range(check_number(self.width, "width", integral=True), "width", low=4, high=256)
+        if isinstance(self.train_levels, str):
+            raise InvalidOptionError("train_levels", self.train_levels, "a list of level names such as ['c0']")
+        object.__setattr__(self, "train_levels", tuple(self.train_levels))
+        for level in self.train_levels:
+            if not isinstance(level, str) or not level or "/" in level:
+                raise InvalidOptionError("train_levels", level, "level names such as c0 or c23_resize0.5")
+        if self.frames_per_video is not None:
+            check_range(check_number(self.frames_per_video, "frames_per_video", integral=True),
+                        "frames_per_video", low=1)
+        if self.steps is not None:
+            check_range(check_number(self.steps, "steps", integral=True), "steps", low=1)
+        if self.time_limit is not None:
+            check_range(self.time_limit, "time_limit", low=0, low_open=True)
+        if self.steps is None and self.time_limit is None:
+            raise InvalidOptionError("steps", None, "given, or time_limit: how long should training run")
+        check_range(check_number(self.batch_size, "batch_size", integral=True), "batch_size", low=2, high=4096)
+        check_range(self.lr, "lr", low=0, high=1, low_open=True)
+        check_range(check_number(self.warmup, "warmup", integral=True), "warmup", low=0)
+        check_range(self.weight_decay, "weight_decay", low=0, high=1)
+        check_range(self.flip, "flip", low=0, high=1)
+        check_range(self.jitter, "jitter", low=0, high=0.25)
+        check_number(self.seed, "seed", integral=True)
+        check_choice(self.precision, "precision", ["auto", "bf16", "fp32"])
+        for name in ("save_every", "log_every"):
+            check_range(check_number(getattr(self, name), name, integral=True), name, low=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -11,8 +11,7 @@ stages run: ``extract`` on the views, a short ``train`` of a small model, and
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -21,7 +20,8 @@ import numpy as np
 from facetwin._check import check_config, check_number, check_path, check_range
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, OutputConflictError
-from facetwin.extract import ExtractSummary, ProgressFn, extract
+from facetwin.extraction import ExtractSummary, extract
+from facetwin.progress import ProgressFn
 from facetwin.faces.find import FaceFinder
 from facetwin.forensics.provenance import Provenance, write_marked_png
 from facetwin.io.images import read_image, write_png
@@ -81,7 +81,6 @@ def run_demo(
     steps: int = DEMO_STEPS,
     config: ExtractConfig | None = None,
     progress: ProgressFn | None = None,
-    train_progress: Callable | None = None,
     key_dir: str | Path | None = None,
 ) -> DemoResult:
     """Run extract, train and convert on the shipped portraits; write everything to ``output``.
@@ -107,8 +106,7 @@ def run_demo(
         FaceFinder(config, video=False)  # reads the reference faces: unreadable or faceless ones end here
     created = not out.exists()
     try:
-        return _run(out, config=config, train_config=train_config, progress=progress,
-                    train_progress=train_progress, key_dir=key_dir)
+        return _run(out, config=config, train_config=train_config, progress=progress, key_dir=key_dir)
     except FacetwinError:
         if created:  # a run that failed on its input leaves nothing behind
             shutil.rmtree(out, ignore_errors=True)
@@ -116,20 +114,21 @@ def run_demo(
 
 
 def _run(out: Path, *, config: ExtractConfig, train_config: TrainConfig, progress: ProgressFn | None,
-         train_progress: Callable | None, key_dir: str | Path | None) -> DemoResult:
-    from facetwin.convert import convert
-    from facetwin.train import train
+         key_dir: str | Path | None) -> DemoResult:
+    from facetwin.conversion import convert
+    from facetwin.training import train
 
     portraits = demo_portraits(out / "inputs")
     summaries = {}
     for side, path in portraits.items():
         views = portrait_views(read_image(path), out / "inputs" / f"views_{side}", seed=ord(side))
-        summaries[side] = extract(views, out / f"faces_{side}", config=config, progress=progress, overwrite=True)
+        summaries[side] = extract(views, out / f"faces_{side}", config=config, overwrite=True,
+                                  progress=_tagged(progress, f"portrait {side}"))
 
     model_dir = out / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)  # a demo starts afresh every time
-    train(out / "faces_a", out / "faces_b", model_dir, config=train_config, progress=train_progress)
+    train(out / "faces_a", out / "faces_b", model_dir, config=train_config, progress=progress)
     swapped = {}
     for side, path in portraits.items():
         to = "b" if side == "a" else "a"
@@ -163,3 +162,10 @@ def _draw(portraits: dict[str, Path], swapped: dict[str, Path], path: Path, prov
     picture = np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
     plt.close(fig)
     write_marked_png(path, picture, provenance)
+
+
+def _tagged(progress: ProgressFn | None, item: str) -> ProgressFn | None:
+    """``progress`` told which portrait each extraction event is about."""
+    if progress is None:
+        return None
+    return lambda event: progress(replace(event, item=item))

@@ -47,6 +47,35 @@ __all__ = [
 class FacetwinError(Exception):
     """Base of every failure caused by input or settings rather than a bug."""
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _keep_arguments(cls)
+
+    def __reduce__(self):
+        # Made again from the arguments it was made with: Exception's own pickling would
+        # pass the message to an __init__ that takes other arguments, and an error raised
+        # in a worker process would reach the caller as BrokenProcessPool.
+        args, kwargs = self.__dict__.get("_made_with", (self.args, {}))
+        return _remake, (type(self), args, kwargs)
+
+
+def _keep_arguments(cls: type) -> None:
+    """Wrap ``cls.__init__`` so that an instance remembers the arguments it was made with."""
+    init = cls.__dict__.get("__init__")
+    if init is None:
+        return
+
+    def __init__(self, *args, **kwargs):
+        self.__dict__.setdefault("_made_with", (args, kwargs))  # the most derived class's call
+        init(self, *args, **kwargs)
+
+    __init__.__doc__, __init__.__wrapped__ = init.__doc__, init
+    cls.__init__ = __init__
+
+
+def _remake(cls: type[BaseException], args: tuple, kwargs: dict) -> BaseException:
+    return cls(*args, **kwargs)
+
 
 class InputNotFoundError(FacetwinError, FileNotFoundError):
     def __init__(self, path: str | Path) -> None:
@@ -187,6 +216,8 @@ class TrainingInterrupted(KeyboardInterrupt):
     because the weights had gone NaN or infinite.
     """
 
+    __reduce__ = FacetwinError.__reduce__
+
     def __init__(self, model_dir: str | Path, *, step: int, saved_step: int) -> None:
         self.model_dir = Path(model_dir)
         self.step = step
@@ -208,6 +239,9 @@ _CHECKPOINT_BACKUP_REMEDY = (
     "(load_matching(model, read_weights(folder)))"
 )
 
+
+
+_keep_arguments(TrainingInterrupted)
 
 
 class NotAModelDirError(ModelDirError, FileNotFoundError):

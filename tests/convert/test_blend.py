@@ -1,4 +1,4 @@
-"""Tests for facetwin.convert.blend: alpha blending and Poisson (seamless) cloning."""
+"""Tests for facetwin.conversion.blend: alpha blending and Poisson (seamless) cloning."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from facetwin.convert.blend import alpha_blend, poisson_blend
-from facetwin.convert.masks import landmark_hull_mask
-from facetwin.convert.metrics import seam_score
+from facetwin.conversion.blend import alpha_blend, poisson_blend
+from facetwin.conversion.masks import landmark_hull_mask
+from facetwin.conversion.metrics import seam_score
 from facetwin.errors import InvalidOptionError
 
 

@@ -1,4 +1,4 @@
-"""Tests for facetwin.convert.colour: Lab conversion and masked colour transfer."""
+"""Tests for facetwin.conversion.colour: Lab conversion and masked colour transfer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import skimage.color
 import torch
 
-from facetwin.convert.colour import (
+from facetwin.conversion.colour import (
     COLOUR_MODES,
     apply_colour,
     colour_stats,
@@ -15,7 +15,7 @@ from facetwin.convert.colour import (
     rgb_to_lab,
     transfer_colour,
 )
-from facetwin.convert.masks import landmark_hull_mask, refine_mask
+from facetwin.conversion.masks import landmark_hull_mask, refine_mask
 from facetwin.errors import InvalidOptionError
 
 CROP = 256

@@ -1,4 +1,4 @@
-"""Tests for facetwin.convert.masks: landmark hulls, erosion and feathering, combining."""
+"""Tests for facetwin.conversion.masks: landmark hulls, erosion and feathering, combining."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from facetwin.convert.masks import combine_masks, landmark_hull_mask, refine_mask
+from facetwin.conversion.masks import combine_masks, landmark_hull_mask, refine_mask
 from facetwin.errors import InvalidOptionError
 
 CROP = 256

@@ -1,4 +1,4 @@
-"""Tests for facetwin.convert.metrics: seam and flicker scores on real pictures."""
+"""Tests for facetwin.conversion.metrics: seam and flicker scores on real pictures."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from _helpers import shifted
-from facetwin.convert.blend import alpha_blend, poisson_blend
-from facetwin.convert.masks import landmark_hull_mask, refine_mask
-from facetwin.convert.metrics import flicker_score, seam_score
+from facetwin.conversion.blend import alpha_blend, poisson_blend
+from facetwin.conversion.masks import landmark_hull_mask, refine_mask
+from facetwin.conversion.metrics import flicker_score, seam_score
 from facetwin.errors import InvalidOptionError
 
 

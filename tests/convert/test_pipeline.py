@@ -7,7 +7,7 @@ import pytest
 from _helpers import lock_held_elsewhere, shifted, tiny_model_dir, write_video
 from facetwin import ExtractConfig, extract
 from facetwin.config import ConvertConfig
-from facetwin.convert import convert
+from facetwin.conversion import convert
 from facetwin.errors import (
     InvalidAlignmentsError, NotAModelDirError, OutputConflictError, TruncatedMediaError, UnsupportedOutputError,
 )
@@ -38,13 +38,14 @@ def _streams(path):
 
 def test_video_keeps_frames_rate_size_and_sound(tmp_path, talking, model_dir):
     calls = []
-    summary = convert(talking, model_dir, tmp_path / "out.mp4", progress=lambda *a: calls.append(a))
+    summary = convert(talking, model_dir, tmp_path / "out.mp4", progress=calls.append)
     src, out = _streams(talking), _streams(tmp_path / "out.mp4")
     assert len(out["frames"]) == len(src["frames"]) == 10
     assert out["rate"] == src["rate"] == Fraction(30000, 1001)
     assert out["size"] == src["size"] and out["audio"] == ["aac"]
     assert summary.frames == 10 and summary.frames_with_faces == 8 and summary.faces_swapped == 8
-    assert calls[-1] == (10, 10, 8)
+    last = calls[-1]
+    assert (last.stage, last.done, last.total, last.unit, last.facts["faces_swapped"]) == ("convert", 10, 10, "frame", 8)
     # the faceless frames pass through (up to re-encoding); the others changed in the face
     assert np.abs(out["frames"][4].astype(int) - src["frames"][4]).mean() < 1.5
     assert np.abs(out["frames"][0].astype(int) - src["frames"][0]).mean() > 2
@@ -90,8 +91,8 @@ def test_single_image_to_png(tmp_path, grace_hopper_path, model_dir):
 
 
 def test_interrupted_video_leaves_no_file(tmp_path, talking, model_dir):
-    def stop(done, total, faces):
-        if done == 3:
+    def stop(event):
+        if event.done == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

@@ -7,7 +7,7 @@ import pytest
 
 from _helpers import tiny_model_dir, write_video
 from facetwin.config import ConvertConfig
-from facetwin.convert import FramePreview, convert
+from facetwin.conversion import FramePreview, convert
 from facetwin.errors import InvalidOptionError
 from facetwin.io.media import open_media
 

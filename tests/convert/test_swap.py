@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from facetwin.config import ConvertConfig
-from facetwin.convert.swap import FaceSwapper, SwapFace, model_face, model_window
+from facetwin.conversion.swap import FaceSwapper, SwapFace, model_face, model_window
 from facetwin.errors import InvalidOptionError
 from facetwin.faces import FaceFinder
 from facetwin.config import ExtractConfig

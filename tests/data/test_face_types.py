@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from facetwin.convert.masks import landmark_hull_mask
+from facetwin.conversion.masks import landmark_hull_mask
 from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces, frame_faces
 from facetwin.errors import FacesetError
 from facetwin.faces import create_detector
 from facetwin.faces.align import FACE_TYPES, crop_from_frame, face_window, transform_points, warp_to_crop
-from facetwin.train.regions import FOREHEAD, region_masks
+from facetwin.training.regions import FOREHEAD, region_masks
 
 WINDOW = 64
 FRACTION = AugmentConfig().warp_coverage

@@ -50,7 +50,7 @@ def made(tmp_path_factory, videos):
     out = tmp_path_factory.mktemp("dataset")
     pairs = [Pair(videos["astro"], videos["grace"]), Pair(videos["grace"], videos["astro"])]
     events = []
-    summary = generate_dataset(pairs, out, config=_config(), device="cpu", progress=lambda *e: events.append(e))
+    summary = generate_dataset(pairs, out, config=_config(), device="cpu", progress=events.append)
     return out, pairs, summary, events
 
 
@@ -75,7 +75,8 @@ def test_every_part_is_written(made):
     assert {p["status"] for p in manifest["pairs"].values()} == {"done"}
     assert all(p["model_fingerprint"].startswith("sha256:") for p in manifest["pairs"].values())
     assert manifest["software"]["facetwin"] and manifest["software"]["torch"]
-    assert {e[1] for e in events} >= {"extract", "train", "convert", "pair"}
+    assert {e.stage for e in events} >= {"extract", "train", "convert", "pair"}
+    assert {e.item for e in events if e.stage == "convert"} == {"astro_grace", "grace_astro"}
     assert not list(out.rglob("*.part")) and not list(out.rglob("*.tmp"))
 
 
@@ -149,8 +150,8 @@ def test_rerun_skips_finished_pairs(made):
 def test_resume_after_a_crash_mid_pair(tmp_path, videos):
     pairs = [Pair(videos["astro"], videos["grace"]), Pair(videos["grace"], videos["astro"])]
 
-    def crash(name, stage, done, total):
-        if name == "grace_astro" and stage == "convert" and done == 4:
+    def crash(event):
+        if event.item == "grace_astro" and event.stage == "convert" and event.done == 4:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

@@ -14,9 +14,9 @@ import torch
 from _helpers import shifted, write_video
 from facetwin import cli
 from facetwin.config import ExtractConfig, TrainConfig
-from facetwin.detect import DetectConfig, dataset_splits, evaluate_detector, roc_auc, train_detector
-from facetwin.detect.data import crop_square, cut_face, open_dataset, pair_crops
-from facetwin.detect.train import augment_crops
+from facetwin.detection import DetectConfig, dataset_splits, evaluate_detector, roc_auc, train_detector
+from facetwin.detection.data import crop_square, cut_face, open_dataset, pair_crops
+from facetwin.detection.trainer import augment_crops
 from facetwin.errors import DatasetFolderError, InvalidOptionError
 from facetwin.dataset import DatasetConfig, Pair, generate_dataset
 from facetwin.forensics.watermark import THRESHOLD

@@ -10,7 +10,7 @@ from _helpers import shifted, write_video
 from facetwin.config import ExtractConfig
 from facetwin.errors import EmptyInputError, InputNotFoundError, InvalidOptionError
 from facetwin.faces import FaceFinder
-from facetwin.evaluate.gallery import Gallery, build_gallery, gallery_sources, target_ranks, top_k
+from facetwin.evaluation.gallery import Gallery, build_gallery, gallery_sources, target_ranks, top_k
 from facetwin.io import write_png
 
 
@@ -63,7 +63,7 @@ def test_gallery_sources_one_person_per_video_or_image_folder(tmp_path, astronau
 
 
 def test_real_faces_are_retrieved_as_themselves(tmp_path, astronaut, grace_hopper):
-    from facetwin.evaluate.runner import load_tools
+    from facetwin.evaluation.runner import load_tools
 
     # Each person: a folder of views (moved, brighter); a video of a third set of views.
     people = tmp_path / "people"
@@ -100,7 +100,7 @@ def test_the_gallery_cache_is_used_while_the_footage_is_unchanged(tmp_path, monk
     import os
     import types
 
-    from facetwin.evaluate import gallery as module
+    from facetwin.evaluation import gallery as module
 
     calls = []
 

@@ -1,4 +1,4 @@
-"""Tests for facetwin.evaluate.metrics: known answers on constructed landmarks and vectors,
+"""Tests for facetwin.evaluation.metrics: known answers on constructed landmarks and vectors,
 and the package portraits for what needs real faces (identity, re-detected landmarks)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 
 from _helpers import shifted
 from facetwin.errors import InvalidOptionError, ModelFileError
-from facetwin.evaluate import metrics
-from facetwin.evaluate.metrics import (
+from facetwin.evaluation import metrics
+from facetwin.evaluation.metrics import (
     SFaceEncoder,
     face_flicker,
     head_pose,
@@ -339,7 +339,7 @@ def test_jitter_ratio_compares_the_output_with_the_input():
 def test_face_flicker_wraps_flicker_score():
     import torch
 
-    from facetwin.convert.metrics import flicker_score
+    from facetwin.conversion.metrics import flicker_score
 
     rng = np.random.default_rng(3)
     inputs = rng.integers(0, 200, (4, 16, 16, 3), dtype=np.uint8)
@@ -430,7 +430,7 @@ def test_expression_offsets_skip_frames_without_a_face(faces):
 
 
 def test_detail_ratio_of_a_blurred_face_is_low(faces):
-    from facetwin.evaluate.runner import _face_crop
+    from facetwin.evaluation.runner import _face_crop
 
     image, landmarks = faces["astronaut"]
     real = _face_crop(image, landmarks)
@@ -445,7 +445,7 @@ def test_detail_ratio_of_a_blurred_face_is_low(faces):
 def test_a_checker_pattern_on_a_smudge_is_not_detail(faces):
     """A blurred face with a fine checker pattern on it, as an undertrained decoder paints
     one, must not pass for a detailed face."""
-    from facetwin.evaluate.runner import _face_crop
+    from facetwin.evaluation.runner import _face_crop
 
     real = _face_crop(*faces["astronaut"])
     smudge = cv2.GaussianBlur(real, (0, 0), 4).astype(np.int16)

@@ -10,10 +10,10 @@ import pytest
 
 from _helpers import shifted, write_video, tiny_model_dir
 from facetwin.config import ExtractConfig
-from facetwin.evaluate.report import FORMAT, format_table, summary, write_report
-from facetwin.evaluate.runner import EvaluateConfig, evaluate
+from facetwin.evaluation.report import FORMAT, format_table, summary, write_report
+from facetwin.evaluation.runner import EvaluateConfig, evaluate
 from facetwin.data.split import time_split
-from facetwin.extract import extract
+from facetwin.extraction import extract
 from facetwin.forensics import verify
 from facetwin.io import read_image
 
@@ -41,7 +41,7 @@ def model_dir(tmp_path_factory):
 def evaluation(videos, model_dir):
     events = []
     result = evaluate(model_dir, *videos, config=EvaluateConfig(reference_frames=4), device="cpu",
-                      progress=lambda *e: events.append(e))
+                      progress=events.append)
     return result, events
 
 
@@ -58,7 +58,7 @@ def test_every_metric_is_measured_on_the_test_part(evaluation):
             assert row[key] is not None and math.isfinite(row[key]), key
         assert 0 <= row["id_retrieval_dlib"] <= 1
     assert result.reconstruction["a"]["faces"] == 6 and 0 < result.reconstruction["a"]["ssim"] <= 1
-    assert {e[0] for e in events} >= {"a read", "a->b"}
+    assert {e.stage for e in events} >= {"a read", "a->b"}
 
 
 def test_untrained_model_does_not_pass_for_the_target(evaluation):
@@ -128,7 +128,7 @@ def pair_list(tmp_path_factory, videos, model_dir):
 
 
 def test_many_pairs_share_one_gallery_and_summarise_over_pairs(pair_list, videos, tmp_path, grace_hopper):
-    from facetwin.evaluate.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
+    from facetwin.evaluation.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
     from facetwin.io import write_png
 
     extra = tmp_path / "extra" / "grace"
@@ -158,7 +158,7 @@ def test_many_pairs_share_one_gallery_and_summarise_over_pairs(pair_list, videos
 
 def test_pair_lists_need_a_model_for_every_pair(tmp_path, videos, model_dir):
     from facetwin.errors import InputNotFoundError, InvalidOptionError
-    from facetwin.evaluate.pairs import load_pairs
+    from facetwin.evaluation.pairs import load_pairs
 
     (tmp_path / "no_model.csv").write_text(f"{videos[0]},{videos[1]}\n")
     with pytest.raises(InvalidOptionError, match="a model for every pair"):
@@ -175,7 +175,7 @@ def test_a_dataset_folder_is_a_pair_list(tmp_path, videos, model_dir):
     import shutil
 
     from facetwin.errors import InputNotFoundError, InvalidOptionError
-    from facetwin.evaluate.pairs import load_pairs
+    from facetwin.evaluation.pairs import load_pairs
 
     folder = tmp_path / "dataset"
     with pytest.raises(InputNotFoundError):

@@ -12,7 +12,7 @@ from facetwin.config import TrainConfig
 from facetwin.errors import CorruptCheckpointError
 from facetwin.models import create_model
 from facetwin.models.base import BASE_DIR, base_info, base_path, base_weights, sha256_of
-from facetwin.train import train
+from facetwin.training import train
 from facetwin.models.checkpoint import read_weights
 
 ONE_STEP = dict(batch_size=2, steps=1, log_every=1, preview_every=1000, save_every=1000, precision="fp32")

@@ -12,7 +12,7 @@ import pytest
 import torch.distributed as dist
 from _helpers import faceset
 
-from facetwin.train.plot import read_history
+from facetwin.training.plot import read_history
 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="torch built without gloo")

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from facetwin.train.interrupts import interrupts_held
+from facetwin.training.interrupts import interrupts_held
 
 
 def test_a_held_ctrl_c_waits_for_the_block_then_interrupts():

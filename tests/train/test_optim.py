@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from facetwin.models.checkpoint import load_checkpoint, save_checkpoint
-from facetwin.train.optim import SwapAdam
+from facetwin.training.optim import SwapAdam
 
 
 def _keras_adam(p, grads, t, m, v, *, lr, b1, b2, eps):

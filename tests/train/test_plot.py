@@ -1,4 +1,4 @@
-"""Tests for facetwin.train.plot: the history CSV survives kills; the plot is drawn."""
+"""Tests for facetwin.training.plot: the history CSV survives kills; the plot is drawn."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 from facetwin.errors import InputNotFoundError, InvalidOptionError
 from facetwin.io import read_image
-from facetwin.train.plot import PLOT_SIZE, HistoryFormatError, append_history, plot_history, read_history
+from facetwin.training.plot import PLOT_SIZE, HistoryFormatError, append_history, plot_history, read_history
 
 
 def _rows(n: int, *, rate: bool = True) -> list[dict]:

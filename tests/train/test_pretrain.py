@@ -12,7 +12,7 @@ from facetwin import cli
 from facetwin.config import TrainConfig
 from facetwin.errors import FacesetError
 from facetwin.models.checkpoint import read_config, read_state, read_weights
-from facetwin.train.pretraining import PEOPLE_NAME, pretrain, pretrain_sources
+from facetwin.training.pretraining import PEOPLE_NAME, pretrain, pretrain_sources
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
 
@@ -67,7 +67,7 @@ def test_cli_pretrain_bad_input_is_one_line(capsys, tmp_path, people):
 
 
 def test_cli_ctrl_c_says_how_to_continue(capsys, tmp_path, people, monkeypatch):
-    import facetwin.train.pretraining as module
+    import facetwin.training.pretraining as module
     from facetwin.errors import TrainingInterrupted
 
     def interrupted(*args, **kwargs):

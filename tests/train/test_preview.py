@@ -1,4 +1,4 @@
-"""Tests for facetwin.train.preview: the grid holds exactly the swapped faces, labelled."""
+"""Tests for facetwin.training.preview: the grid holds exactly the swapped faces, labelled."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from facetwin.errors import InvalidOptionError
 from facetwin.io import read_image
-from facetwin.train.preview import COLUMN_LABELS, make_preview, preview_layout, write_preview
+from facetwin.training.preview import COLUMN_LABELS, make_preview, preview_layout, write_preview
 
 
 def _small(image: np.ndarray) -> np.ndarray:

@@ -14,10 +14,10 @@ from _helpers import faceset, lock_held_elsewhere, shared_data
 from facetwin.config import TrainConfig
 from facetwin.data import load_faces
 from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
-from facetwin.train import train
+from facetwin.training import train
 from facetwin.device import pick_device
 from facetwin.models.checkpoint import read_config, read_state, read_weights
-from facetwin.train.plot import read_history
+from facetwin.training.plot import read_history
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
 
@@ -72,8 +72,8 @@ def test_resume_is_exact(pair, tmp_path):
 
 
 def test_interrupt_saves_and_resumes(pair, tmp_path):
-    def stop_at_3(status):
-        if status.step == 3:
+    def stop_at_3(event):
+        if event.done == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -94,7 +94,7 @@ def test_should_stop_ends_the_run_and_resume_continues_exactly(pair, tmp_path):
         return reported[-1] >= 3
 
     summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 50}),
-                    progress=lambda status: reported.append(status.step), should_stop=stop_from_3)
+                    progress=lambda event: reported.append(event.done), should_stop=stop_from_3)
     assert (summary.start_step, summary.step, summary.stopped_by) == (0, 3, "requested")
     assert reported == asked == [1, 2, 3]
     assert read_state(tmp_path / "m")["step"] == 3
@@ -125,7 +125,7 @@ def test_resume_from_an_older_checkpoint_drops_later_history(pair, tmp_path):
 
 
 def test_nan_rolls_back_to_the_last_good_checkpoint(pair, tmp_path, monkeypatch):
-    import facetwin.train.trainer as trainer
+    import facetwin.training.trainer as trainer
 
     calls = {"n": 0}
     real = trainer.l1_loss
@@ -144,7 +144,7 @@ def test_nan_rolls_back_to_the_last_good_checkpoint(pair, tmp_path, monkeypatch)
 
 
 def test_nan_every_time_gives_up(pair, tmp_path, monkeypatch):
-    import facetwin.train.trainer as trainer
+    import facetwin.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "l1_loss", lambda p, t, w=None: (p - t).abs().mean() * float("nan"))
     with pytest.raises(TrainingDivergedError, match="NaN or infinite at step 1 3 times"):
@@ -322,7 +322,7 @@ def test_ctrl_c_finishes_the_step_and_a_second_one_does_not_cut_the_closing_save
     import os
     import signal
 
-    import facetwin.train.trainer as trainer
+    import facetwin.training.trainer as trainer
     from facetwin.errors import TrainingInterrupted
 
     calls = {"loss": 0, "saves": []}
@@ -356,15 +356,15 @@ def test_ctrl_c_finishes_the_step_and_a_second_one_does_not_cut_the_closing_save
 
 
 def test_interrupted_with_nan_weights_says_the_older_step_is_kept(pair, tmp_path, monkeypatch):
-    import facetwin.train.trainer as trainer
+    import facetwin.training.trainer as trainer
     from facetwin.errors import TrainingInterrupted
 
     models = []
     real_create = trainer.create_model
     monkeypatch.setattr(trainer, "create_model", lambda *a, **k: models.append(real_create(*a, **k)) or models[-1])
 
-    def poison_at_2(status):
-        if status.step == 2:
+    def poison_at_2(event):
+        if event.done == 2:
             with torch.no_grad():
                 next(models[0].parameters()).fill_(float("nan"))
             raise KeyboardInterrupt
@@ -383,7 +383,7 @@ def test_resume_with_other_settings_or_faces_says_so(pair, tmp_path, caplog):
     same = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 3, "lr": 1e-4, "save_every": 7}),
                  resume=True)
     assert same.notes == []  # limits and how often to save change nothing computed
-    with caplog.at_level("WARNING", logger="facetwin.train.trainer"):
+    with caplog.at_level("WARNING", logger="facetwin.training.trainer"):
         changed = train(pair[1], pair[0], tmp_path / "m", resume=True,  # A and B swapped
                         config=TrainConfig(**{**FAST, "steps": 4, "batch_size": 2}))
     n_a, n_b = len(load_faces(pair[0])), len(load_faces(pair[1]))

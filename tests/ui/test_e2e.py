@@ -202,7 +202,7 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
             break
         time.sleep(0.25)
     assert "done" in statuses[-1] and "120 / 120 steps" in statuses[-1], statuses[-1]
-    assert any("running" in s and "steps/s" in s and "samples/s" in s for s in statuses)
+    assert any("running" in s and "steps/s" in s and "faces/s" in s for s in statuses)
     assert any("ETA" in s for s in statuses)
     assert len(previews) >= 2, "the preview grid never changed while training"
     assert len(plots) >= 2, "the loss plot never changed while training"

@@ -190,3 +190,43 @@ def test_a_long_or_many_line_error_is_kept_as_one_line(queue, tmp_path, caplog):
     assert "\n" not in error and error.startswith("internal error: MemoryError: out of memory … (traceback in ")
     (record,) = caplog.records  # the terminal gets the same one line, not the traceback
     assert record.getMessage().endswith(error) and "\n" not in record.getMessage()
+
+
+def test_every_stage_reports_through_one_adapter(queue):
+    from facetwin.progress import Progress
+
+    def fn(ctx):
+        report = ctx.progress()
+        report(Progress("extract", 3, 10, "frame", detail="2 faces"))
+        report(Progress("train", 7, None, "step", detail="loss A 0.0500 B 0.0600"))
+        return None
+
+    job = queue.submit("k", "steps", fn)
+    _until(lambda: queue.get(job.id).state in ("done", "failed"))
+    job = queue.get(job.id)
+    assert job.state == "done" and (job.done, job.total, job.unit, job.detail) == (7, None, "step",
+                                                                                   "loss A 0.0500 B 0.0600")
+
+
+def test_the_adapter_stops_a_job_unless_it_polls_itself(queue):
+    from facetwin.progress import Progress
+
+    def fn(polls):
+        def run(ctx):
+            report = ctx.progress(stop_on_report=not polls)
+            for i in range(2000):
+                report(Progress("train", i, 2000, "step"))
+                if ctx.stop_requested() and polls:
+                    return "ended cleanly"
+                time.sleep(0.005)
+        return run
+
+    for polls in (False, True):
+        job = queue.submit(f"k{polls}", "steps", fn(polls))
+        _until(lambda: queue.get(job.id).done > 3)
+        queue.stop(job.id)
+        _until(lambda: queue.get(job.id).state in ("done", "failed", "stopped"))
+        # A job that polls ends by returning; both count as stopped, but only the polling one
+        # got to finish its step and return its result.
+        assert queue.get(job.id).state == "stopped"
+        assert queue.get(job.id).result == ("ended cleanly" if polls else None), polls

@@ -32,7 +32,7 @@ def test_training_job_pauses_resumes_and_stops_with_a_checkpoint(tmp_path, astro
         held = queue.get(job.id).done
         time.sleep(0.5)
         assert queue.get(job.id).done == held
-        assert "loss A" in queue.get(job.id).detail and "samples/s" in queue.get(job.id).detail
+        assert "loss A" in queue.get(job.id).detail and "faces/s" in queue.get(job.id).detail
         assert queue.resume(job.id)
         while queue.get(job.id).done < held + 2:
             assert time.monotonic() < deadline

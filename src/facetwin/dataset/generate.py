@@ -37,7 +37,7 @@ import platform
 import shutil
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 
 from facetwin._check import check_config, check_path, described
-from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
+from facetwin.config import DATASET_STEPS, DEFAULT_LADDER, DatasetConfig, parse_variant
 from facetwin.errors import (
     ClusterUnreachableError, FacetwinError, InputNotFoundError, InvalidOptionError, ModelDirError, OutputConflictError,
 )
@@ -54,6 +54,7 @@ from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
 from facetwin.io.lock import locks_output
 from facetwin.io.paths import refuse_input_file
 from facetwin.pairs import Pair, read_pairs
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = [
     "DatasetConfig",
@@ -80,65 +81,11 @@ MARKS = {
     "verify": "facetwin verify --trust-dir DATASET/signer reads the originals as REAL and the fakes as SYNTHETIC",
     "untouched_sources": "original/<video> (hard link or copy of the input, no facetwin mark)",
 }
-#: Training steps per pair: the default model from the shipped base, about the 15 CPU
-#: minutes docs/BENCHMARKS.md measures ("Face types and the base model").
-DATASET_STEPS = 300
 #: Share of pairs in the training and validation splits; the rest is the test split.
 SPLIT_SHARES = {"train": 0.7, "val": 0.15}
 METHOD = "facetwin"
-#: FaceForensics++'s levels: c0 lossless, c23 (its "HQ") and c40 ("LQ") H.264 CRF.
-DEFAULT_LADDER: dict[str, int] = {"c0": 0, "c23": 23, "c40": 40}
 
 #: (pair name, stage, done, total): stage is "extract", "train", "convert" or "pair".
-DatasetProgress = Callable[[str, str, int, int], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class DatasetConfig:
-    """Settings of a dataset run; all of them are written to manifest.json."""
-
-    # Compression levels: name -> x264 CRF (0 is lossless). The first is what the
-    # conversion itself writes; masks are always lossless.
-    ladder: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LADDER))
-    # Degraded copies, each at ``variant_level``: "resize:F" (scale both sides by F),
-    # "blur:S" (Gaussian sigma S px), "noise:S" (Gaussian noise, S levels). Applied to
-    # originals and fakes alike, with the same random numbers.
-    variants: tuple[str, ...] = ()
-    variant_level: str = "c23"
-    seed: int = 0
-    # Pairs run at the same time on this machine (each gets cores / jobs threads).
-    jobs: int = 1
-    # Copy the real videos into original/ instead of hard-linking them.
-    copy_originals: bool = False
-    # Where every pair's model starts: "base" (the model shipped with facetwin, where it
-    # fits the architecture), another trained model's folder, or None (random weights).
-    init_from: Path | str | None = "base"
-    extract: ExtractConfig = field(default_factory=lambda: ExtractConfig(identity=True))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=DATASET_STEPS))
-    convert: ConvertConfig = field(default_factory=lambda: ConvertConfig(to="b", preset="medium"))
-
-    def __post_init__(self) -> None:
-        if not self.ladder:
-            raise InvalidOptionError("ladder", "{}", "at least one level, such as c0=0")
-        for name, crf in self.ladder.items():
-            if not name or "/" in name or not isinstance(crf, int) or not 0 <= crf <= 51:
-                raise InvalidOptionError("ladder", f"{name}={crf}", "NAME=CRF with CRF 0-51")
-        if self.variants and self.variant_level not in self.ladder:
-            raise InvalidOptionError("variant_level", self.variant_level, f"one of the ladder's levels {sorted(self.ladder)}")
-        for variant in self.variants:
-            _parse_variant(variant)
-        if self.jobs < 1:
-            raise InvalidOptionError("jobs", self.jobs, "1 or more")
-        if self.convert.to != "b":
-            raise InvalidOptionError("convert.to", self.convert.to, "'b': the source (B) face goes into the target (A)")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ladder": dict(self.ladder), "variants": list(self.variants), "variant_level": self.variant_level,
-            "seed": self.seed, "jobs": self.jobs, "copy_originals": self.copy_originals,
-            "init_from": None if self.init_from is None else str(self.init_from),
-            "extract": self.extract.to_json(), "train": self.train.to_json(), "convert": self.convert.to_json(),
-        }
 
 
 @dataclass
@@ -163,7 +110,7 @@ def generate_dataset(
     key_dir: str | Path | None = None,
     device: str = "auto",
     ray_address: str | None = None,
-    progress: DatasetProgress | None = None,
+    progress: ProgressFn | None = None,
 ) -> DatasetSummary:
     """Make the dataset of ``pairs`` in ``output``; run again to finish an interrupted run.
 
@@ -177,7 +124,8 @@ def generate_dataset(
         ray_address: run the pairs as tasks on this Ray cluster (``pip install
             'facetwin[ray]'``), one GPU each where the cluster has GPUs. ``output``
             must be a folder every node sees.
-        progress: called with (pair, stage, done, total).
+        progress: called with a ``Progress``: stage "pair" over the pairs, and each pair's
+            (``item``) extract, train and convert.
 
     Returns:
         Which pairs were made, skipped as already done, or failed (with the reason).
@@ -201,7 +149,7 @@ def generate_dataset(
     summary = DatasetSummary(out)
     manifest = _open_manifest(out, config, pairs)
     _publish_signer(out, key_dir)
-    report = progress or (lambda *args: None)
+    report = progress or (lambda event: None)
 
     todo = []
     for pair in pairs:
@@ -209,7 +157,7 @@ def generate_dataset(
             summary.skipped.append(pair.name)
         else:
             todo.append(pair)
-    report("dataset", "pair", len(summary.skipped), len(pairs))
+    report(Progress("pair", len(summary.skipped), len(pairs), "pair"))
 
     # Each video is extracted (and its originals written) once, before any pair uses it,
     # so pairs that share a video never work on the same folder at once.
@@ -221,7 +169,7 @@ def generate_dataset(
             for pair in todo:
                 if video in (pair.target, pair.source) and pair.name not in summary.failed:
                     summary.failed[pair.name] = f"{video.name}: {exc}"
-        report("videos", "extract", i + 1, len(videos))
+        report(Progress("video", i + 1, len(videos), "video"))
     todo = [p for p in todo if p.name not in summary.failed]
 
     def finished(pair: Pair, result: dict[str, Any]) -> None:
@@ -231,7 +179,7 @@ def generate_dataset(
             summary.failed[pair.name] = result["error"]
         manifest["pairs"][pair.name].update(result)
         atomic_write_json(out / "manifest.json", manifest)
-        report("dataset", "pair", len(summary.done) + len(summary.skipped) + len(summary.failed), len(pairs))
+        report(Progress("pair", len(summary.done) + len(summary.skipped) + len(summary.failed), len(pairs), "pair"))
 
     for name, reason in summary.failed.items():
         manifest["pairs"][name].update({"status": "failed", "error": reason})
@@ -255,13 +203,13 @@ def run_pair(
     *,
     key_dir: str | Path | None = None,
     device: str = "auto",
-    progress: DatasetProgress | None = None,
+    progress: ProgressFn | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Train (unless given a model), convert and label one pair; never raises for bad
     input: the result says ``status`` "done" or "failed" with ``error``."""
     started = time.perf_counter()
-    progress = progress or (lambda *event: None)
+    progress = progress or (lambda event: None)
     try:
         if threads is not None:
             import torch
@@ -278,12 +226,12 @@ def run_pair(
 
 
 def _prepare_video(out: Path, video: Path, config: DatasetConfig, key_dir: str | Path | None,
-                   report: DatasetProgress) -> None:
-    from facetwin.extract import extract
+                   report: ProgressFn) -> None:
+    from facetwin.extraction import extract
 
     faces = out / "work" / "faces" / video.stem
     extract(video, faces, config=config.extract,
-            progress=lambda done, total, n: report(video.stem, "extract", done, total))
+            progress=lambda event: report(replace(event, item=video.stem)))
     _link_original(video, out / "original" / video.name, copy=config.copy_originals)
     _write_original_levels(out, video, config, key_dir)
 
@@ -348,8 +296,8 @@ def _write_original_levels(out: Path, video: Path, config: DatasetConfig, key_di
             raise
 
 
-def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, report: DatasetProgress) -> Path:
-    from facetwin.train import train
+def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, report: ProgressFn) -> Path:
+    from facetwin.training import train
     from facetwin.models.checkpoint import is_model_dir, read_state
 
     if pair.model is not None:
@@ -366,15 +314,15 @@ def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, repor
         shutil.rmtree(model_dir)  # a model folder cut short before its first checkpoint
     train(faces / pair.target.stem, faces / pair.source.stem, model_dir, config=train_config, resume=resume,
           init_from=None if resume else config.init_from, device=device,
-          progress=lambda status: report(pair.name, "train", status.step, status.total_steps or 0))
+          progress=lambda event: report(replace(event, item=pair.name)))
     return model_dir
 
 
 def _convert_pair(
     pair: Pair, out: Path, config: DatasetConfig, model_dir: Path, key_dir: str | Path | None,
-    device: str, report: DatasetProgress,
+    device: str, report: ProgressFn,
 ) -> dict[str, Any]:
-    from facetwin.convert import convert
+    from facetwin.conversion import convert
     from facetwin.forensics.provenance import Provenance
     from facetwin.models.checkpoint import model_fingerprint
     from facetwin.io.media import open_media
@@ -409,7 +357,7 @@ def _convert_pair(
     try:
         convert(pair.target, model_dir, main_path, config=replace(config.convert, crf=main_crf), faces=config.extract,
                 device=device, key_dir=key_dir, on_frame=record,
-                progress=lambda done, n, faces: report(pair.name, "convert", done, n))
+                progress=lambda event: report(replace(event, item=pair.name)))
         masks.close()
         for writer in writers.values():
             writer.close()
@@ -608,24 +556,11 @@ def _variant_seed(seed: int, video: str, index: int) -> int:
 # --- variants -------------------------------------------------------------------------------
 
 
-def _parse_variant(text: str) -> tuple[str, float]:
-    kind, _, value = text.partition(":")
-    try:
-        amount = float(value)
-    except ValueError:
-        amount = -1.0
-    limits = {"resize": (0.05, 1.0), "blur": (0.1, 20.0), "noise": (0.1, 64.0)}
-    if kind not in limits or not limits[kind][0] <= amount <= limits[kind][1]:
-        raise InvalidOptionError("variant", text, "resize:F (0.05-1), blur:SIGMA (0.1-20) or noise:STD (0.1-64)")
-    return kind, amount
-
-
 def _apply_variant(image: np.ndarray, variant: str | None, seed: int) -> np.ndarray:
     if variant is None:
         return image
-    import cv2
 
-    kind, amount = _parse_variant(variant)
+    kind, amount = parse_variant(variant)
     if kind == "resize":
         h, w = image.shape[:2]
         size = (max(2, round(w * amount / 2) * 2), max(2, round(h * amount / 2) * 2))
@@ -659,7 +594,7 @@ def _run_in_processes(todo, out, config, key_dir, device, finished, report) -> N
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 while not queue.empty():
-                    report(*queue.get())
+                    report(queue.get())
                 for future in done:
                     try:
                         result = future.result()
@@ -670,7 +605,7 @@ def _run_in_processes(todo, out, config, key_dir, device, finished, report) -> N
 
 def _pair_in_process(pair, out, config, key_dir, device, threads, queue) -> dict[str, Any]:
     return run_pair(pair, out, config, key_dir=key_dir, device=device, threads=threads,
-                    progress=lambda *event: queue.put(event))
+                    progress=queue.put)
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:

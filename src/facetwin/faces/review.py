@@ -3,7 +3,7 @@
 Each face gets a sharpness (blurred crops teach a blurred swap) and, where identity
 vectors were extracted (``ExtractConfig(identity=True)``), a distance from the folder's
 typical identity (misdetections and other people lie far from it). ``order_for_review``
-lists the worst first, and ``facetwin.extract.remove_faces`` takes the rejects out.
+lists the worst first, and ``facetwin.extraction.remove_faces`` takes the rejects out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The web UI: three views over one project, in Gradio.
 
-Every button calls the library as the command line does (``facetwin.extract``,
-``facetwin.train.train``, ``facetwin.convert.convert``, ``facetwin.verify``); the forms
+Every button calls the library as the command line does (``facetwin.extraction``,
+``facetwin.training.train``, ``facetwin.conversion.convert``, ``facetwin.verify``); the forms
 are built from the same option tables as ``--help`` (``facetwin.options``). Long work
 goes through one ``JobQueue`` in the server, and a timer on the page reads the queue and
 the project's folders, so a page opened later picks up where the work stands.
@@ -397,7 +397,7 @@ def _wire_person(server: _Server, person: Person, ui: dict, extract_options: lis
         return crops[evt.index] if 0 <= evt.index < len(crops) else None
 
     def remove(selected: str | None):
-        from facetwin.extract import remove_faces
+        from facetwin.extraction import remove_faces
 
         if not selected:
             return "⚠ click a face in the gallery first, then Remove", None
@@ -432,7 +432,7 @@ def _frames_of(server: _Server) -> int:
 
 
 def _preview(server: _Server, index: int, config: ConvertConfig) -> tuple[str, str, str]:
-    from facetwin.convert import FramePreview
+    from facetwin.conversion import FramePreview
     from facetwin.forensics.provenance import Provenance, write_marked_png
     from facetwin.io.atomic import atomic_write_bytes
     from facetwin.io.images import encode_png

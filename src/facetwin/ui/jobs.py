@@ -123,6 +123,13 @@ class JobContext:
         if raise_on_stop and self._stop.is_set():
             raise JobStopped()
 
+    def progress(self, *, stop_on_report: bool = True):
+        """The adapter from every stage's ``Progress`` events to this job's progress: pass it
+        as a library call's ``progress``. With ``stop_on_report`` False the call is expected
+        to poll ``stop_requested`` itself (training ends cleanly, with a checkpoint)."""
+        return lambda event: self.report(event.done, event.total, unit=event.unit, detail=event.detail,
+                                         raise_on_stop=stop_on_report)
+
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 

@@ -5,7 +5,6 @@ No Gradio here: what a button starts is plain library use, testable without a pa
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
@@ -18,32 +17,21 @@ __all__ = ["extract_task", "train_task", "convert_task", "output_for"]
 
 
 def extract_task(ctx: JobContext, source: Path, out: Path, config: ExtractConfig):
-    """``facetwin.extract`` into ``out``; a folder of another source or settings is redone."""
-    from facetwin.extract import extract
-
-    def progress(done: int, total: int, faces: int) -> None:
-        ctx.report(done, total or None, unit="frame", detail=f"{faces} faces")
+    """``facetwin.extraction`` into ``out``; a folder of another source or settings is redone."""
+    from facetwin.extraction import extract
 
     try:
-        return extract(source, out, config=config, progress=progress)
+        return extract(source, out, config=config, progress=ctx.progress())
     except OutputConflictError:  # another source or other settings than the folder's: start afresh
-        return extract(source, out, config=config, progress=progress, overwrite=True)
+        return extract(source, out, config=config, progress=ctx.progress(), overwrite=True)
 
 
 def train_task(ctx: JobContext, proj: Project, config: TrainConfig, resume: bool, device: str):
-    """``facetwin.train.train`` on the project's faces; Stop ends it cleanly (``should_stop``)."""
-    from facetwin.train import train
-
-    def progress(status) -> None:
-        parts = []
-        if status.loss_a is not None and not math.isnan(status.loss_a):  # NaN until the first logged step
-            parts.append(f"loss A {status.loss_a:.4f}, B {status.loss_b:.4f}")
-        if status.samples_per_s:
-            parts.append(f"{status.samples_per_s:.1f} samples/s")
-        ctx.report(status.step, status.total_steps, unit="step", detail=" · ".join(parts), raise_on_stop=False)
+    """``facetwin.training.train`` on the project's faces; Stop ends it cleanly (``should_stop``)."""
+    from facetwin.training import train
 
     return train(proj.faces_dir("a"), proj.faces_dir("b"), proj.model_dir, config=config, resume=resume,
-                 device=device, progress=progress, should_stop=ctx.stop_requested)
+                 device=device, progress=ctx.progress(stop_on_report=False), should_stop=ctx.stop_requested)
 
 
 def output_for(proj: Project, source: Path, to: str) -> Path:
@@ -60,12 +48,12 @@ def output_for(proj: Project, source: Path, to: str) -> Path:
 
 def convert_task(ctx: JobContext, project: Project, source: Path, config: ConvertConfig, *, device: str = "auto",
                  key_dir: Path | None = None) -> dict:
-    """``facetwin.convert.convert``, then ``facetwin.verify`` on the result.
+    """``facetwin.conversion.convert``, then ``facetwin.verify`` on the result.
 
     Returns ``output``, ``download`` (the file, or a zip of an image folder), ``summary``
     and ``report`` (verify's text, the file named as it downloads).
     """
-    from facetwin.convert import convert
+    from facetwin.conversion import convert
     from facetwin.forensics.report import format_report, verify
 
     proj = project
@@ -75,10 +63,8 @@ def convert_task(ctx: JobContext, project: Project, source: Path, config: Conver
     elif out.exists():
         out.unlink()
 
-    def progress(done: int, total: int, faces: int) -> None:
-        ctx.report(done, total or None, unit="frame", detail=f"{faces} faces swapped")
-
-    summary = convert(source, proj.model_dir, out, config=config, device=device, progress=progress, key_dir=key_dir)
+    summary = convert(source, proj.model_dir, out, config=config, device=device, progress=ctx.progress(),
+                      key_dir=key_dir)
     checked = out if out.is_file() else next(iter(sorted(out.glob("*.png"))), None)
     download = out
     if out.is_dir():  # a folder of images goes down as one zip

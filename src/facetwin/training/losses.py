@@ -12,22 +12,27 @@ import torch.nn.functional as F
 __all__ = ["l1_loss", "ssim", "ssim_loss", "gaussian_window"]
 
 
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """float32 from bf16 or float16 (autocast's outputs); float64 stays float64 (gradcheck)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def l1_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean absolute error; with ``weight``, a weighted mean (weights normalised to mean 1).
 
     >>> l1_loss(torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2))
     tensor(1.)
     """
-    diff = (pred.float() - target.float()).abs()
+    diff = (_wide(pred) - _wide(target)).abs()
     if weight is None:
         return diff.mean()
-    weight = weight.float()
+    weight = _wide(weight)
     return (diff * weight).mean() / weight.mean().clamp_min(1e-8)
 
 
-def gaussian_window(size: int = 11, sigma: float = 1.5, *, device=None) -> torch.Tensor:
+def gaussian_window(size: int = 11, sigma: float = 1.5, *, device=None, dtype=torch.float32) -> torch.Tensor:
     """Normalised 1-D Gaussian (size,), the window of Wang et al.'s SSIM."""
-    x = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2
+    x = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
     g = torch.exp(-(x**2) / (2 * sigma**2))
     return g / g.sum()
 
@@ -38,9 +43,9 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, *, window: int = 11, sigma: f
     Gaussian-weighted local statistics with reflect padding, so the map has the input's
     size and border pixels count like the rest.
     """
-    pred, target = pred.float(), target.float()
+    pred, target = _wide(pred), _wide(target)
     c = pred.shape[1]
-    g = gaussian_window(window, sigma, device=pred.device)
+    g = gaussian_window(window, sigma, device=pred.device, dtype=pred.dtype)
     kx = g.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
     ky = g.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
     pad = window // 2
@@ -67,5 +72,5 @@ def ssim_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | N
     dissimilarity = (1 - ssim(pred, target)) / 2
     if weight is None:
         return dissimilarity.mean()
-    weight = weight.float()
+    weight = _wide(weight)
     return (dissimilarity * weight).mean() / weight.mean().clamp_min(1e-8)

@@ -30,8 +30,9 @@ from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import IMAGE_SUFFIXES
 from facetwin.io.lock import locks_output
 from facetwin.models import create_model
+from facetwin.progress import ProgressFn
 from facetwin.models.checkpoint import is_model_dir
-from facetwin.train.trainer import TrainStatus, TrainSummary, train
+from facetwin.training.trainer import TrainSummary, train
 
 __all__ = ["pretrain", "pretrain_sources", "load_people", "PEOPLE_NAME"]
 
@@ -109,7 +110,7 @@ def pretrain(
     resume: bool = False,
     per_person: int | None = None,
     device: str = "auto",
-    progress: Callable[[TrainStatus], None] | None = None,
+    progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainSummary:
     """Pre-train ``config.model`` on the faces of many people (one folder each).

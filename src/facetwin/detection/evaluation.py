@@ -28,14 +28,15 @@ import numpy as np
 import torch
 
 from facetwin._check import check_choice, check_number, check_path, check_range
-from facetwin.detect.data import DetectProgress, PairCrops, crop_cache, load_crops, open_dataset
-from facetwin.detect.metrics import detection_figures, group_means, roc_auc
-from facetwin.detect.model import load_detector, score_crops, use_bf16
-from facetwin.detect.splits import SPLITS, dataset_splits
+from facetwin.detection.data import PairCrops, crop_cache, load_crops, open_dataset
+from facetwin.detection.metrics import detection_figures, group_means, roc_auc
+from facetwin.detection.model import load_detector, score_crops, use_bf16
+from facetwin.detection.splits import SPLITS, dataset_splits
 from facetwin.errors import DatasetFolderError
 from facetwin.io.atomic import atomic_write_json
 from facetwin.models.checkpoint import read_state
 from facetwin.device import pick_device
+from facetwin.progress import ProgressFn
 
 __all__ = ["evaluate_detector", "write_detect_report", "format_detect_report", "REPORT_FORMAT", "THRESHOLD"]
 
@@ -54,7 +55,7 @@ def evaluate_detector(
     frames_per_video: int | None = None,
     device: str = "auto",
     batch_size: int = 64,
-    progress: DetectProgress | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Score a dataset's pairs with a trained detector; returns the report (see docs/formats.md).
 
@@ -68,7 +69,7 @@ def evaluate_detector(
         frames_per_video: at most this many fake frames of each video, evenly spread.
         device: "auto", "cpu", "cuda", ...
         batch_size: crops per forward pass.
-        progress: called with (stage, done, total) while crops are cut.
+        progress: called with a ``Progress`` while crops are cut.
 
     Raises:
         NotAModelDirError, ModelDirError, CorruptCheckpointError: ``detector`` is not a

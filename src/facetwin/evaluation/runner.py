@@ -8,7 +8,7 @@ swap is judged on the held-out part:
 - identity: each swapped face's identity vector (dlib ResNet, and SFace where its model
   ships) against the target's and the source's mean vectors (two-way: the share of
   swapped faces nearer the target), and its rank among a gallery of many people (top-1,
-  top-5; evaluate/gallery.py);
+  top-5; evaluation/gallery.py);
 - attributes kept: landmarks, head pose and expression of the swapped face against the
   input's, and how much of the input's expression movement the output makes;
 - detail: the swapped face's fine detail over the real face's (a blur scores low);
@@ -16,14 +16,13 @@ swap is judged on the held-out part:
   own window;
 - temporal: flicker inside the face relative to the input's, landmark jitter relative to
   the input's;
-- blend: the seam score of convert/metrics.py.
+- blend: the seam score of conversion/metrics.py.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,36 +30,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from facetwin._check import check_config, check_path, check_range
-from facetwin.config import ConvertConfig, ExtractConfig
+from facetwin._check import check_config, check_path
+from facetwin.config import ConvertConfig, EvaluateConfig, ExtractConfig
 from facetwin.errors import NoFaceFoundError
-from facetwin.evaluate.gallery import Gallery, person_from_vectors
+from facetwin.evaluation.gallery import Gallery, person_from_vectors
 from facetwin.faces.find import largest_face
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["evaluate", "rank_faces", "load_tools", "Tools", "EvaluateConfig", "Evaluation", "FaceResult"]
 
 log = logging.getLogger(__name__)
 
-#: (stage, done, total)
-EvaluateProgress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvaluateConfig:
-    # The last fraction of each video is the test part; training should stop a gap before it.
-    held_out: float = 0.2
-    gap_seconds: float = 1.0
-    # Test frames per video, consecutive from the start of the test part (temporal
-    # metrics need neighbours); 0 takes all.
-    max_frames: int = 90
-    # Frames of each training part whose identity vectors make the person's mean.
-    reference_frames: int = 24
-
-    def __post_init__(self) -> None:
-        check_range(self.held_out, "held_out", low=0, high=0.9, low_open=True)
-        check_range(self.gap_seconds, "gap_seconds", low=0)
-        check_range(self.max_frames, "max_frames", low=0)
-        check_range(self.reference_frames, "reference_frames", low=1)
 
 
 @dataclass
@@ -120,7 +100,7 @@ def evaluate(
     faces: ExtractConfig | None = None,
     gallery: Gallery | None = None,
     device: str = "auto",
-    progress: EvaluateProgress | None = None,
+    progress: ProgressFn | None = None,
     tools: Tools | None = None,
 ) -> Evaluation:
     """Measure the model of ``model_dir`` (trained on A = ``video_a``, B = ``video_b``).
@@ -132,7 +112,7 @@ def evaluate(
     when several models are evaluated. Raises FacetwinError subclasses for unreadable
     inputs, a bad model folder, or a test part without faces.
     """
-    from facetwin.convert.swap import FaceSwapper
+    from facetwin.conversion.swap import FaceSwapper
     from facetwin.models.checkpoint import load_model
     from facetwin.device import pick_device
 
@@ -142,7 +122,7 @@ def evaluate(
     config = check_config(config, "config", EvaluateConfig)
     convert = check_config(convert, "convert", ConvertConfig)
     faces = check_config(faces, "faces", ExtractConfig)
-    report = progress or (lambda *args: None)
+    report = progress or (lambda event: None)
     dev = pick_device(device)
     model = load_model(model_dir, device=dev)
     tools = tools or load_tools()
@@ -180,7 +160,7 @@ def rank_faces(evaluation: Evaluation, gallery: Gallery) -> None:
 
     ``gallery`` must hold both people of the evaluation (by their videos' paths).
     """
-    from facetwin.evaluate.gallery import target_ranks
+    from facetwin.evaluation.gallery import target_ranks
 
     evaluation.gallery = [p.name for p in gallery.people]
     for name, faces in evaluation.directions.items():
@@ -210,7 +190,7 @@ class Tools:
 
 def load_tools() -> Tools:
     """dlib's identity ResNet, SFace where its model ships, dlib's 68-point landmarks."""
-    from facetwin.evaluate.metrics import SFaceEncoder
+    from facetwin.evaluation.metrics import SFaceEncoder
     from facetwin.faces import LandmarkPredictor
     from facetwin.faces.identity import IdentityEncoder
 
@@ -243,7 +223,7 @@ def _read_parts(path: Path, config: EvaluateConfig, faces: ExtractConfig, report
                     reference.append((frame.image, largest_face(found).landmarks))
             elif frame.index >= split.test.start:
                 test.append((frame.index, frame.image, finder(frame.image, frame.time)))
-                report(f"{side} read", len(test), test_stop - split.test.start)
+                report(Progress(f"{side} read", len(test), test_stop - split.test.start))
             if frame.index + 1 >= test_stop:
                 break
     if not reference:
@@ -264,9 +244,9 @@ def _reference_vectors(reference, tools: Tools) -> dict[str, list[np.ndarray]]:
 
 
 def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, report, stage: str):
-    from facetwin.convert.metrics import flicker_score, seam_score
-    from facetwin.convert.swap import SwapFace
-    from facetwin.evaluate.metrics import (
+    from facetwin.conversion.metrics import flicker_score, seam_score
+    from facetwin.conversion.swap import SwapFace
+    from facetwin.evaluation.metrics import (
         detail_ratio,
         expression_errors,
         expression_motion,
@@ -317,7 +297,7 @@ def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, rep
         masks.append(mask)
         track_in.append(landmarks_in)
         track_out.append(landmarks_out)
-        report(stage, i + 1, len(test))
+        report(Progress(stage, i + 1, len(test), "face"))
     temporal = {"flicker": float("nan"), "jitter_ratio": float("nan"), "motion_ratio": float("nan"),
                 "expression_still": float("nan")}
     if len(outputs) >= 2:
@@ -364,8 +344,8 @@ def _face_crop(image: np.ndarray, landmarks: np.ndarray, size: int = 160) -> np.
 def _reconstruction(model, test, side: str, convert: ConvertConfig, dev: torch.device) -> dict[str, float]:
     """PSNR/SSIM of person ``side`` through their own decoder, in the model's window, on
     test frames, after matching the mean colour (as conversion's default colour mode)."""
-    from facetwin.convert.swap import model_face, model_window
-    from facetwin.evaluate.metrics import psnr, ssim
+    from facetwin.conversion.swap import model_face, model_window
+    from facetwin.evaluation.metrics import psnr, ssim
     from facetwin.faces.align import warp_to_crop
 
     size = int(model.input_size)

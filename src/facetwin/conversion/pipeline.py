@@ -21,15 +21,15 @@ import numpy as np
 from facetwin._check import check_config, check_path
 from facetwin.alignments import load_alignments
 from facetwin.config import ConvertConfig, ExtractConfig
-from facetwin.convert.swap import FaceSwapper, SwapFace
+from facetwin.conversion.swap import FaceSwapper, SwapFace
 from facetwin.errors import InvalidAlignmentsError, OutputConflictError, TruncatedMediaError
-from facetwin.extract import ProgressFn  # (frames_done, frames_total, faces): the same contract
 from facetwin.faces.find import FaceFinder
 from facetwin.forensics.provenance import Provenance, write_marked_png
 from facetwin.io.lock import output_lock
 from facetwin.io.media import Frame, open_media, prefetch
 from facetwin.io.paths import refuse_input_file
 from facetwin.io.writers import open_writer
+from facetwin.progress import Progress, ProgressFn
 from facetwin.models.checkpoint import load_model
 from facetwin.device import pick_device, use_bf16
 
@@ -94,7 +94,7 @@ def convert(
         alignments: an alignments file written by ``facetwin extract`` from the same
             input: its landmarks are used instead of finding faces again.
         device: "auto" (CUDA if available), "cpu" or "cuda".
-        progress: called after each frame.
+        progress: called with a ``Progress`` after each frame (facts: faces swapped so far).
         key_dir: the folder of the key that signs the outputs' C2PA manifests (made on
             first use); default ``$FACETWIN_KEY_DIR`` or ``~/.config/facetwin/c2pa``.
         on_frame: called with each ``ConvertedFrame``, in order, before it is written.
@@ -147,7 +147,9 @@ def convert(
                         summary.frames_with_faces += bool(found)
                         summary.faces_swapped += len(found)
                         if progress is not None:
-                            progress(summary.frames, total, summary.faces_swapped)
+                            progress(Progress("convert", summary.frames, total or None, "frame",
+                                              detail=f"{summary.faces_swapped} faces swapped",
+                                              facts={"faces_swapped": summary.faces_swapped}))
             except TruncatedMediaError:
                 # The error says the frames before the damage were kept: so they are,
                 # converted and written, and the error still ends the run (exit 2).

@@ -1,7 +1,7 @@
 """Swapping the faces of one frame: crop, model, mask, colour, warp back, blend.
 
 ``FaceSwapper`` holds a trained model and a ``ConvertConfig`` and turns a frame plus the
-landmarks of its faces into the swapped frame; ``facetwin.convert.convert`` runs it over
+landmarks of its faces into the swapped frame; ``facetwin.conversion.convert`` runs it over
 videos and images.
 
 Geometry: a model records its face type (``model.face``, from config.json): the square
@@ -24,9 +24,9 @@ import torch
 
 from facetwin._check import check_array
 from facetwin.config import ConvertConfig
-from facetwin.convert.blend import poisson_blend
-from facetwin.convert.colour import apply_colour, colour_stats
-from facetwin.convert.masks import MIN_EDGE_FADE, combine_masks, fade_at_edges, landmark_hull_mask, refine_mask
+from facetwin.conversion.blend import poisson_blend
+from facetwin.conversion.colour import apply_colour, colour_stats
+from facetwin.conversion.masks import MIN_EDGE_FADE, combine_masks, fade_at_edges, landmark_hull_mask, refine_mask
 from facetwin.data.augment import AugmentConfig
 from facetwin.data.dataset import CLASSIC_COVERAGE
 from facetwin.faces.align import FaceType, face_window, invert_affine, transform_points, warp_to_crop

@@ -18,8 +18,8 @@ import io
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +27,16 @@ import numpy as np
 
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.errors import FacetwinError, InputNotFoundError, InvalidOptionError
-from facetwin.evaluate.gallery import Gallery, build_gallery
-from facetwin.evaluate.runner import EvaluateConfig, Evaluation, evaluate, load_tools, rank_faces
+from facetwin.evaluation.gallery import Gallery, build_gallery
+from facetwin.evaluation.runner import EvaluateConfig, Evaluation, evaluate, load_tools, rank_faces
 from facetwin.pairs import Pair, read_pairs
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["PairsEvaluation", "load_pairs", "evaluate_pairs", "pairs_summary", "format_pairs_table",
            "write_pairs_report"]
 
 log = logging.getLogger(__name__)
 
-#: (stage, done, total)
-PairsProgress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -112,7 +111,7 @@ def evaluate_pairs(
     gallery_frames: int = 12,
     gallery_cache: str | Path | None = None,
     device: str = "auto",
-    progress: PairsProgress | None = None,
+    progress: ProgressFn | None = None,
 ) -> PairsEvaluation:
     """Evaluate every pair, then rank all swapped faces in one gallery.
 
@@ -121,7 +120,7 @@ def evaluate_pairs(
     part, an unreadable video) is recorded in ``failed`` and the run goes on.
     """
     started = time.perf_counter()
-    report = progress or (lambda *args: None)
+    report = progress or (lambda event: None)
     tools = load_tools()
     extra = (build_gallery(list(gallery), tools, frames=gallery_frames, cache=gallery_cache, progress=report)
              if gallery else Gallery())
@@ -131,11 +130,11 @@ def evaluate_pairs(
         try:
             done[pair.name] = evaluate(pair.model, pair.target, pair.source, config=config, convert=convert,
                                        faces=faces, gallery=extra, device=device, tools=tools,
-                                       progress=lambda stage, n, total, name=pair.name: report(f"{name} {stage}", n, total))
+                                       progress=lambda event, name=pair.name: report(replace(event, item=name)))
         except FacetwinError as exc:
             log.warning("pair %s failed: %s", pair.name, exc)
             failed[pair.name] = str(exc)
-        report("pairs", i + 1, len(pairs))
+        report(Progress("pair", i + 1, len(pairs), "pair"))
     # One gallery for all: the people of every pair, then the extra people.
     everyone = Gallery(skipped=dict(extra.skipped))
     for evaluation in done.values():
@@ -158,7 +157,7 @@ def pairs_summary(result: PairsEvaluation) -> dict[str, Any]:
     """``rows``: one summary row per pair and direction; ``pairs``: each pair's mean of its
     two directions; ``overall``: per metric, mean, standard deviation, min and max over
     pairs and how many pairs had a value."""
-    from facetwin.evaluate.report import _mean, summary
+    from facetwin.evaluation.report import _mean, summary
 
     rows, per_pair = [], {}
     for name, evaluation in result.pairs.items():
@@ -248,7 +247,7 @@ def write_pairs_report(result: PairsEvaluation, folder: str | Path) -> dict[str,
     """``summary.json``, ``summary.csv`` (a row per pair and direction, then the mean and
     std over pairs) and each pair's ``report.json`` and contact sheet in ``<pair>/``."""
     from facetwin._version import __version__
-    from facetwin.evaluate.report import FORMAT, VERSION, write_report
+    from facetwin.evaluation.report import FORMAT, VERSION, write_report
     from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
 
     folder = Path(folder)

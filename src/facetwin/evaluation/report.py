@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from facetwin.evaluate.runner import Evaluation, FaceResult
+from facetwin.evaluation.runner import Evaluation, FaceResult
 from facetwin.io.atomic import atomic_write_json
 
 __all__ = ["summary", "report_json", "format_table", "write_report", "FORMAT", "VERSION"]
@@ -38,8 +38,8 @@ def summary(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
     The papers' figures are means over faces: gallery top-1/top-5, the L2 pose error and
     the expression error; the rest are medians, which one odd frame cannot move.
     """
-    from facetwin.evaluate.gallery import top_k
-    from facetwin.evaluate.metrics import pose_distance
+    from facetwin.evaluation.gallery import top_k
+    from facetwin.evaluation.metrics import pose_distance
 
     out = {}
     for name, faces in evaluation.directions.items():

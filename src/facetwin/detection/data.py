@@ -27,10 +27,11 @@ import numpy as np
 from facetwin._check import check_array, check_path
 from facetwin.errors import DatasetFolderError, FacetwinError
 from facetwin.io.atomic import atomic_write_bytes
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = [
     "DatasetFolder", "PairCrops", "open_dataset", "crop_square", "cut_face", "pair_crops", "load_crops", "crop_cache",
-    "fake_rows", "DetectProgress", "METHOD", "CROPS_FOLDER",
+    "fake_rows", "METHOD", "CROPS_FOLDER",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,6 @@ _SWAPPED = 0.05
 _PROBE_FRAMES = 8
 #: The crop cache's folder in a detector folder.
 CROPS_FOLDER = "crops"
-#: (stage, done, total): stage "crops" counts frames decoded, "train" steps.
-DetectProgress = Callable[[str, int, "int | None"], None]
 
 
 @dataclass(frozen=True)
@@ -274,7 +273,7 @@ def load_crops(
     frames_per_video: int | None = None,
     probe: bool = False,
     cache: Path | None = None,
-    progress: DetectProgress | None = None,
+    progress: ProgressFn | None = None,
 ) -> list[PairCrops]:
     """Every (level, pair)'s crops, cut or read from ``cache``; progress in frames decoded."""
     # Frames decoded per pair: up to its last fake frame used.
@@ -289,7 +288,7 @@ def load_crops(
         nonlocal done
         done += frames
         if progress is not None:
-            progress("crops", min(done, total), total)
+            progress(Progress("crops", min(done, total), total, "frame"))
 
     out = []
     for level in levels:

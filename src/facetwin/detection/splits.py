@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Literal
 
-from facetwin.detect.data import DatasetFolder, open_dataset
+from facetwin.detection.data import DatasetFolder, open_dataset
 from facetwin.errors import DatasetFolderError
 
 __all__ = ["Splits", "dataset_splits", "SPLITS", "FRACTIONS"]

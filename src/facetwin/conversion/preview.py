@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from facetwin.config import ConvertConfig, ExtractConfig
-from facetwin.convert.swap import FaceSwapper, SwapFace
+from facetwin.conversion.swap import FaceSwapper, SwapFace
 from facetwin.errors import InvalidOptionError
 from facetwin.faces.find import FaceFinder
 from facetwin.io.media import open_media

@@ -1,4 +1,4 @@
-"""Stage 1: media in, aligned face crops and an alignments file out.
+"""The extraction pipeline: media in, aligned face crops and an alignments file out.
 
 Output folder::
 
@@ -20,7 +20,7 @@ import errno
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +52,7 @@ from facetwin.io.images import encode_png
 from facetwin.io.lock import output_lock
 from facetwin.io.media import MediaSource, open_media, prefetch
 from facetwin.io.paths import refuse_input_folder
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["extract", "remove_faces", "ExtractSummary", "ALIGNMENTS_NAME"]
 
@@ -61,9 +62,6 @@ ALIGNMENTS_NAME = "alignments.json"
 _CROP_NAME = re.compile(r"(\d{6,})_(\d+)\.png")
 _SAVE_EVERY_S = 3.0
 
-#: Called after each frame as ``progress(frames_done, frames_total, faces_saved)``;
-#: ``frames_total`` is 0 when the source cannot say.
-ProgressFn = Callable[[int, int, int], None]
 
 
 @dataclass
@@ -143,7 +141,7 @@ def extract(
         output: folder for the crops and ``alignments.json`` (created if missing).
         config: extraction settings; ``ExtractConfig()`` when omitted.
         overwrite: discard an earlier extraction in ``output`` instead of resuming it.
-        progress: called after every frame (see ``ProgressFn``).
+        progress: called with a ``Progress`` after every frame (facts: faces saved so far).
 
     Returns:
         Counts of what was read, saved and dropped.
@@ -300,7 +298,8 @@ def _run(
             done += 1
             saved += len(record.faces)
             if progress is not None:
-                progress(done, total, saved)
+                progress(Progress("extract", done, total or None, "frame", detail=f"{saved} faces",
+                                  facts={"faces": saved}))
             if time.perf_counter() - last_save > _SAVE_EVERY_S:
                 _flush(pending)
                 save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)

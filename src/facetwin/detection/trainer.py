@@ -34,17 +34,18 @@ import torch
 import torch.nn.functional as F
 
 from facetwin._check import check_config, check_path
-from facetwin.detect.config import DetectConfig
-from facetwin.detect.data import CROPS_FOLDER, DetectProgress, PairCrops, crop_cache, load_crops, open_dataset
-from facetwin.detect.metrics import detection_figures
-from facetwin.detect.model import DETECTOR_KIND, build_detector, read_detector_config, score_crops, use_bf16
-from facetwin.detect.splits import dataset_splits
+from facetwin.config import DetectConfig
+from facetwin.detection.data import CROPS_FOLDER, PairCrops, crop_cache, load_crops, open_dataset
+from facetwin.detection.metrics import detection_figures
+from facetwin.detection.model import DETECTOR_KIND, build_detector, read_detector_config, score_crops, use_bf16
+from facetwin.detection.splits import dataset_splits
 from facetwin.errors import DatasetFolderError, ModelDirError, TrainingInterrupted
 from facetwin.io.lock import LOCK_NAME, locks_output
 from facetwin.models.checkpoint import load_checkpoint, prepare_run_dir, save_checkpoint
-from facetwin.train.interrupts import interrupts_held
-from facetwin.train.plot import append_history, truncate_history
+from facetwin.training.interrupts import interrupts_held
+from facetwin.training.plot import append_history, truncate_history
 from facetwin.device import Distributed, pick_device
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["train_detector", "DetectTrainSummary", "augment_crops"]
 
@@ -136,7 +137,7 @@ def train_detector(
     resume: bool = False,
     device: str = "auto",
     distributed: Distributed | None = None,
-    progress: DetectProgress | None = None,
+    progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> DetectTrainSummary:
     """Train (or continue training) a detector on the train pairs of a dataset.
@@ -149,7 +150,7 @@ def train_detector(
         resume: continue the detector in ``output`` from its last checkpoint.
         device: "auto", "cpu", "cuda", "cuda:1", ...
         distributed: this process's rank in a torchrun job; None for one process.
-        progress: called with (stage, done, total) while crops are cut and after each step.
+        progress: called with a ``Progress`` while crops are cut and after each step.
         should_stop: asked after every step: True ends the run with a checkpoint.
 
     Returns:
@@ -181,7 +182,7 @@ def train_detector(
     # --- data: cut once (rank 0 writes the cache, the others read it) ----------------
     cache = crop_cache(output, folder)
 
-    def crops_of(pairs: list[str], report: DetectProgress | None) -> list[PairCrops]:
+    def crops_of(pairs: list[str], report: ProgressFn | None) -> list[PairCrops]:
         return load_crops(folder, pairs, levels, size=config.crop_size, scale=config.box_scale,
                           frames_per_video=config.frames_per_video, cache=cache, progress=report)
 
@@ -324,7 +325,10 @@ def train_detector(
                                     loss=round(loss_value, 6), accuracy=round(accuracy_value, 4),
                                     crops_per_s=round(crops_per_s, 2), lr=_learning_rate(config, step - 1))
                     if is_main and progress is not None:
-                        progress("train", step, config.steps)
+                        progress(Progress("detect train", step, config.steps, "step",
+                                          detail="" if loss_value != loss_value else  # NaN: not logged yet
+                                          f"loss {loss_value:.4f}, batch accuracy {accuracy_value:.3f}",
+                                          facts={"loss": loss_value, "accuracy": accuracy_value}))
                     if step % config.save_every == 0:
                         state["seconds"] = seconds_before + time.perf_counter() - started
                         save(step)

@@ -41,6 +41,7 @@ from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.lock import LOCK_NAME, locks_output
 from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError, TrainingInterrupted
 from facetwin.models import SwapModel, create_model
+from facetwin.progress import Progress, ProgressFn
 from facetwin.models.checkpoint import (
     is_model_dir,
     prepare_run_dir,
@@ -49,15 +50,15 @@ from facetwin.models.checkpoint import (
     read_weights,
     save_checkpoint,
 )
-from facetwin.train.interrupts import interrupts_held
-from facetwin.train.losses import l1_loss, ssim_loss
-from facetwin.train.optim import SwapAdam
-from facetwin.train.plot import append_history, plot_history, truncate_history
-from facetwin.train.preview import make_preview, write_preview
-from facetwin.train.regions import region_masks
+from facetwin.training.interrupts import interrupts_held
+from facetwin.training.losses import l1_loss, ssim_loss
+from facetwin.training.optim import SwapAdam
+from facetwin.training.plot import append_history, plot_history, truncate_history
+from facetwin.training.preview import make_preview, write_preview
+from facetwin.training.regions import region_masks
 from facetwin.models.transfer import load_matching
 
-__all__ = ["train", "TrainSummary", "TrainStatus"]
+__all__ = ["train", "TrainSummary", "train_progress"]
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +66,6 @@ _MAX_ROLLBACKS = 3
 #: ``init_from`` value for the base model shipped with facetwin.
 BASE = "base"
 _PREVIEW_FACES = 4
-
-
-@dataclass
-class TrainStatus:
-    """What a progress callback is told after each step."""
-
-    step: int
-    total_steps: int | None
-    loss_a: float | None
-    loss_b: float | None
-    samples_per_s: float | None
-    elapsed: float
 
 
 @dataclass
@@ -92,6 +81,21 @@ class TrainSummary:
     rollbacks: int = 0
     transfer: str | None = None  # where the weights started (new models)
     notes: list[str] = field(default_factory=list)
+
+
+def train_progress(step: int, total: int | None, loss_a: float, loss_b: float | None, samples_per_s: float,
+                   elapsed: float) -> Progress:
+    """A training step as a ``Progress``: facts loss_a, loss_b (NaN until the first logged
+    step), samples_per_s and elapsed seconds of this run."""
+    detail = ""
+    if loss_a == loss_a:  # not NaN
+        detail = f"loss A {loss_a:.4f}" + (f" B {loss_b:.4f}" if loss_b is not None else "")
+        if samples_per_s:
+            detail += f", {samples_per_s:.1f} faces/s"
+    facts = {"loss_a": loss_a, "samples_per_s": samples_per_s, "elapsed": elapsed}
+    if loss_b is not None:
+        facts["loss_b"] = loss_b
+    return Progress("train", step, total, "step", detail=detail, facts=facts)
 
 
 def _augment_config(config: TrainConfig) -> AugmentConfig:
@@ -203,7 +207,7 @@ def train(
     init_from: str | Path | None = BASE,
     device: str = "auto",
     distributed: Distributed | None = None,
-    progress: Callable[[TrainStatus], None] | None = None,
+    progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
     pretraining: bool = False,
 ) -> TrainSummary:
@@ -221,14 +225,14 @@ def train(
             shape match; None: from scratch. Ignored on resume.
         device: "auto", "cpu", "cuda", "cuda:1", ...
         distributed: this process's rank in a torchrun job; None for one process.
-        progress: called after every step (rank 0 only).
+        progress: called with a ``Progress`` after every step (rank 0 only; ``train_progress``).
         should_stop: asked after every step, after ``progress``: True ends the run as a
             step limit would (closing checkpoint, preview and loss plot) with
             ``stopped_by="requested"``; a UI's pause or stop button, and a later
             ``train(..., resume=True)`` continues exactly. Only rank 0's answer counts;
             under DDP pass it on every rank (or on none), since all ranks then agree on
             stopping after each step.
-        pretraining: learn faces in general (``facetwin.train.pretrain``): both halves of
+        pretraining: learn faces in general (``facetwin.training.pretrain``): both halves of
             each step train decoder A on ``faces_a``'s many people, and decoder B is saved
             as a copy of it, so a pair fine-tuned from this model starts both decoders
             from the same general face decoder.
@@ -291,7 +295,7 @@ def train(
     model.to(dev)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
-    # Adam as the original ran it (one set of moments per autoencoder, see train/optim.py).
+    # Adam as the original ran it (one set of moments per autoencoder, see training/optim.py).
     # Not fused: a fused CPU update did not resume bit for bit (4e-5 apart after one step).
     def trainable(part: str) -> list[torch.nn.Parameter]:
         return [p for p in getattr(model, part).parameters() if p.requires_grad]
@@ -493,8 +497,8 @@ def train(
                                 "lr": config.lr,
                             })
                     if is_main and progress is not None:
-                        progress(TrainStatus(step, config.steps, loss_a_value, loss_b_value,
-                                             samples_per_s or None, time.perf_counter() - started))
+                        progress(train_progress(step, config.steps, loss_a_value, loss_b_value, samples_per_s,
+                                                time.perf_counter() - started))
                     if step % config.preview_every == 0:
                         preview(step)
                         if is_main and history.exists():

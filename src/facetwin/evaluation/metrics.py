@@ -588,7 +588,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Mean structural similarity of two uint8 RGB images: 1 for identical, lower for less alike.
 
-    Computed with ``facetwin.train.losses.ssim`` (Gaussian window 11, sigma 1.5, data
+    Computed with ``facetwin.training.losses.ssim`` (Gaussian window 11, sigma 1.5, data
     range 1, per channel, reflect-padded borders) on the images scaled to [0, 1], so an
     evaluation reads the same SSIM the training loss optimises. It agrees with
     scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
@@ -600,7 +600,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """
     import torch
 
-    from facetwin.train.losses import ssim as ssim_map
+    from facetwin.training.losses import ssim as ssim_map
 
     a, b = _image_pair(a, b)
 
@@ -692,7 +692,7 @@ def face_flicker(outputs: np.ndarray, inputs: np.ndarray, masks: np.ndarray) -> 
     """
     import torch
 
-    from facetwin.convert.metrics import flicker_score
+    from facetwin.conversion.metrics import flicker_score
 
     outputs = check_array(outputs, "outputs", ["T", "H", "W", 3], dtypes=[np.uint8])
     inputs = check_array(inputs, "inputs", list(outputs.shape), dtypes=[np.uint8])

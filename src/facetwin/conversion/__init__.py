@@ -6,8 +6,8 @@ back -> blend (``blend``). ``metrics`` measures the result (seams, flicker)
 so blending choices are measured rather than guessed.
 """
 
-from facetwin.convert.blend import alpha_blend, poisson_blend
-from facetwin.convert.colour import (
+from facetwin.conversion.blend import alpha_blend, poisson_blend
+from facetwin.conversion.colour import (
     COLOUR_MODES,
     ColourMode,
     apply_colour,
@@ -16,17 +16,17 @@ from facetwin.convert.colour import (
     rgb_to_lab,
     transfer_colour,
 )
-from facetwin.convert.masks import (
+from facetwin.conversion.masks import (
     MASK_MODES,
     MaskMode,
     combine_masks,
     landmark_hull_mask,
     refine_mask,
 )
-from facetwin.convert.metrics import flicker_score, seam_score
-from facetwin.convert.pipeline import ConvertSummary, convert
-from facetwin.convert.preview import FramePreview, PreviewFrame
-from facetwin.convert.swap import FaceSwapper, SwapFace, model_window
+from facetwin.conversion.metrics import flicker_score, seam_score
+from facetwin.conversion.pipeline import ConvertSummary, convert
+from facetwin.conversion.preview import FramePreview, PreviewFrame
+from facetwin.conversion.swap import FaceSwapper, SwapFace, model_window
 
 __all__ = [
     "convert",

@@ -16,7 +16,7 @@ is one person per entry (so ``../shared/data/pretrain`` gives its 79 people).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +24,10 @@ import numpy as np
 
 from facetwin._check import check_array, check_range
 from facetwin.errors import EmptyInputError, InputNotFoundError, InvalidOptionError
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["Gallery", "Person", "gallery_sources", "person_vectors", "build_gallery", "target_ranks", "top_k"]
 
-#: (stage, done, total)
-GalleryProgress = Callable[[str, int, int], None]
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -204,7 +203,7 @@ def _name(source: Path) -> str:
 
 def build_gallery(
     sources: Sequence[Path], tools, *, frames: int = 12, cache: str | Path | None = None,
-    progress: GalleryProgress | None = None,
+    progress: ProgressFn | None = None,
 ) -> Gallery:
     """A gallery of the people of ``sources`` (see ``gallery_sources``); footage without a
     face, or that cannot be read, is left out and listed in ``skipped``.
@@ -219,7 +218,7 @@ def build_gallery(
     """
     from facetwin.errors import FacetwinError
 
-    report = progress or (lambda *args: None)
+    report = progress or (lambda event: None)
     stored = _read_cache(cache)
     recognisers = ["dlib"] + (["sface"] if tools.sface is not None else [])
     gallery = Gallery()
@@ -239,7 +238,7 @@ def build_gallery(
                 stored[person.key] = {"name": person.name, "stamp": stamp, "faces": person.faces,
                                       "vectors": {r: v.tolist() for r, v in person.vectors.items()}}
                 _write_cache(cache, stored)
-        report("gallery", i + 1, len(sources))
+        report(Progress("gallery", i + 1, len(sources), "person"))
     if sources and not len(gallery):
         raise InvalidOptionError("gallery", str(sources[0]), "footage with faces")
     return gallery
