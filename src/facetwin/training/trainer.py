@@ -195,6 +195,168 @@ def _resume_changes(
     return changes
 
 
+def _new_model(config: TrainConfig) -> SwapModel:
+    overrides = {} if config.mask is None else {"mask": config.mask}
+    torch.manual_seed(config.seed)  # the initial weights too are a function of the seed
+    return create_model(config.model, **overrides)
+
+
+def _training_faces(faces_a, faces_b, size: int, config: TrainConfig, pretraining: bool) -> tuple[Faces, Faces]:
+    """Both people's faces cut to the model's window (and A's colour moved to B's)."""
+    face = face_type(config.face)
+
+    def framed(faces: str | Path | Faces) -> Faces:
+        faces = faces if isinstance(faces, Faces) else load_faces(faces)
+        return frame_faces(faces, face, size, window_fraction=AugmentConfig().warp_coverage)
+
+    a = framed(faces_a)
+    b = a if faces_b is faces_a else framed(faces_b)
+    if config.match_colour and not pretraining:
+        a = match_mean_colour(a, b)
+    return a, b
+
+
+def _start_from(model: SwapModel, init_from: str | Path, config: TrainConfig) -> str:
+    """Load a new model's starting weights; the line saying where they came from."""
+    weights, source = _start_weights(init_from, config)
+    report = source if weights is None else f"{source}: {load_matching(model, weights)}"
+    log.info("start: %s", report)
+    return report
+
+
+def _place(model: SwapModel, config: TrainConfig, device: torch.device) -> None:
+    for part in config.freeze:
+        for p in getattr(model, part).parameters():
+            p.requires_grad_(False)
+    model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+
+
+def _optimizer(model: SwapModel, config: TrainConfig) -> SwapAdam:
+    """Adam as the original ran it: one set of moments per autoencoder (training/optim.py).
+    Not fused: a fused CPU update did not resume bit for bit (4e-5 apart after one step)."""
+    def trainable(part: str) -> list[torch.nn.Parameter]:
+        return [p for p in getattr(model, part).parameters() if p.requires_grad]
+
+    return SwapAdam(trainable("encoder"), trainable("decoder_a"), trainable("decoder_b"),
+                    lr=config.lr, betas=(config.beta1, config.beta2))
+
+
+class _PersonLoss:
+    """One half-step's loss: a batch of one person's faces, warped, through one decoder.
+
+    Returns (the weighted total to backpropagate, the plain L1 reconstruction to log).
+    """
+
+    def __init__(self, net: torch.nn.Module, model: SwapModel, config: TrainConfig, crop_size: int,
+                 device: torch.device, bf16: bool) -> None:
+        self.net, self.config, self.device, self.bf16 = net, config, device, bf16
+        self.size, self.predicts_mask = model.input_size, model.predicts_mask
+        self.augment = _augment_config(config)
+        # Region masks follow each sample only when a loss uses them.
+        self.need_regions = bool(config.eyes_mouth_weight) or (model.predicts_mask and bool(config.mask_weight))
+        self.regions = region_masks(crop_size, face_type(config.face),
+                                    window_fraction=AugmentConfig().warp_coverage).to(device)
+
+    def __call__(self, faces: Faces, to: str, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        config = self.config
+        index = torch.randint(len(faces), (config.batch_size,), generator=gen, device=gen.device)
+        batch = faces.images[index.cpu()].to(self.device, non_blocking=True)
+        aug = augment_batch(
+            batch, size=self.size, config=self.augment, generator=gen,
+            extra=self.regions.unsqueeze(0).expand(config.batch_size, -1, -1, -1) if self.need_regions else None,
+        )
+        warped = aug.warped.contiguous(memory_format=torch.channels_last) if config.channels_last else aug.warped
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            out = self.net(warped, to=to)  # DDP wraps forward; ``to`` goes through as a keyword
+        out = out.float()
+        weight = None
+        if config.eyes_mouth_weight:
+            eyes, mouth = aug.target_extra[:, 1:2], aug.target_extra[:, 2:3]
+            weight = 1 + config.eyes_mouth_weight * (eyes + mouth).clamp(0, 1)
+        recon = l1_loss(out[:, :3], aug.target, weight)
+        total = config.l1_weight * recon
+        if config.ssim_weight:
+            total = total + config.ssim_weight * ssim_loss(out[:, :3], aug.target, weight)
+        if self.predicts_mask and config.mask_weight:
+            total = total + config.mask_weight * F.l1_loss(out[:, 3:4], aug.target_extra[:, 0:1])
+        return total, recon.detach()
+
+
+class _Outputs:
+    """What a run leaves in its model folder: checkpoints, previews, the loss history and
+    plot, TensorBoard. Written by rank 0 only; every rank keeps ``saved_step``, the step
+    the folder's checkpoint holds (for the rollback and the interrupt's message)."""
+
+    def __init__(self, model_dir: Path, model: SwapModel, optimizer: SwapAdam, model_config: dict[str, Any],
+                 config: TrainConfig, people: tuple[Faces, Faces], *, device: torch.device, bf16: bool,
+                 is_main: bool, pretraining: bool, saved_step: int) -> None:
+        self.model_dir, self.model, self.optimizer, self.model_config = model_dir, model, optimizer, model_config
+        self.config, self.device, self.bf16, self.is_main, self.pretraining = config, device, bf16, is_main, pretraining
+        self.saved_step = saved_step
+        self.history = model_dir / "history.csv"
+        self.title = f"{config.model}: {model_dir.name}"
+        # Fixed faces for previews: evenly spread through each set, no augmentation.
+        plain = AugmentConfig(rotation=0, zoom=0, shift=0, flip=0, warp_sigma=0)
+        self.fixed = [
+            augment_batch(faces.images[torch.linspace(0, len(faces) - 1, _PREVIEW_FACES).long()].to(device),
+                          size=model.input_size, config=plain,
+                          generator=torch.Generator(device=device).manual_seed(0)).target
+            for faces in people
+        ]
+        if is_main:
+            model_dir.mkdir(parents=True, exist_ok=True)
+        self.board = _tensorboard(model_dir) if config.tensorboard and is_main else None
+
+    def save(self, step: int, state: dict[str, Any]) -> None:
+        model = self.model
+        if self.pretraining:
+            model.decoder_b.load_state_dict(model.decoder_a.state_dict())
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            # Loading refuses NaN weights; keep the last good checkpoint to roll back to.
+            log.warning("step %d: the weights are NaN or infinite, not saved (the folder keeps step %d)",
+                        step, self.saved_step)
+            return
+        if self.is_main:
+            save_checkpoint(self.model_dir, model=model, optimizer=self.optimizer, state={**state, "step": step},
+                            config=self.model_config)
+        self.saved_step = step
+
+    def preview(self, step: int) -> None:
+        if not self.is_main:
+            return
+        model = self.model
+        model.eval()
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            grid = make_preview(*self.fixed, lambda x, to: model(x, to=to)[:, :3].float())
+        model.train()
+        path = self.model_dir / "previews" / f"step_{step:07d}.png"
+        path.parent.mkdir(exist_ok=True)
+        write_preview(path, grid)
+        atomic_write_bytes(self.model_dir / "preview.png", path.read_bytes())
+
+    def log(self, row: dict[str, Any], loss_a: float, loss_b: float, samples_per_s: float) -> None:
+        if self.board is not None:
+            self.board.add_scalars("loss", {"a": loss_a, "b": loss_b}, row["step"])
+            self.board.add_scalar("samples_per_s", samples_per_s, row["step"])
+        if self.is_main:
+            append_history(self.history, row)
+
+    def rewind(self, step: int) -> None:
+        """The history back to ``step``: a resume or a rollback trains the steps after it again."""
+        if self.is_main and self.history.exists():
+            truncate_history(self.history, step)
+
+    def plot(self) -> None:
+        if self.is_main and self.history.exists():
+            plot_history(self.history, self.model_dir / "loss.png", title=self.title)
+
+    def close(self) -> None:
+        if self.board is not None:
+            self.board.close()
+
+
 @locks_output("model_dir", "train", clean=("previews",),
               unless=lambda args: args["distributed"] is not None and args["distributed"].rank != 0)
 def train(
@@ -265,45 +427,14 @@ def train(
     if previous is not None:
         config = _keep_architecture(config, previous.get("train", {}), model_dir)
 
-    # --- model, then the data cut to its window ------------------------------------
-    overrides = {} if config.mask is None else {"mask": config.mask}
-    torch.manual_seed(config.seed)  # the initial weights too are a function of the seed
-    model = create_model(config.model, **overrides)
-    size = model.input_size
-    face = face_type(config.face)
-    window_fraction = AugmentConfig().warp_coverage
-
-    def framed(faces: str | Path | Faces) -> Faces:
-        faces = faces if isinstance(faces, Faces) else load_faces(faces)
-        return frame_faces(faces, face, size, window_fraction=window_fraction)
-
-    a = framed(faces_a)
-    b = a if faces_b is faces_a else framed(faces_b)
-    if config.match_colour and not pretraining:
-        a = match_mean_colour(a, b)
-    regions = region_masks(a.size, face, window_fraction=window_fraction).to(dev)
-    augment = _augment_config(config)
-
+    # --- the model, the data cut to its window, the optimiser ------------------------
+    model = _new_model(config)
+    a, b = _training_faces(faces_a, faces_b, model.input_size, config, pretraining)
     transfer_report = None
     if init_from is not None and previous is None:
-        weights, source = _start_weights(init_from, config)
-        transfer_report = source if weights is None else f"{source}: {load_matching(model, weights)}"
-        log.info("start: %s", transfer_report)
-    for part in config.freeze:
-        for p in getattr(model, part).parameters():
-            p.requires_grad_(False)
-    model.to(dev)
-    if config.channels_last:
-        model.to(memory_format=torch.channels_last)
-    # Adam as the original ran it (one set of moments per autoencoder, see training/optim.py).
-    # Not fused: a fused CPU update did not resume bit for bit (4e-5 apart after one step).
-    def trainable(part: str) -> list[torch.nn.Parameter]:
-        return [p for p in getattr(model, part).parameters() if p.requires_grad]
-
-    optimizer = SwapAdam(
-        trainable("encoder"), trainable("decoder_a"), trainable("decoder_b"),
-        lr=config.lr, betas=(config.beta1, config.beta2),
-    )
+        transfer_report = _start_from(model, init_from, config)
+    _place(model, config, dev)
+    optimizer = _optimizer(model, config)
     state: dict[str, Any] = {"step": 0, "seed": config.seed, "rollbacks": 0, "seconds": 0.0}
     notes: list[str] = []
     data = {"a": {"folder": str(a.source), "faces": len(a), "fingerprint": a.fingerprint()},
@@ -321,7 +452,6 @@ def train(
                          "it does not continue the saved run exactly")
             log.warning("%s: %s", model_dir, notes[-1])
     start_step = int(state["step"])
-    last_saved = start_step  # the step the folder's checkpoint holds (0 once a new model is saved)
     state.update(data=data)
     model_config = _model_config(model, config, a, b)
 
@@ -336,52 +466,15 @@ def train(
             net, device_ids=[dev.index] if dev.type == "cuda" else None, find_unused_parameters=True
         )
     bf16 = use_bf16(config.precision, dev)
-    # Region masks follow each sample only when a loss uses them.
-    need_regions = bool(config.eyes_mouth_weight) or (model.predicts_mask and bool(config.mask_weight))
+    loss_of = _PersonLoss(net, model, config, a.size, dev, bf16)
 
-    def forward(x: torch.Tensor, to: str) -> torch.Tensor:
-        # DDP wraps forward; the SwapModel's `to` goes through as a keyword.
-        return net(x, to=to)
-
-    def save(step: int) -> None:
-        nonlocal last_saved
-        if pretraining:
-            model.decoder_b.load_state_dict(model.decoder_a.state_dict())
-        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-            # Loading refuses NaN weights; keep the last good checkpoint to roll back to.
-            log.warning("step %d: the weights are NaN or infinite, not saved (the folder keeps step %d)",
-                        step, last_saved)
-            return
-        if is_main:
-            save_checkpoint(model_dir, model=model, optimizer=optimizer, state={**state, "step": step}, config=model_config)
-        last_saved = step
-
-    # Fixed faces for previews: evenly spread through each set, no augmentation.
-    plain = AugmentConfig(rotation=0, zoom=0, shift=0, flip=0, warp_sigma=0)
-    fixed = {
-        name: augment_batch(
-            faces.images[torch.linspace(0, len(faces) - 1, _PREVIEW_FACES).long()].to(dev),
-            size=size, config=plain, generator=torch.Generator(device=dev).manual_seed(0),
-        ).target
-        for name, faces in (("a", a), ("b", b))
-    }
-
-    def preview(step: int) -> None:
-        if not is_main:
-            return
-        model.eval()
-        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            grid = make_preview(fixed["a"], fixed["b"], lambda x, to: model(x, to=to)[:, :3].float())
-        model.train()
-        (model_dir / "previews").mkdir(exist_ok=True)
-        write_preview(model_dir / "previews" / f"step_{step:07d}.png", grid)
-        atomic_write_bytes(model_dir / "preview.png", (model_dir / "previews" / f"step_{step:07d}.png").read_bytes())
-
-    if is_main:
-        model_dir.mkdir(parents=True, exist_ok=True)
+    outputs = _Outputs(model_dir, model, optimizer, model_config, config, (a, b), device=dev, bf16=bf16,
+                       is_main=is_main, pretraining=pretraining, saved_step=start_step)
     if previous is None:
-        save(0)  # a checkpoint to roll back to from the very first step
-        preview(0)
+        outputs.save(0, state)  # a checkpoint to roll back to from the very first step
+        outputs.preview(0)
+    else:
+        outputs.rewind(start_step)
 
     # --- the loop ------------------------------------------------------------------
     step = start_step
@@ -392,10 +485,6 @@ def train(
     loss_a_value = loss_b_value = float("nan")
     samples_per_s = 0.0
     stopped_by = "steps"
-    history = model_dir / "history.csv"
-    board = _tensorboard(model_dir) if config.tensorboard and is_main else None
-    if is_main and previous is not None and history.exists():
-        truncate_history(history, start_step)
 
     def agree(flag: bool) -> bool:
         """True on every rank if it is true on any: ranks must stop, roll back and
@@ -415,29 +504,6 @@ def train(
             return False
         return agree(time.perf_counter() - started >= config.time_limit)
 
-    def one_person(faces: Faces, to: str, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.randint(len(faces), (config.batch_size,), generator=gen, device=gen.device)
-        batch = faces.images[index.cpu()].to(dev, non_blocking=True)
-        aug = augment_batch(
-            batch, size=size, config=augment, generator=gen,
-            extra=regions.unsqueeze(0).expand(config.batch_size, -1, -1, -1) if need_regions else None,
-        )
-        warped = aug.warped.contiguous(memory_format=torch.channels_last) if config.channels_last else aug.warped
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            out = forward(warped, to)
-        out = out.float()
-        weight = None
-        if config.eyes_mouth_weight:
-            eyes, mouth = aug.target_extra[:, 1:2], aug.target_extra[:, 2:3]
-            weight = 1 + config.eyes_mouth_weight * (eyes + mouth).clamp(0, 1)
-        recon = l1_loss(out[:, :3], aug.target, weight)
-        total = config.l1_weight * recon
-        if config.ssim_weight:
-            total = total + config.ssim_weight * ssim_loss(out[:, :3], aug.target, weight)
-        if model.predicts_mask and config.mask_weight:
-            total = total + config.mask_weight * F.l1_loss(out[:, 3:4], aug.target_extra[:, 0:1])
-        return total, recon.detach()
-
     second = "a" if pretraining else "b"  # the decoder the second half-step trains
     try:
         # Ctrl-C and SIGTERM wait for the step in progress (a checkpoint of half a step
@@ -451,11 +517,11 @@ def train(
                     # encoder so moves twice per step, which is what the reference curve assumes
                     # (one summed update per step learnt about half as fast in the first 100).
                     optimizer.zero_grad(set_to_none=True)
-                    loss_a, recon_a = one_person(a, "a", gen)
+                    loss_a, recon_a = loss_of(a, "a", gen)
                     loss_a.backward()
                     optimizer.step("a")
                     optimizer.zero_grad(set_to_none=True)
-                    loss_b, recon_b = one_person(b, second, gen)
+                    loss_b, recon_b = loss_of(b, second, gen)
                     loss_b.backward()
                     optimizer.step(second)
                     step += 1
@@ -474,38 +540,32 @@ def train(
                             log.warning("non-finite loss at step %d: rolled back to step %d", step, good["step"])
                             step = int(good["step"])
                             last_log_time, last_log_step = time.perf_counter(), step
-                            if is_main and history.exists():
-                                truncate_history(history, step)  # those steps are trained again
+                            outputs.rewind(step)  # those steps are trained again
                             continue
                         consecutive_rollbacks = 0
                         now = time.perf_counter()
                         samples_per_s = (2 * config.batch_size * (step - last_log_step) * dist.world_size
                                          / max(now - last_log_time, 1e-9))
                         last_log_time, last_log_step = now, step
-                        if board is not None:
-                            board.add_scalars("loss", {"a": loss_a_value, "b": loss_b_value}, step)
-                            board.add_scalar("samples_per_s", samples_per_s, step)
-                        if is_main:
-                            append_history(history, {
-                                "step": step,
-                                "seconds": round(seconds_before + now - started, 3),
-                                "loss_a": round(loss_a_value, 6),
-                                "loss_b": round(loss_b_value, 6),
-                                "total_a": round(loss_a.item(), 6),
-                                "total_b": round(loss_b.item(), 6),
-                                "samples_per_s": round(samples_per_s, 2),
-                                "lr": config.lr,
-                            })
+                        outputs.log({
+                            "step": step,
+                            "seconds": round(seconds_before + now - started, 3),
+                            "loss_a": round(loss_a_value, 6),
+                            "loss_b": round(loss_b_value, 6),
+                            "total_a": round(loss_a.item(), 6),
+                            "total_b": round(loss_b.item(), 6),
+                            "samples_per_s": round(samples_per_s, 2),
+                            "lr": config.lr,
+                        }, loss_a_value, loss_b_value, samples_per_s)
                     if is_main and progress is not None:
                         progress(train_progress(step, config.steps, loss_a_value, loss_b_value, samples_per_s,
                                                 time.perf_counter() - started))
                     if step % config.preview_every == 0:
-                        preview(step)
-                        if is_main and history.exists():
-                            plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
+                        outputs.preview(step)
+                        outputs.plot()
                     if step % config.save_every == 0:
                         state["seconds"] = seconds_before + time.perf_counter() - started
-                        save(step)
+                        outputs.save(step, state)
                     # Rank 0 asks (a UI lives there); every rank joins agree() so all leave at this
                     # step. A Ctrl-C held during the step ends the run here too, at a whole step.
                     asked = not held and is_main and should_stop is not None and bool(should_stop())
@@ -519,18 +579,17 @@ def train(
                 raise
             finally:
                 loop_seconds = time.perf_counter() - started  # throughput without the closing save
-                if board is not None:
-                    board.close()
+                outputs.close()
                 # Whatever stopped the run (limit, Ctrl-C, an error), keep the work done since
                 # the last checkpoint, unless the weights themselves went bad (save skips those).
                 if step > start_step:
                     state["seconds"] = seconds_before + time.perf_counter() - started
-                    save(step)
-                    if last_saved == step and is_main and history.exists():
-                        preview(step)
-                        plot_history(history, model_dir / "loss.png", title=f"{config.model}: {model_dir.name}")
+                    outputs.save(step, state)
+                    if outputs.saved_step == step:
+                        outputs.preview(step)
+                        outputs.plot()
     except KeyboardInterrupt as interrupt:  # a held Ctrl-C raised again as the block ended, or code's own
-        raise TrainingInterrupted(model_dir, step=step, saved_step=last_saved) from interrupt
+        raise TrainingInterrupted(model_dir, step=step, saved_step=outputs.saved_step) from interrupt
     seconds = time.perf_counter() - started
     return TrainSummary(
         model_dir=model_dir,
