@@ -43,9 +43,9 @@ def main() -> None:
     from facetwin import load_model
     from facetwin.config import ConvertConfig, ExtractConfig
     from facetwin.conversion import FaceSwapper, SwapFace, flicker_score, seam_score
+    from facetwin.device import pick_device, use_bf16
     from facetwin.faces import FaceFinder
     from facetwin.io.media import open_media
-    from facetwin.device import pick_device, use_bf16
 
     torch.set_num_threads(2)
     frames, faces = [], []
@@ -63,8 +63,11 @@ def main() -> None:
 
     base = ConvertConfig(to=args.to)
     d = f"defaults ({base.colour} {base.blend})"
-    variants = [(f"colour {c:<9} blend {b}", replace(base, colour=c, blend=b))
-                for c in ("none", "mean", "reinhard", "histogram") for b in ("alpha", "poisson")]
+    variants = [
+        (f"colour {c:<9} blend {b}", replace(base, colour=c, blend=b))
+        for c in ("none", "mean", "reinhard", "histogram")
+        for b in ("alpha", "poisson")
+    ]
     variants += [(f"{d}, colour smoothing {w}", replace(base, colour_smoothing=w)) for w in (1.0, 0.1)]
     variants += [(f"{d}, feather {f}", replace(base, feather=f)) for f in (0.0, 0.03, 0.1)]
     variants += [(f"alpha {base.colour}, feather {f}", replace(base, blend="alpha", feather=f)) for f in (0.03, 0.1)]

@@ -117,23 +117,32 @@ def main() -> None:
         sys.exit("benchmarks/convert.py: --model must be a model of architecture `original`")
     tmp = Path(tempfile.mkdtemp(prefix="facetwin-convert-bench-"))
     clip = make_clip(args.video, args.frames, tmp / "clip.mp4")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; clip: {args.frames} frames of "
-          f"{args.video.name} (1280x720); model {args.model}", flush=True)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; clip: {args.frames} frames of "
+        f"{args.video.name} (1280x720); model {args.model}",
+        flush=True,
+    )
 
     times: dict[str, list[float]] = {"facetwin": [], "original": []}
     for r in range(args.repeats):
         for name, run in (("facetwin", run_facetwin), ("original", run_original)):
             seconds, faces = run(clip, args.model, tmp / f"{name}_{r}.mp4")
             times[name].append(seconds)
-            print(f"  run {r + 1} {name}: {seconds:.1f} s, {args.frames / seconds:.2f} frames/s, "
-                  f"{faces} faces swapped", flush=True)
+            print(
+                f"  run {r + 1} {name}: {seconds:.1f} s, {args.frames / seconds:.2f} frames/s, {faces} faces swapped",
+                flush=True,
+            )
     print()
     for name, values in times.items():
-        print(f"{name:<9} median {statistics.median(values):7.1f} s  ({args.frames / statistics.median(values):6.2f} "
-              f"frames/s), fastest {min(values):.1f} s")
+        print(
+            f"{name:<9} median {statistics.median(values):7.1f} s  ({args.frames / statistics.median(values):6.2f} "
+            f"frames/s), fastest {min(values):.1f} s"
+        )
     ratio = min(times["original"]) / min(times["facetwin"])
-    print(f"RATIO facetwin/original frames/s (fastest run of each): {ratio:.1f}x "
-          f"(issue requires >= 10x: {'met' if ratio >= 10 else 'NOT met'})")
+    print(
+        f"RATIO facetwin/original frames/s (fastest run of each): {ratio:.1f}x "
+        f"(issue requires >= 10x: {'met' if ratio >= 10 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

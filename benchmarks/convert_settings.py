@@ -49,9 +49,12 @@ def main() -> int:
         def pair(key: str, fmt: str) -> str:
             return " / ".join("n/a" if r.get(key) is None else fmt.format(r[key]) for r in (ab, ba))
 
-        print(f"| {label} | {pair('id_retrieval_dlib', '{:.0%}')} | {pair('id_retrieval_sface', '{:.0%}')} | "
-              f"{pair('identity_dlib_to_target', '{:.3f}')} | {pair('landmark_error', '{:.3f}')} | "
-              f"{pair('seam', '{:.3f}')} | {pair('flicker', '{:.3f}')} |", flush=True)
+        print(
+            f"| {label} | {pair('id_retrieval_dlib', '{:.0%}')} | {pair('id_retrieval_sface', '{:.0%}')} | "
+            f"{pair('identity_dlib_to_target', '{:.3f}')} | {pair('landmark_error', '{:.3f}')} | "
+            f"{pair('seam', '{:.3f}')} | {pair('flicker', '{:.3f}')} |",
+            flush=True,
+        )
     return 0
 
 

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from facetwin.config import DetectConfig
+from facetwin.dataset import check_pair
 from facetwin.detection.data import open_dataset
 from facetwin.detection.evaluation import evaluate_detector, write_detect_report
 from facetwin.detection.splits import _video_groups, dataset_splits
 from facetwin.detection.trainer import train_detector
-from facetwin.dataset import check_pair
 
 
 def link_tree(src: Path, dst: Path) -> None:
@@ -148,19 +148,27 @@ def run_detector(view: Path, work: Path, name: str, config: DetectConfig, crops:
     if not (detector / "crops").exists():
         (detector / "crops").symlink_to(crops, target_is_directory=True)
     started = time.perf_counter(), time.process_time()
-    summary = train_detector(view, detector, config=config, resume=(detector / "state.json").exists(),
-                             device="cpu")
+    summary = train_detector(view, detector, config=config, resume=(detector / "state.json").exists(), device="cpu")
     trained = time.perf_counter() - started[0], time.process_time() - started[1]
     started = time.perf_counter(), time.process_time()
     report = evaluate_detector(detector, view, probe=True, frames_per_video=config.frames_per_video, device="cpu")
     tested = time.perf_counter() - started[0], time.process_time() - started[1]
-    report["benchmark"] = {"train_wall_s": round(trained[0], 1), "train_cpu_s": round(trained[1], 1),
-                           "eval_wall_s": round(tested[0], 1), "eval_cpu_s": round(tested[1], 1),
-                           "steps": summary.step, "val": summary.validation, "crops": summary.crops,
-                           "split": summary.split}
+    report["benchmark"] = {
+        "train_wall_s": round(trained[0], 1),
+        "train_cpu_s": round(trained[1], 1),
+        "eval_wall_s": round(tested[0], 1),
+        "eval_cpu_s": round(tested[1], 1),
+        "steps": summary.step,
+        "val": summary.validation,
+        "crops": summary.crops,
+        "split": summary.split,
+    }
     write_detect_report(report, report_path)
-    print(f"  {name}: trained {summary.step} steps in {trained[0]:.0f} s (CPU {trained[1]:.0f} s), tested in "
-          f"{tested[0]:.0f} s, test frame AUC {report['all']['frames']['auc']:.3f}", flush=True)
+    print(
+        f"  {name}: trained {summary.step} steps in {trained[0]:.0f} s (CPU {trained[1]:.0f} s), tested in "
+        f"{tested[0]:.0f} s, test frame AUC {report['all']['frames']['auc']:.3f}",
+        flush=True,
+    )
     return report
 
 
@@ -175,8 +183,10 @@ def mean(values: list[float | None]) -> str:
 
 def print_checks(dataset: Path) -> None:
     manifest = json.loads((dataset / "manifest.json").read_text())
-    print("\n| pair | seconds | frames (labels / every video) | fake frames | mask IoU (median) | "
-          "changed pixels inside mask | |fake - original| away from the swap: mean / p99 / max | container cues |")
+    print(
+        "\n| pair | seconds | frames (labels / every video) | fake frames | mask IoU (median) | "
+        "changed pixels inside mask | |fake - original| away from the swap: mean / p99 / max | container cues |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, entry in manifest["pairs"].items():
         if entry.get("status") != "done":
@@ -187,11 +197,13 @@ def print_checks(dataset: Path) -> None:
         differ = sorted({d for v in cues.values() for d in v["differ"]})
         ratios = ", ".join(f"{lvl} {v['size_ratio']}" for lvl, v in cues.items())
         counts = sorted(set(c["video_frames"].values()))
-        print(f"| {entry['target']} <- {entry['source']} | {entry.get('seconds', 0):.0f} | "
-              f"{c['frames_labelled']} / {','.join(map(str, counts))} | {c['fake_frames']} | "
-              f"{c['mask_iou_median']:.3f} | {c['changed_inside_mask']:.4f} | "
-              f"{far.get('mean', 0):.3f} / {far.get('p99', 0):.0f} / {far.get('max', 0)} | "
-              f"{'same' if not differ else 'differ: ' + ', '.join(differ)}; bytes fake/original {ratios} |")
+        print(
+            f"| {entry['target']} <- {entry['source']} | {entry.get('seconds', 0):.0f} | "
+            f"{c['frames_labelled']} / {','.join(map(str, counts))} | {c['fake_frames']} | "
+            f"{c['mask_iou_median']:.3f} | {c['changed_inside_mask']:.4f} | "
+            f"{far.get('mean', 0):.3f} / {far.get('p99', 0):.0f} / {far.get('max', 0)} | "
+            f"{'same' if not differ else 'differ: ' + ', '.join(differ)}; bytes fake/original {ratios} |"
+        )
 
 
 def print_tables(reports: dict[str, list[dict[str, Any]]]) -> None:
@@ -205,27 +217,33 @@ def print_tables(reports: dict[str, list[dict[str, Any]]]) -> None:
             cells.append(mean([r["levels"][lvl]["frames"]["auc"] for r in runs]))
             cells.append(mean([r["levels"][lvl]["videos"]["auc"] for r in runs]))
         print(f"| {design} | {runs[0]['cross_level']['trained_on']} | " + " | ".join(cells) + " |")
-    print("\nShortcut probe (the same test crops with the mark changed): AUC changed vs as they are "
-          "(0.5: the mark moves no score), share of decisions changed, mean P(fake) before -> after")
-    print("| design | level | real: mark | real AUC | real decisions changed | real P(fake) | "
-          "fake: mark | fake AUC | fake decisions changed | fake P(fake) | watermark sigma real -> changed, fake -> changed |")
+    print(
+        "\nShortcut probe (the same test crops with the mark changed): AUC changed vs as they are "
+        "(0.5: the mark moves no score), share of decisions changed, mean P(fake) before -> after"
+    )
+    print(
+        "| design | level | real: mark | real AUC | real decisions changed | real P(fake) | "
+        "fake: mark | fake AUC | fake decisions changed | fake P(fake) | watermark sigma real -> changed, fake -> changed |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for design, runs in reports.items():
         for lvl in levels:
             probes = [r["probe"]["levels"][lvl] for r in runs]
             real_mark = probes[0]["real_changed"]["mark"]
-            print(f"| {design} | {lvl} | {real_mark} | {mean([p['auc_real_changed'] for p in probes])} | "
-                  f"{mean([p['decisions_changed_real'] for p in probes])} | "
-                  f"{mean([p['real']['mean_score'] for p in probes])} -> "
-                  f"{mean([p['real_changed']['mean_score'] for p in probes])} | "
-                  f"{probes[0]['fake_changed']['mark']} | {mean([p['auc_fake_changed'] for p in probes])} | "
-                  f"{mean([p['decisions_changed_fake'] for p in probes])} | "
-                  f"{mean([p['fake']['mean_score'] for p in probes])} -> "
-                  f"{mean([p['fake_changed']['mean_score'] for p in probes])} | "
-                  f"{mean([p['watermark']['real'] for p in probes])} -> "
-                  f"{mean([p['watermark']['real_changed'] for p in probes])}, "
-                  f"{mean([p['watermark']['fake'] for p in probes])} -> "
-                  f"{mean([p['watermark']['fake_changed'] for p in probes])} |")
+            print(
+                f"| {design} | {lvl} | {real_mark} | {mean([p['auc_real_changed'] for p in probes])} | "
+                f"{mean([p['decisions_changed_real'] for p in probes])} | "
+                f"{mean([p['real']['mean_score'] for p in probes])} -> "
+                f"{mean([p['real_changed']['mean_score'] for p in probes])} | "
+                f"{probes[0]['fake_changed']['mark']} | {mean([p['auc_fake_changed'] for p in probes])} | "
+                f"{mean([p['decisions_changed_fake'] for p in probes])} | "
+                f"{mean([p['fake']['mean_score'] for p in probes])} -> "
+                f"{mean([p['fake_changed']['mean_score'] for p in probes])} | "
+                f"{mean([p['watermark']['real'] for p in probes])} -> "
+                f"{mean([p['watermark']['real_changed'] for p in probes])}, "
+                f"{mean([p['watermark']['fake'] for p in probes])} -> "
+                f"{mean([p['watermark']['fake_changed'] for p in probes])} |"
+            )
 
 
 def main() -> int:

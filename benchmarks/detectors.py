@@ -125,12 +125,14 @@ def build_truth(images: dict[str, np.ndarray], out_dir: Path) -> None:
             clusters = [c for c in clusters if all(c is not j for j in joined)] + [merged]
         for c in clusters:
             box = np.median(np.stack([b for _, b in c]), axis=0)
-            candidates.append({
-                "id": len(candidates),
-                "image": name,
-                "box": [round(float(v), 1) for v in box],
-                "found_by": sorted({n for n, _ in c}),
-            })
+            candidates.append(
+                {
+                    "id": len(candidates),
+                    "image": name,
+                    "box": [round(float(v), 1) for v in box],
+                    "found_by": sorted({n for n, _ in c}),
+                }
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     cand_path = out_dir / "detector_truth_candidates.json"
     cand_path.write_text(json.dumps(candidates, indent=1))
@@ -158,18 +160,22 @@ def _contact_sheet(images: dict[str, np.ndarray], candidates: list[dict], path: 
         h, w = image.shape[:2]
         xa, ya, xb, yb = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
         crop = image[ya:yb, xa:xb].copy()
-        cv2.rectangle(crop, (int(x0 - xa), int(y0 - ya)), (int(x1 - xa), int(y1 - ya)), (255, 0, 0),
-                      max(1, crop.shape[1] // 100))
+        cv2.rectangle(
+            crop, (int(x0 - xa), int(y0 - ya)), (int(x1 - xa), int(y1 - ya)), (255, 0, 0), max(1, crop.shape[1] // 100)
+        )
         s = thumb / max(crop.shape[:2])
         crop = cv2.resize(crop, (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))))
         r, col = divmod(k, cols)
         oy, ox = r * (thumb + label_h), col * thumb
-        sheet[oy:oy + crop.shape[0], ox:ox + crop.shape[1]] = crop
+        sheet[oy : oy + crop.shape[0], ox : ox + crop.shape[1]] = crop
         stem = c["image"].rsplit(".", 1)[0].replace("wild_0000", "w").replace("portrait_", "p")
         by = ",".join(_SHORT[n] for n in c["found_by"])
-        cv2.putText(sheet, f"#{c['id']} {stem}", (ox + 2, oy + thumb + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
-        cv2.putText(sheet, f"{by} {int(x1 - x0)}px", (ox + 2, oy + thumb + 25), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (0, 0, 160), 1)
+        cv2.putText(
+            sheet, f"#{c['id']} {stem}", (ox + 2, oy + thumb + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1
+        )
+        cv2.putText(
+            sheet, f"{by} {int(x1 - x0)}px", (ox + 2, oy + thumb + 25), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 160), 1
+        )
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 
 
@@ -186,14 +192,16 @@ def _overview_sheet(images: dict[str, np.ndarray], candidates: list[dict], path:
             if c["image"] == name:
                 x0, y0, x1, y1 = (int(v) for v in c["box"])
                 cv2.rectangle(image, (x0, y0), (x1, y1), (255, 0, 0), lw)
-                cv2.putText(image, str(c["id"]), (x0, max(0, y0 - lw)), cv2.FONT_HERSHEY_SIMPLEX,
-                            lw / 3, (255, 255, 0), lw)
+                cv2.putText(
+                    image, str(c["id"]), (x0, max(0, y0 - lw)), cv2.FONT_HERSHEY_SIMPLEX, lw / 3, (255, 255, 0), lw
+                )
         s = tile / max(image.shape[:2])
-        image = cv2.resize(image, (max(1, round(image.shape[1] * s)), max(1, round(image.shape[0] * s))),
-                           interpolation=cv2.INTER_AREA)
+        image = cv2.resize(
+            image, (max(1, round(image.shape[1] * s)), max(1, round(image.shape[0] * s))), interpolation=cv2.INTER_AREA
+        )
         r, col = divmod(k, cols)
         oy, ox = r * (tile + 14), col * tile
-        sheet[oy:oy + image.shape[0], ox:ox + image.shape[1]] = image
+        sheet[oy : oy + image.shape[0], ox : ox + image.shape[1]] = image
         cv2.putText(sheet, name, (ox + 2, oy + tile + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 
@@ -218,8 +226,9 @@ def _timed(fn, *args) -> tuple[float, object]:
     return time.perf_counter() - t, out
 
 
-def measure(images: dict[str, np.ndarray], truth: dict[str, np.ndarray], frames: list[np.ndarray],
-            repeats: int) -> None:
+def measure(
+    images: dict[str, np.ndarray], truth: dict[str, np.ndarray], frames: list[np.ndarray], repeats: int
+) -> None:
     configs = configurations()
     names = list(configs)
     per_image: dict[str, list[float]] = {n: [] for n in names}
@@ -262,16 +271,22 @@ def measure(images: dict[str, np.ndarray], truth: dict[str, np.ndarray], frames:
                 dt, _ = _timed(configs[n], frame)
                 frame_ms[n].append(dt)
 
-    print(f"\n{len(images)} images, {n_true} verified faces ({n_small} narrower than {small} px); "
-          f"{repeats} repeats; {len(frames)} frames of 512x512 video; cv2 threads {cv2.getNumThreads()}\n")
-    print("| detector | recall | recall < 80 px | false pos. / image | median IoU | median ms / image "
-          "| mean ms / image | ms / 512x512 frame |")
+    print(
+        f"\n{len(images)} images, {n_true} verified faces ({n_small} narrower than {small} px); "
+        f"{repeats} repeats; {len(frames)} frames of 512x512 video; cv2 threads {cv2.getNumThreads()}\n"
+    )
+    print(
+        "| detector | recall | recall < 80 px | false pos. / image | median IoU | median ms / image "
+        "| mean ms / image | ms / 512x512 frame |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in names:
         rs = f"{small_hits[n]}/{n_small}" if n_small else "-"
-        print(f"| {n} | {hits[n] / n_true:.3f} ({hits[n]}/{n_true}) | {rs} | {fps_[n] / len(images):.3f} "
-              f"({fps_[n]}) | {statistics.median(match_iou[n]):.2f} | {1000 * statistics.median(per_image[n]):.1f} | "
-              f"{1000 * statistics.mean(per_image[n]):.1f} | {1000 * statistics.median(frame_ms[n]):.1f} |")
+        print(
+            f"| {n} | {hits[n] / n_true:.3f} ({hits[n]}/{n_true}) | {rs} | {fps_[n] / len(images):.3f} "
+            f"({fps_[n]}) | {statistics.median(match_iou[n]):.2f} | {1000 * statistics.median(per_image[n]):.1f} | "
+            f"{1000 * statistics.mean(per_image[n]):.1f} | {1000 * statistics.median(frame_ms[n]):.1f} |"
+        )
     ref = "hog up1"
     print("\nspeed ratios against hog up1 (median ms per image, same run):")
     for n in names:
@@ -294,15 +309,19 @@ def _per_face_costs(images: dict[str, np.ndarray], truth: dict[str, np.ndarray],
         for image, box in faces:
             dt, _ = _timed(predictor, image, box)
             lm.append(dt)
-    print(f"\nlandmarks (LandmarkPredictor, 68 points): median {1000 * statistics.median(lm):.2f} ms per face, "
-          f"mean {1000 * statistics.mean(lm):.2f} ms ({len(faces)} faces x {repeats})")
+    print(
+        f"\nlandmarks (LandmarkPredictor, 68 points): median {1000 * statistics.median(lm):.2f} ms per face, "
+        f"mean {1000 * statistics.mean(lm):.2f} ms ({len(faces)} faces x {repeats})"
+    )
     encoder = IdentityEncoder()
     few = faces[:: max(1, len(faces) // 8)][:8]
     marks = [predictor(image, box) for image, box in few]
     encoder(few[0][0], marks[0])
     ident = [_timed(encoder, image, m)[0] for (image, _), m in zip(few, marks)]
-    print(f"identity vector (IdentityEncoder): median {1000 * statistics.median(ident):.0f} ms per face "
-          f"({len(few)} faces)")
+    print(
+        f"identity vector (IdentityEncoder): median {1000 * statistics.median(ident):.0f} ms per face "
+        f"({len(few)} faces)"
+    )
 
 
 def video_frames(path: Path, count: int) -> list[np.ndarray]:
@@ -320,8 +339,12 @@ def video_frames(path: Path, count: int) -> list[np.ndarray]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=Path, default=SHARED_DATA / "images")
-    parser.add_argument("--video", type=Path, default=SHARED_DATA / "videos" / "talking_d3.mp4",
-                        help="512x512 video for the per-frame cost")
+    parser.add_argument(
+        "--video",
+        type=Path,
+        default=SHARED_DATA / "videos" / "talking_d3.mp4",
+        help="512x512 video for the per-frame cost",
+    )
     parser.add_argument("--frames", type=int, default=30, help="video frames timed (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per image and detector (default: %(default)s)")
     parser.add_argument("--cv-threads", type=int, default=None, help="cv2.setNumThreads (default: OpenCV's own)")

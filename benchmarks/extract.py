@@ -126,8 +126,11 @@ def stage_costs(video: Path, repeats: int) -> None:
     from facetwin.io.media import open_media
 
     cfg = ExtractConfig()
-    detector = create_detector(cfg.detector, score_threshold=cfg.yunet_threshold) if cfg.detector == "yunet" \
+    detector = (
+        create_detector(cfg.detector, score_threshold=cfg.yunet_threshold)
+        if cfg.detector == "yunet"
         else create_detector("hog", upsample=cfg.hog_upsample)
+    )
     window = detector if cfg.detector == "yunet" else create_detector("hog", upsample=0)
     predictor = LandmarkPredictor()
     per_run: list[dict[str, float]] = []
@@ -142,6 +145,7 @@ def stage_costs(video: Path, repeats: int) -> None:
                 spent[name] += time.perf_counter() - t
                 calls[name] += 1
                 return out
+
             return call
 
         class _Det:
@@ -152,7 +156,8 @@ def stage_costs(video: Path, repeats: int) -> None:
                 return self._fn(image)
 
         tracker = FaceTracker(
-            _Det("detect, full frame", detector), timed("landmarks", predictor),
+            _Det("detect, full frame", detector),
+            timed("landmarks", predictor),
             redetect_every=cfg.redetect_every,
             smooth={"min_cutoff": cfg.smooth_min_cutoff, "beta": cfg.smooth_beta},
             window_detector=_Det("detect, window", window),
@@ -173,23 +178,36 @@ def stage_costs(video: Path, repeats: int) -> None:
                 spent["tracker.update (all)"] += time.perf_counter() - t
                 for face in faces:
                     t = time.perf_counter()
-                    crop = warp_to_crop(frame.image, crop_from_frame(face.landmarks, crop_size=cfg.crop_size,
-                                                                     coverage=cfg.coverage), cfg.crop_size)
+                    crop = warp_to_crop(
+                        frame.image,
+                        crop_from_frame(face.landmarks, crop_size=cfg.crop_size, coverage=cfg.coverage),
+                        cfg.crop_size,
+                    )
                     spent["align + warp"] += time.perf_counter() - t
                     t = time.perf_counter()
                     encode_png(crop, compression=cfg.png_compression)
                     spent["PNG encode (a thread in extract)"] += time.perf_counter() - t
         spent["total (serial)"] = time.perf_counter() - t_all
         spent["tracker: rest (cut check, matching, smoothing)"] = spent["tracker.update (all)"] - sum(
-            spent[k] for k in ("detect, full frame", "detect, window", "landmarks"))
+            spent[k] for k in ("detect, full frame", "detect, window", "landmarks")
+        )
         per_run.append({k: 1000 * v / frames for k, v in spent.items()})
         counts = dict(calls)
-    print(f"\nstages of facetwin's default extraction, serial, {frames} frames, median of {repeats} runs "
-          f"(ms per frame; calls in the last run):")
+    print(
+        f"\nstages of facetwin's default extraction, serial, {frames} frames, median of {repeats} runs "
+        f"(ms per frame; calls in the last run):"
+    )
     print("| stage | ms / frame | calls |\n|---|---:|---:|")
-    order = ["decode (PyAV, rgb24)", "detect, full frame", "detect, window", "landmarks",
-             "tracker: rest (cut check, matching, smoothing)", "align + warp", "PNG encode (a thread in extract)",
-             "total (serial)"]
+    order = [
+        "decode (PyAV, rgb24)",
+        "detect, full frame",
+        "detect, window",
+        "landmarks",
+        "tracker: rest (cut check, matching, smoothing)",
+        "align + warp",
+        "PNG encode (a thread in extract)",
+        "total (serial)",
+    ]
     for name in order:
         ms = statistics.median(r[name] for r in per_run)
         print(f"| {name} | {ms:.2f} | {counts.get(name, '')} |")
@@ -210,15 +228,23 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _spawn(kind: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--video", str(args.video),
-           "--frames", str(args.frames)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        kind,
+        "--video",
+        str(args.video),
+        "--frames",
+        str(args.frames),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"{kind} run failed (exit {proc.returncode})")
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise SystemExit(f"{kind} run printed no result:\n{proc.stdout}{proc.stderr}")
 
 
@@ -230,18 +256,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="video to extract (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each approach (default: %(default)s)")
-    parser.add_argument("--frames", type=int, default=0,
-                        help="measure the original on the first N frames only (default: all)")
-    parser.add_argument("--with-hog", action="store_true",
-                        help="also run facetwin with ExtractConfig(detector='hog') in the rotation")
-    parser.add_argument("--stages", action="store_true",
-                        help="instead: time each stage of facetwin's extraction loop (serial, in-process)")
+    parser.add_argument(
+        "--frames", type=int, default=0, help="measure the original on the first N frames only (default: all)"
+    )
+    parser.add_argument(
+        "--with-hog", action="store_true", help="also run facetwin with ExtractConfig(detector='hog') in the rotation"
+    )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="instead: time each stage of facetwin's extraction loop (serial, in-process)",
+    )
     parser.add_argument("--worker", choices=["facetwin", "facetwin-hog", "original"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.video = args.video.resolve()
     if not args.video.is_file():
-        hint = (f" (the real data is expected at {SHARED_DATA}; it exists only on development machines)"
-                if args.video == DEFAULT_VIDEO.resolve() else "")
+        hint = (
+            f" (the real data is expected at {SHARED_DATA}; it exists only on development machines)"
+            if args.video == DEFAULT_VIDEO.resolve()
+            else ""
+        )
         raise SystemExit(f"video not found: {args.video}{hint}; choose one with --video")
     if args.worker:
         _worker(args)
@@ -266,9 +300,12 @@ def main(argv: list[str] | None = None) -> None:
             r = _spawn(kind, args)
             r["fps"] = r["frames"] / r["seconds"]
             runs[kind].append(r)
-            print(f"  repeat {rep + 1} {kind:12s} {r['frames']:4d} frames {r['seconds']:7.2f} s "
-                  f"{r['fps']:7.2f} fps  faces {r['faces']:4d}  cpu {r['cpu_seconds']:6.2f} s  "
-                  f"peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+            print(
+                f"  repeat {rep + 1} {kind:12s} {r['frames']:4d} frames {r['seconds']:7.2f} s "
+                f"{r['fps']:7.2f} fps  faces {r['faces']:4d}  cpu {r['cpu_seconds']:6.2f} s  "
+                f"peak RSS {r['peak_rss_mib']:.0f} MiB",
+                flush=True,
+            )
 
     ft, og = runs["facetwin"], runs["original"]
     ft_fps, og_fps = _median(ft, "fps"), _median(og, "fps")
@@ -283,23 +320,32 @@ def main(argv: list[str] | None = None) -> None:
     for name, rs in rows:
         fps_list = ", ".join(f"{r['fps']:.1f}" for r in rs)
         cpu_ms = statistics.median(1000 * r["cpu_seconds"] / r["frames"] for r in rs)
-        print(f"| {name} | {rs[0]['frames']} | {_median(rs, 'fps'):.2f} | {fps_list} | {cpu_ms:.1f} | "
-              f"{rs[0]['faces']} | {max(r['peak_rss_mib'] for r in rs):.0f} |")
+        print(
+            f"| {name} | {rs[0]['frames']} | {_median(rs, 'fps'):.2f} | {fps_list} | {cpu_ms:.1f} | "
+            f"{rs[0]['faces']} | {max(r['peak_rss_mib'] for r in rs):.0f} |"
+        )
     print()
-    print(f"ratio facetwin/original: {ft_fps / og_fps:.1f}x (of medians); per repeat: "
-          + ", ".join(f"{x:.1f}x" for x in ratios) + f"; median {statistics.median(ratios):.1f}x")
+    print(
+        f"ratio facetwin/original: {ft_fps / og_fps:.1f}x (of medians); per repeat: "
+        + ", ".join(f"{x:.1f}x" for x in ratios)
+        + f"; median {statistics.median(ratios):.1f}x"
+    )
     if args.with_hog:
         fh = runs["facetwin-hog"]
         hog_ratios = [a["fps"] / b["fps"] for a, b in zip(fh, og)]
         yh = [a["fps"] / b["fps"] for a, b in zip(ft, fh)]
-        print(f"ratio facetwin(hog)/original: median {statistics.median(hog_ratios):.1f}x; "
-              f"facetwin default/facetwin(hog): median {statistics.median(yh):.2f}x; "
-              f"facetwin(hog) saved {fh[0]['faces']} faces")
+        print(
+            f"ratio facetwin(hog)/original: median {statistics.median(hog_ratios):.1f}x; "
+            f"facetwin default/facetwin(hog): median {statistics.median(yh):.2f}x; "
+            f"facetwin(hog) saved {fh[0]['faces']} faces"
+        )
     verdict = "meets" if statistics.median(ratios) >= 5 else "DOES NOT meet"
     print(f"requirement facetwin >= 5x faster: {verdict} it")
-    print(f"faces: facetwin saved {ft[0]['faces']} faces from {ft[0]['frames']} frames "
-          f"({ft[0]['frames_without_face']} frames without a face); original found and saved "
-          f"{og[0]['faces']} faces in {og[0]['frames']} frames")
+    print(
+        f"faces: facetwin saved {ft[0]['faces']} faces from {ft[0]['frames']} frames "
+        f"({ft[0]['frames_without_face']} frames without a face); original found and saved "
+        f"{og[0]['faces']} faces in {og[0]['frames']} frames"
+    )
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
 
 

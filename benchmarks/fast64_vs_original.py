@@ -31,29 +31,39 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--original", type=Path, required=True, help="finished `original` model folder with history.csv")
+    parser.add_argument(
+        "--original", type=Path, required=True, help="finished `original` model folder with history.csv"
+    )
     parser.add_argument("--fast", type=Path, help="fast64 model folder: reused if it has a history, else trained into")
     parser.add_argument("--minutes", type=float, default=15.0, help="fast64 training budget when training (default 15)")
     parser.add_argument("--plot", type=Path, help="write a loss-against-time plot here")
-    parser.add_argument("--original-step-seconds", type=float,
-                        help="put the original run on this time axis (seconds per step measured quietly, "
-                        "e.g. by benchmarks/train.py) instead of its own history, when other work slowed it")
+    parser.add_argument(
+        "--original-step-seconds",
+        type=float,
+        help="put the original run on this time axis (seconds per step measured quietly, "
+        "e.g. by benchmarks/train.py) instead of its own history, when other work slowed it",
+    )
     args = parser.parse_args()
 
     import torch
 
     from facetwin import TrainConfig, load_model
     from facetwin.data.dataset import load_faces, match_mean_colour
-    from facetwin.training import train
     from facetwin.models.checkpoint import read_config
+    from facetwin.training import train
 
     torch.set_num_threads(2)
     fast_dir = args.fast or Path(tempfile.mkdtemp(prefix="fast64_"))
     if not (fast_dir / "history.csv").exists():
         settings = read_config(args.original)["train"]
         config = TrainConfig(
-            model="fast64", batch_size=settings["batch_size"], colour_jitter=settings["colour_jitter"],
-            time_limit=args.minutes * 60, log_every=10, preview_every=100, save_every=10**9,
+            model="fast64",
+            batch_size=settings["batch_size"],
+            colour_jitter=settings["colour_jitter"],
+            time_limit=args.minutes * 60,
+            log_every=10,
+            preview_every=100,
+            save_every=10**9,
         )
         print(f"training fast64 for {args.minutes:g} min into {fast_dir}", flush=True)
         train(DATA / "trump", DATA / "cage", fast_dir, config=config)
@@ -63,26 +73,34 @@ def main() -> None:
     if args.original_step_seconds:
         for row in hist["original"]:
             row["seconds"] = row["step"] * args.original_step_seconds
-    curve = {name: [(a + b) / 2 for a, b in zip(smoothed(h, "loss_a"), smoothed(h, "loss_b"))] for name, h in hist.items()}
+    curve = {
+        name: [(a + b) / 2 for a, b in zip(smoothed(h, "loss_a"), smoothed(h, "loss_b"))] for name, h in hist.items()
+    }
     end_level = curve["original"][-1]
     reach = next((h["seconds"] for h, c in zip(hist["fast64"], curve["fast64"]) if c <= end_level), None)
 
     faces_b = load_faces(DATA / "cage")
     faces_a = match_mean_colour(load_faces(DATA / "trump"), faces_b)
-    print(f"\n{'model':<9} {'steps':>6} {'minutes':>8} {'train L1 (end, mean of 5 logs) A/B':>36} {'held-out L1 A / B':>20}")
+    print(
+        f"\n{'model':<9} {'steps':>6} {'minutes':>8} {'train L1 (end, mean of 5 logs) A/B':>36} {'held-out L1 A / B':>20}"
+    )
     for name, folder in runs.items():
         model = load_model(folder)
         held = [held_out_l1(model, faces, side) for faces, side in ((faces_a, "a"), (faces_b, "b"))]
         h = hist[name]
         train_end = f"{smoothed(h, 'loss_a')[-1]:.4f} / {smoothed(h, 'loss_b')[-1]:.4f}"
-        print(f"{name:<9} {int(h[-1]['step']):>6} {h[-1]['seconds'] / 60:>8.1f} {train_end:>36} "
-              f"{held[0]:>9.4f} / {held[1]:.4f}")
+        print(
+            f"{name:<9} {int(h[-1]['step']):>6} {h[-1]['seconds'] / 60:>8.1f} {train_end:>36} "
+            f"{held[0]:>9.4f} / {held[1]:.4f}"
+        )
     o_min = hist["original"][-1]["seconds"] / 60
     if reach is None:
         print(f"\nfast64 did not reach original's final training L1 ({end_level:.4f}) within its run")
     else:
-        print(f"\nfast64 reached original's final training L1 ({end_level:.4f}, after {o_min:.1f} min) "
-              f"after {reach / 60:.1f} min: {o_min / (reach / 60):.1f}x less time")
+        print(
+            f"\nfast64 reached original's final training L1 ({end_level:.4f}, after {o_min:.1f} min) "
+            f"after {reach / 60:.1f} min: {o_min / (reach / 60):.1f}x less time"
+        )
 
     if args.plot:
         import matplotlib

@@ -55,7 +55,18 @@ def train_both(work: Path, budget: str) -> dict[str, Path]:
     models = {"default": work / "default", "original": work / "original"}
     for name, extra in (("default", []), ("original", ORIGINAL_WAY)):
         if not (models[name] / "state.json").exists():
-            run(["train", str(work / "faces_a"), str(work / "faces_b"), "-o", str(models[name]), "--time", budget, *extra])
+            run(
+                [
+                    "train",
+                    str(work / "faces_a"),
+                    str(work / "faces_b"),
+                    "-o",
+                    str(models[name]),
+                    "--time",
+                    budget,
+                    *extra,
+                ]
+            )
     return models
 
 
@@ -81,7 +92,11 @@ def main() -> int:
 
     names = list(results)
     directions = [d for d in results[names[0]] if not d.startswith("_")]
-    print("\n| metric | better | " + " | ".join(f"{n}: {d.replace('_to_', '->').upper()}" for d in directions for n in names) + " |")
+    print(
+        "\n| metric | better | "
+        + " | ".join(f"{n}: {d.replace('_to_', '->').upper()}" for d in directions for n in names)
+        + " |"
+    )
     print("|---|---|" + "---|" * (len(names) * len(directions)))
     for key, label, fmt, better in ROWS:
         cells = []

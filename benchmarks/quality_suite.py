@@ -76,15 +76,27 @@ def train_all(work: Path, steps: int, train_args: list[str], pairs: list[tuple[s
         if done >= steps:
             continue
         started = time.perf_counter()
-        run(["train", str(work / "faces" / a), str(work / "faces" / b), "-o", str(model), "--steps", str(steps),
-             *(["--resume"] if done else []), *train_args])
+        run(
+            [
+                "train",
+                str(work / "faces" / a),
+                str(work / "faces" / b),
+                "-o",
+                str(model),
+                "--steps",
+                str(steps),
+                *(["--resume"] if done else []),
+                *train_args,
+            ]
+        )
         print(f"{a}_{b}: {steps - done} steps in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def write_pair_list(work: Path, pairs: list[tuple[str, str]]) -> Path:
     path = work / "pairs.csv"
-    rows = ["target,source,model"] + [f"{VIDEOS / (a + '.mp4')},{VIDEOS / (b + '.mp4')},{work / 'models' / f'{a}_{b}'}"
-                            for a, b in pairs]
+    rows = ["target,source,model"] + [
+        f"{VIDEOS / (a + '.mp4')},{VIDEOS / (b + '.mp4')},{work / 'models' / f'{a}_{b}'}" for a, b in pairs
+    ]
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -97,8 +109,13 @@ def main() -> int:
     parser.add_argument("--stage", choices=["all", "train", "evaluate"], default="all")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help=f"use the first N pairs. Default: {len(PAIRS)}")
     parser.add_argument("--max-frames", type=int, default=0, help="test frames per video (0: the whole test part)")
-    parser.add_argument("--gallery", nargs="*", type=Path, default=[DATA / "pretrain"],
-                        help="extra people for the identity gallery. Default: ../shared/data/pretrain")
+    parser.add_argument(
+        "--gallery",
+        nargs="*",
+        type=Path,
+        default=[DATA / "pretrain"],
+        help="extra people for the identity gallery. Default: ../shared/data/pretrain",
+    )
     args = parser.parse_args()
     if not VIDEOS.is_dir():
         print(f"needs the real data in {VIDEOS}", file=sys.stderr)
@@ -108,8 +125,15 @@ def main() -> int:
         train_all(args.work, args.steps, shlex.split(args.train_args), PAIRS[: args.pairs])
     if args.stage in ("all", "evaluate"):
         pairs = write_pair_list(args.work, PAIRS[: args.pairs])
-        cmd = ["evaluate", "--pairs", str(pairs), "-o", str(args.work / "evaluation"),
-               "--max-frames", str(args.max_frames)]
+        cmd = [
+            "evaluate",
+            "--pairs",
+            str(pairs),
+            "-o",
+            str(args.work / "evaluation"),
+            "--max-frames",
+            str(args.max_frames),
+        ]
         if args.gallery:
             cmd += ["--gallery", *map(str, args.gallery)]
         run(cmd)
@@ -130,19 +154,35 @@ def print_markdown(path: Path, steps: int) -> None:
     print("\n| method | recogniser | ID top-1 % | ID top-5 % | pose error (deg) | expression error |")
     print("|---|---|---|---|---|---|")
     for name, rec in (("dlib ResNet", "dlib"), ("SFace", "sface")):
-        print(f"| facetwin default, {steps} steps ({doc['gallery_size']} people) | {name} | "
-              f"{cell(overall.get(f'id_top1_{rec}'), '{:.1f}', 100)} | {cell(overall.get(f'id_top5_{rec}'), '{:.1f}', 100)} | "
-              f"{cell(overall.get('pose_error_l2'), '{:.2f}')} | {cell(overall.get('expression_error'), '{:.4f}')} /IOD |")
+        print(
+            f"| facetwin default, {steps} steps ({doc['gallery_size']} people) | {name} | "
+            f"{cell(overall.get(f'id_top1_{rec}'), '{:.1f}', 100)} | {cell(overall.get(f'id_top5_{rec}'), '{:.1f}', 100)} | "
+            f"{cell(overall.get('pose_error_l2'), '{:.2f}')} | {cell(overall.get('expression_error'), '{:.4f}')} /IOD |"
+        )
     for name, top1, pose, expression in PAPERS:
-        print(f"| {name} (published) | CosFace/ArcFace | {top1:.2f} | | {pose:.2f} | "
-              f"{'' if expression is None else f'{expression} (3DMM)'} |")
-    keys = [("id_top1_dlib", "{:.0f}", 100), ("id_top5_dlib", "{:.0f}", 100), ("id_top1_sface", "{:.0f}", 100),
-            ("id_top5_sface", "{:.0f}", 100), ("id_retrieval_dlib", "{:.0f}", 100),
-            ("id_retrieval_sface", "{:.0f}", 100), ("pose_error_l2", "{:.2f}", 1),
-            ("expression_error", "{:.3f}", 1), ("expression_error_still", "{:.3f}", 1), ("motion_ratio", "{:.2f}", 1), ("detail_ratio", "{:.2f}", 1),
-            ("flicker", "{:.2f}", 1), ("seam", "{:.2f}", 1)]
-    print("\n| swap | top-1 dlib % | top-5 dlib % | top-1 SFace % | top-5 SFace % | two-way dlib % | two-way SFace % "
-          "| pose (deg) | expression /IOD | ... of a still face | motion / input's | detail / real | flicker / input's | seam |")
+        print(
+            f"| {name} (published) | CosFace/ArcFace | {top1:.2f} | | {pose:.2f} | "
+            f"{'' if expression is None else f'{expression} (3DMM)'} |"
+        )
+    keys = [
+        ("id_top1_dlib", "{:.0f}", 100),
+        ("id_top5_dlib", "{:.0f}", 100),
+        ("id_top1_sface", "{:.0f}", 100),
+        ("id_top5_sface", "{:.0f}", 100),
+        ("id_retrieval_dlib", "{:.0f}", 100),
+        ("id_retrieval_sface", "{:.0f}", 100),
+        ("pose_error_l2", "{:.2f}", 1),
+        ("expression_error", "{:.3f}", 1),
+        ("expression_error_still", "{:.3f}", 1),
+        ("motion_ratio", "{:.2f}", 1),
+        ("detail_ratio", "{:.2f}", 1),
+        ("flicker", "{:.2f}", 1),
+        ("seam", "{:.2f}", 1),
+    ]
+    print(
+        "\n| swap | top-1 dlib % | top-5 dlib % | top-1 SFace % | top-5 SFace % | two-way dlib % | two-way SFace % "
+        "| pose (deg) | expression /IOD | ... of a still face | motion / input's | detail / real | flicker / input's | seam |"
+    )
     print("|---|" + "---|" * len(keys))
     for row in doc["rows"]:
         cells = ["n/a" if row.get(k) is None else fmt.format(row[k] * scale) for k, fmt, scale in keys]

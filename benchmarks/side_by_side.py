@@ -40,7 +40,7 @@ def held_out_frame(video: Path, at: float) -> np.ndarray:
 def tile(picture: np.ndarray, box: np.ndarray, label: str, note: str = "", size: int = 260) -> np.ndarray:
     x0, y0, x1, y1 = box.astype(int)
     pad = int(0.35 * (x1 - x0))
-    crop = picture[max(y0 - pad, 0):y1 + pad // 2, max(x0 - pad, 0):x1 + pad]
+    crop = picture[max(y0 - pad, 0) : y1 + pad // 2, max(x0 - pad, 0) : x1 + pad]
     crop = cv2.resize(crop, (size, int(size * crop.shape[0] / crop.shape[1])), interpolation=cv2.INTER_AREA)
     caption = np.full((44, size, 3), 255, np.uint8)
     cv2.putText(caption, label, (5, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
@@ -68,8 +68,11 @@ def main() -> int:
             swapped, _ = FaceSwapper(model, ConvertConfig(to=to)).swap(frame, [SwapFace(face.landmarks)])
             cells.append(tile(swapped, face.box, label, "SYNTHETIC (face-swapped)"))
         height = max(c.shape[0] for c in cells)
-        rows.append(np.concatenate([np.pad(c, ((0, height - c.shape[0]), (0, 0), (0, 0)), constant_values=255)
-                                    for c in cells], axis=1))
+        rows.append(
+            np.concatenate(
+                [np.pad(c, ((0, height - c.shape[0]), (0, 0), (0, 0)), constant_values=255) for c in cells], axis=1
+            )
+        )
     width = max(r.shape[1] for r in rows)
     grid = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
     cv2.imwrite(str(args.output), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])

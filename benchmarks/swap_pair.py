@@ -71,8 +71,8 @@ def main() -> None:
 
     import numpy as np
 
-    from facetwin.conversion import convert
     from facetwin.config import ConvertConfig
+    from facetwin.conversion import convert
 
     out = args.out or Path(tempfile.mkdtemp(prefix="facetwin-swap-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -80,8 +80,7 @@ def main() -> None:
     for side, video in PAIR.items():
         vectors = [v for v in identities(video, 5) if v is not None]
         mean_id[side] = np.mean(vectors, axis=0)
-    print(f"identity distance between the two people (mean vectors): "
-          f"{np.linalg.norm(mean_id['a'] - mean_id['b']):.3f}")
+    print(f"identity distance between the two people (mean vectors): {np.linalg.norm(mean_id['a'] - mean_id['b']):.3f}")
 
     for side, video in PAIR.items():
         target = "b" if side == "a" else "a"
@@ -89,16 +88,24 @@ def main() -> None:
         summary = convert(video, args.model, result, config=ConvertConfig(to=target))
         src, dst = streams(video), streams(result)
         same = {k: src[k] == dst[k] for k in ("frames", "fps", "size", "audio")}
-        print(f"\n{video.name} -> {result.name}: {summary.frames} frames, {summary.faces_swapped} faces swapped, "
-              f"{summary.frames / summary.seconds:.1f} frames/s")
+        print(
+            f"\n{video.name} -> {result.name}: {summary.frames} frames, {summary.faces_swapped} faces swapped, "
+            f"{summary.frames / summary.seconds:.1f} frames/s"
+        )
         print(f"  input  {src}\n  output {dst}\n  same: {same}")
         vectors = identities(result, args.every)
-        scored = [(np.linalg.norm(v - mean_id[target]), np.linalg.norm(v - mean_id[side])) for v in vectors if v is not None]
+        scored = [
+            (np.linalg.norm(v - mean_id[target]), np.linalg.norm(v - mean_id[side])) for v in vectors if v is not None
+        ]
         closer = sum(1 for to_target, to_source in scored if to_target < to_source)
-        print(f"  faces scored {len(scored)} of {len(vectors)} frames; closer to the target person ({target.upper()}) "
-              f"than to the source ({side.upper()}): {closer} ({100 * closer / max(len(scored), 1):.0f} %)")
-        print(f"  median distance to target {statistics.median(s[0] for s in scored):.3f}, "
-              f"to source {statistics.median(s[1] for s in scored):.3f}")
+        print(
+            f"  faces scored {len(scored)} of {len(vectors)} frames; closer to the target person ({target.upper()}) "
+            f"than to the source ({side.upper()}): {closer} ({100 * closer / max(len(scored), 1):.0f} %)"
+        )
+        print(
+            f"  median distance to target {statistics.median(s[0] for s in scored):.3f}, "
+            f"to source {statistics.median(s[1] for s in scored):.3f}"
+        )
     print(f"\nvideos in {out}")
 
 

@@ -61,7 +61,6 @@ _MARK = "BENCH_RESULT "
 # --------------------------------------------------------------------------------------
 
 
-
 def _original_random_transform(image, rng):
     """Rotation +-10 deg and zoom +-5 % about the centre, shift +-5 % of the side,
     replicated border, then a horizontal flip with probability 0.4 (float image HWC)."""
@@ -190,11 +189,12 @@ def run_original(iterations: int, data: Path) -> dict:
 # (a) facetwin's trainer.
 # --------------------------------------------------------------------------------------
 
+
 def run_facetwin(model: str, steps: int, data: Path) -> dict:
 
     from facetwin.config import TrainConfig
-    from facetwin.training import train
     from facetwin.device import pick_device, use_bf16
+    from facetwin.training import train
 
     config = TrainConfig(
         model=model, batch_size=BATCH, steps=steps, preview_every=10**9, save_every=10**9, log_every=steps
@@ -225,6 +225,7 @@ def run_facetwin(model: str, steps: int, data: Path) -> dict:
 # --------------------------------------------------------------------------------------
 # The hardware's ceiling.
 # --------------------------------------------------------------------------------------
+
 
 def forward_flops(model_name: str) -> float:
     """FLOPs (2 x multiply-adds of convolutions and linear layers) of one face's forward."""
@@ -268,6 +269,7 @@ def matmul_peak(dtype_name: str, repeats: int = 7) -> float:
 # Child process and the parent's table.
 # --------------------------------------------------------------------------------------
 
+
 def child(args: argparse.Namespace) -> None:
     import torch
 
@@ -289,9 +291,18 @@ def child(args: argparse.Namespace) -> None:
 
 
 def spawn(what: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", what, "--data", str(args.data),
-           "--steps", str(args.fast_steps if what == "facetwin:fast64" else args.steps),
-           "--original-steps", str(args.original_steps)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        what,
+        "--data",
+        str(args.data),
+        "--steps",
+        str(args.fast_steps if what == "facetwin:fast64" else args.steps),
+        "--original-steps",
+        str(args.original_steps),
+    ]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
@@ -299,15 +310,23 @@ def spawn(what: str, args: argparse.Namespace) -> dict:
     if proc.returncode != 0 or not lines:
         sys.stdout.write(proc.stdout)
         sys.exit(f"benchmarks/train.py: the {what} child failed (exit {proc.returncode}); see its output above")
-    return json.loads(lines[-1][len(_MARK):])
+    return json.loads(lines[-1][len(_MARK) :])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=12,
-                        help=f"facetwin steps per block, the first {FACETWIN_WARMUP} not timed (default 12)")
-    parser.add_argument("--original-steps", type=int, default=7,
-                        help=f"original iterations per block, the first {ORIGINAL_WARMUP} not timed (default 7)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=12,
+        help=f"facetwin steps per block, the first {FACETWIN_WARMUP} not timed (default 12)",
+    )
+    parser.add_argument(
+        "--original-steps",
+        type=int,
+        default=7,
+        help=f"original iterations per block, the first {ORIGINAL_WARMUP} not timed (default 7)",
+    )
     parser.add_argument("--fast-steps", type=int, default=22, help="fast64 steps (default 22)")
     parser.add_argument("--repeats", type=int, default=2, help="facetwin/original block pairs (default 2)")
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's default)")
@@ -324,8 +343,10 @@ def main() -> None:
         parser.error("--repeats must be >= 1")
     missing = [p for p in (args.data / "trump", args.data / "cage") if not p.is_dir()]
     if missing:
-        sys.exit(f"benchmarks/train.py: face data not found: {', '.join(map(str, missing))}\n"
-                 "It is not part of the repository; it lives in ../shared/data/faces (see --data).")
+        sys.exit(
+            f"benchmarks/train.py: face data not found: {', '.join(map(str, missing))}\n"
+            "It is not part of the repository; it lives in ../shared/data/faces (see --data)."
+        )
     if args.child:
         child(args)
         return
@@ -335,14 +356,20 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, Python {platform.python_version()}, "
-          f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} logical CPUs")
-    print(f"data: A = {args.data / 'trump'}, B = {args.data / 'cage'}; batch {BATCH} per person "
-          f"= {2 * BATCH} samples per step")
-    print(f"plan: {args.repeats} x (facetwin original {args.steps} steps [{FACETWIN_WARMUP} warm-up], "
-          f"re-created original {args.original_steps} iterations [{ORIGINAL_WARMUP} warm-up])"
-          + ("" if args.no_fast64 else f", then facetwin fast64 {args.fast_steps} steps [{FACETWIN_WARMUP} warm-up]"),
-          flush=True)
+    print(
+        f"torch {torch.__version__}, OpenCV {cv2.__version__}, Python {platform.python_version()}, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} logical CPUs"
+    )
+    print(
+        f"data: A = {args.data / 'trump'}, B = {args.data / 'cage'}; batch {BATCH} per person "
+        f"= {2 * BATCH} samples per step"
+    )
+    print(
+        f"plan: {args.repeats} x (facetwin original {args.steps} steps [{FACETWIN_WARMUP} warm-up], "
+        f"re-created original {args.original_steps} iterations [{ORIGINAL_WARMUP} warm-up])"
+        + ("" if args.no_fast64 else f", then facetwin fast64 {args.fast_steps} steps [{FACETWIN_WARMUP} warm-up]"),
+        flush=True,
+    )
 
     rows: list[tuple[str, int, dict]] = []
     started = time.perf_counter()
@@ -351,8 +378,11 @@ def main() -> None:
             result = spawn(what, args)
             rows.append((label, r, result))
             med = statistics.median(result["step_seconds"])
-            print(f"  block {r} {label}: median {med:.2f} s/step over {len(result['step_seconds'])} steps, "
-                  f"{result['wall_s']:.0f} s in all", flush=True)
+            print(
+                f"  block {r} {label}: median {med:.2f} s/step over {len(result['step_seconds'])} steps, "
+                f"{result['wall_s']:.0f} s in all",
+                flush=True,
+            )
     fast = None
     if not args.no_fast64:
         fast = spawn("facetwin:fast64", args)
@@ -360,21 +390,27 @@ def main() -> None:
 
     first = rows[0][2]
     print()
-    print(f"threads: {first['threads']} (torch.get_num_threads in each child)"
-          f"{'' if args.threads else ', torch default'}; "
-          f"facetwin bf16 autocast: {'yes' if first['bf16'] else 'no'}, channels_last: "
-          f"{'yes' if first.get('channels_last') else 'no'}; original: float32, NCHW, no autocast")
+    print(
+        f"threads: {first['threads']} (torch.get_num_threads in each child)"
+        f"{'' if args.threads else ', torch default'}; "
+        f"facetwin bf16 autocast: {'yes' if first['bf16'] else 'no'}, channels_last: "
+        f"{'yes' if first.get('channels_last') else 'no'}; original: float32, NCHW, no autocast"
+    )
     print()
-    header = f"{'approach':<22} {'block':>5} {'timed':>5} {'median s/step':>13} {'min':>6} {'max':>6} " \
-             f"{'samples/s':>9} {'peak RSS MiB':>12} {'last L1 A/B':>13}"
+    header = (
+        f"{'approach':<22} {'block':>5} {'timed':>5} {'median s/step':>13} {'min':>6} {'max':>6} "
+        f"{'samples/s':>9} {'peak RSS MiB':>12} {'last L1 A/B':>13}"
+    )
     print(header)
     print("-" * len(header))
     for label, r, res in rows:
         s = res["step_seconds"]
         med = statistics.median(s)
         la, lb = res["last_loss"]
-        print(f"{label:<22} {r:>5} {len(s):>5} {med:>13.3f} {min(s):>6.2f} {max(s):>6.2f} "
-              f"{2 * BATCH / med:>9.2f} {res['peak_rss_mib']:>12.0f} {la:>6.3f}/{lb:.3f}")
+        print(
+            f"{label:<22} {r:>5} {len(s):>5} {med:>13.3f} {min(s):>6.2f} {max(s):>6.2f} "
+            f"{2 * BATCH / med:>9.2f} {res['peak_rss_mib']:>12.0f} {la:>6.3f}/{lb:.3f}"
+        )
     print("-" * len(header))
 
     def summary(label: str) -> tuple[float, float, list[float], int, float]:
@@ -385,32 +421,46 @@ def main() -> None:
 
     ft, ft_pooled, ft_blocks, ft_n, ft_rss = summary("facetwin (original)")
     og, og_pooled, og_blocks, og_n, og_rss = summary("re-created original")
-    for label, med, n, rss in (("facetwin (original)", ft_pooled, ft_n, ft_rss),
-                               ("re-created original", og_pooled, og_n, og_rss)):
+    for label, med, n, rss in (
+        ("facetwin (original)", ft_pooled, ft_n, ft_rss),
+        ("re-created original", og_pooled, og_n, og_rss),
+    ):
         print(f"{label:<22} {'all':>5} {n:>5} {med:>13.3f} {'':>6} {'':>6} {2 * BATCH / med:>9.2f} {rss:>12.0f}")
     print()
-    fastest = min((res for lab, _, res in rows if lab == "re-created original"),
-                  key=lambda res: statistics.median(res["step_seconds"]))
-    print("re-created original (its fastest block), median seconds per iteration: augmentation (2 x 64 faces) "
-          f"{fastest['augment_s']:.2f}, two train_on_batch {fastest['train_s']:.2f}, "
-          f"preview (4 x 14 faces) {fastest['preview_s']:.2f}")
+    fastest = min(
+        (res for lab, _, res in rows if lab == "re-created original"),
+        key=lambda res: statistics.median(res["step_seconds"]),
+    )
+    print(
+        "re-created original (its fastest block), median seconds per iteration: augmentation (2 x 64 faces) "
+        f"{fastest['augment_s']:.2f}, two train_on_batch {fastest['train_s']:.2f}, "
+        f"preview (4 x 14 faces) {fastest['preview_s']:.2f}"
+    )
     during = [res["peak_rss_steps_mib"] for lab, _, res in rows if lab == "facetwin (original)"]
-    print(f"facetwin (original) peak RSS up to its last step, before train()'s closing checkpoint and preview: "
-          f"{max(during):.0f} MiB (whole child: {ft_rss:.0f} MiB)")
+    print(
+        f"facetwin (original) peak RSS up to its last step, before train()'s closing checkpoint and preview: "
+        f"{max(during):.0f} MiB (whole child: {ft_rss:.0f} MiB)"
+    )
     pairs = ", ".join(f"{o / f:.2f}x" for f, o in zip(ft_blocks, og_blocks))
     print(f"ratio facetwin/original samples/s per block pair: {pairs}; pooled medians: {og_pooled / ft_pooled:.2f}x")
     spread = max(max(b) / min(b) for b in (ft_blocks, og_blocks))
     if spread > 1.25:
-        print(f"WARNING: block medians of one approach differ by {100 * (spread - 1):.0f} %: other work on this "
-              "machine slowed some blocks; the pooled figure is unreliable, the fastest blocks are used below")
+        print(
+            f"WARNING: block medians of one approach differ by {100 * (spread - 1):.0f} %: other work on this "
+            "machine slowed some blocks; the pooled figure is unreliable, the fastest blocks are used below"
+        )
     ratio = og / ft
-    print(f"RATIO facetwin/original samples/s (fastest block of each: {2 * BATCH / ft:.2f} vs {2 * BATCH / og:.2f}): "
-          f"{ratio:.2f}x  (issue requires >= 3x: {'met' if ratio >= 3 else 'NOT met'})")
+    print(
+        f"RATIO facetwin/original samples/s (fastest block of each: {2 * BATCH / ft:.2f} vs {2 * BATCH / og:.2f}): "
+        f"{ratio:.2f}x  (issue requires >= 3x: {'met' if ratio >= 3 else 'NOT met'})"
+    )
     if fast is not None:
         fm = statistics.median(fast["step_seconds"])
-        print(f"facetwin default model fast64, batch {BATCH}: {2 * BATCH / fm:.2f} samples/s "
-              f"({fm:.3f} s/step, median of {len(fast['step_seconds'])} steps), {fast['peak_rss_mib']:.0f} MiB peak RSS, "
-              f"{og / fm:.1f}x the re-created original's fastest block")
+        print(
+            f"facetwin default model fast64, batch {BATCH}: {2 * BATCH / fm:.2f} samples/s "
+            f"({fm:.3f} s/step, median of {len(fast['step_seconds'])} steps), {fast['peak_rss_mib']:.0f} MiB peak RSS, "
+            f"{og / fm:.1f}x the re-created original's fastest block"
+        )
 
     # How close each loop runs to the machine's arithmetic ceiling. Training costs about
     # 3x the forward FLOPs (forward, input gradients, weight gradients); the original
@@ -419,16 +469,24 @@ def main() -> None:
     peak = {name: matmul_peak(name) for name in ("float32", "bfloat16")}
     step_flops = 3 * flops * 2 * BATCH
     facetwin_rate, original_rate = step_flops / ft, (step_flops + flops * 4 * PREVIEW_FACES) / og
-    print(f"\nmatrix-product peak here (2048x8192 @ 8192x2048, median of 7): float32 {peak['float32'] / 1e9:.0f} "
-          f"GFLOP/s, bfloat16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s ({peak['bfloat16'] / peak['float32']:.2f}x)")
-    print(f"original model: {flops / 1e9:.2f} GFLOP per face forward, about {step_flops / 1e12:.2f} TFLOP per "
-          f"training step of 2 x {BATCH} faces")
-    print(f"achieved: facetwin {facetwin_rate / 1e9:.0f} GFLOP/s ({100 * facetwin_rate / peak['bfloat16']:.0f} % of "
-          f"the bf16 peak); re-created original {original_rate / 1e9:.0f} GFLOP/s "
-          f"({100 * original_rate / peak['float32']:.0f} % of the float32 peak)")
+    print(
+        f"\nmatrix-product peak here (2048x8192 @ 8192x2048, median of 7): float32 {peak['float32'] / 1e9:.0f} "
+        f"GFLOP/s, bfloat16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s ({peak['bfloat16'] / peak['float32']:.2f}x)"
+    )
+    print(
+        f"original model: {flops / 1e9:.2f} GFLOP per face forward, about {step_flops / 1e12:.2f} TFLOP per "
+        f"training step of 2 x {BATCH} faces"
+    )
+    print(
+        f"achieved: facetwin {facetwin_rate / 1e9:.0f} GFLOP/s ({100 * facetwin_rate / peak['bfloat16']:.0f} % of "
+        f"the bf16 peak); re-created original {original_rate / 1e9:.0f} GFLOP/s "
+        f"({100 * original_rate / peak['float32']:.0f} % of the float32 peak)"
+    )
     bound = step_flops / peak["bfloat16"]
-    print(f"ceiling: a step at 100 % of the bf16 peak would take {bound:.2f} s, i.e. at most "
-          f"{og / bound:.2f}x the re-created original's fastest block")
+    print(
+        f"ceiling: a step at 100 % of the bf16 peak would take {bound:.2f} s, i.e. at most "
+        f"{og / bound:.2f}x the re-created original's fastest block"
+    )
     print(f"total wall time {time.perf_counter() - started:.0f} s")
 
 

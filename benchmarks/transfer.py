@@ -48,8 +48,12 @@ def main() -> None:
     base = args.base or work / "base"
     if not (base / "history.csv").exists():
         print(f"training the base model ({args.model}, trump/cage, {args.base_steps} steps) into {base}", flush=True)
-        train(DATA / "faces" / "trump", DATA / "faces" / "cage", base,
-              config=TrainConfig(model=args.model, steps=args.base_steps, preview_every=10**9, save_every=10**9))
+        train(
+            DATA / "faces" / "trump",
+            DATA / "faces" / "cage",
+            base,
+            config=TrainConfig(model=args.model, steps=args.base_steps, preview_every=10**9, save_every=10**9),
+        )
 
     pair = {}
     for side, video in (("a", "talking_d3"), ("b", "talking_d13")):
@@ -72,15 +76,19 @@ def main() -> None:
     print(f"{'run':<18}" + "".join(f"{'N=' + str(s):>18}" for s in marks) + f"{'held-out A / B':>20}{'seconds':>9}")
     for name, (folder, seconds) in runs.items():
         rows = read_history(folder)
-        cells = "".join(f"{mean_near(rows, 'loss_a', s, 10):>10.4f} / {mean_near(rows, 'loss_b', s, 10):.4f}" for s in marks)
+        cells = "".join(
+            f"{mean_near(rows, 'loss_a', s, 10):>10.4f} / {mean_near(rows, 'loss_b', s, 10):.4f}" for s in marks
+        )
         model = load_model(folder)
         held = [held_out_l1(model, faces, side) for faces, side in ((faces_a, "a"), (faces_b, "b"))]
         print(f"{name:<18}{cells}{held[0]:>11.4f} / {held[1]:.4f}{seconds:>9.0f}")
     scratch_rows, init_rows = read_history(runs["from scratch"][0]), read_history(runs["--init-from base"][0])
     level = (init_rows[-1]["loss_a"] + init_rows[-1]["loss_b"]) / 2
     reach = next((r["step"] for r in scratch_rows if (r["loss_a"] + r["loss_b"]) / 2 <= level), None)
-    print(f"\nfrom scratch first logs a mean L1 at or below the init run's final {level:.4f}: "
-          + (f"step {int(reach)}" if reach is not None else f"not within {args.steps} steps"))
+    print(
+        f"\nfrom scratch first logs a mean L1 at or below the init run's final {level:.4f}: "
+        + (f"step {int(reach)}" if reach is not None else f"not within {args.steps} steps")
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _inputs(folder: Path, views: int) -> dict:
@@ -61,7 +69,8 @@ def _wait_text(page, selector: str, *needles: str, timeout: float = 600_000) -> 
     page.wait_for_function(
         "([sel, needles]) => { const e = document.querySelector(sel);"
         " return e && needles.some(n => e.innerText.includes(n)); }",
-        arg=[selector, list(needles)], timeout=timeout,
+        arg=[selector, list(needles)],
+        timeout=timeout,
     )
     return page.inner_text(selector)
 
@@ -72,8 +81,12 @@ def _images(page, selector: str) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-from", type=Path, help="a trained model folder to continue (fast64 from scratch if not)")
-    parser.add_argument("--screenshots", type=Path, help="write ui-project.jpg, ui-training.jpg, ui-conversion.jpg here")
+    parser.add_argument(
+        "--model-from", type=Path, help="a trained model folder to continue (fast64 from scratch if not)"
+    )
+    parser.add_argument(
+        "--screenshots", type=Path, help="write ui-project.jpg, ui-training.jpg, ui-conversion.jpg here"
+    )
     parser.add_argument("--steps", type=int, default=60, help="training steps run through the page")
     parser.add_argument("--views", type=int, default=16, help="views of each portrait to extract")
     parser.add_argument("--repeat", type=int, default=7, help="repeats of each timed step (medians are printed)")
@@ -109,8 +122,12 @@ def main() -> None:
                 page.wait_for_selector("#extract-a")
                 loads.append(time.perf_counter() - t0)
                 page.close()
-            rows.append((f"page load, new tab to usable page (median of {args.repeat})",
-                         f"{statistics.median(loads) * 1000:.0f} ms"))
+            rows.append(
+                (
+                    f"page load, new tab to usable page (median of {args.repeat})",
+                    f"{statistics.median(loads) * 1000:.0f} ms",
+                )
+            )
 
             page = context.new_page()
             page.goto(url)
@@ -123,8 +140,9 @@ def main() -> None:
             page.click("#extract-b")
             _wait_text(page, "#extract-status-a", "done")
             _wait_text(page, "#extract-status-b", "done")
-            rows.append((f"extract {2 * args.views} portrait views through the page",
-                         f"{time.perf_counter() - t0:.1f} s"))
+            rows.append(
+                (f"extract {2 * args.views} portrait views through the page", f"{time.perf_counter() - t0:.1f} s")
+            )
             page.wait_for_function(f"document.querySelectorAll('#faces-b img').length == {args.views}")
             order = page.locator("#order-b input")
             order.click()
@@ -144,10 +162,18 @@ def main() -> None:
                 t0 = time.perf_counter()
                 ui_app._refresh(server, {"force": True}, orders)
                 listing.append(time.perf_counter() - t0)
-            rows.append(("page timer, server work per tick: nothing changed (median of 30)",
-                         f"{statistics.median(quiet) * 1000:.1f} ms"))
-            rows.append((f"  ... a gallery of {args.views} faces to list and review (median of 30)",
-                         f"{statistics.median(listing) * 1000:.0f} ms"))
+            rows.append(
+                (
+                    "page timer, server work per tick: nothing changed (median of 30)",
+                    f"{statistics.median(quiet) * 1000:.1f} ms",
+                )
+            )
+            rows.append(
+                (
+                    f"  ... a gallery of {args.views} faces to list and review (median of 30)",
+                    f"{statistics.median(listing) * 1000:.0f} ms",
+                )
+            )
 
             if args.model_from:
                 shutil.copytree(args.model_from, server.project.model_dir)
@@ -156,8 +182,12 @@ def main() -> None:
             from facetwin.models.checkpoint import read_state
 
             done_before = read_state(server.project.model_dir)["step"] if args.model_from else 0
-            for field, value in {"steps": str(done_before + args.steps), "preview-every": "10", "log-every": "2",
-                                 "save-every": "1000"}.items():
+            for field, value in {
+                "steps": str(done_before + args.steps),
+                "preview-every": "10",
+                "log-every": "2",
+                "save-every": "1000",
+            }.items():
                 page.locator(f"#opt-{field} input, #opt-{field} textarea").first.fill(value)
             t0 = time.perf_counter()
             page.click("#train-start")
@@ -171,8 +201,12 @@ def main() -> None:
                 if "done" in status or "failed" in status:
                     break
                 time.sleep(0.5)
-            rows.append((f"train {args.steps} steps, batch 16, the page open and watched",
-                         f"{time.perf_counter() - t0:.1f} s, {server.queue.latest('train').rate:.2f} steps/s"))
+            rows.append(
+                (
+                    f"train {args.steps} steps, batch 16, the page open and watched",
+                    f"{time.perf_counter() - t0:.1f} s, {server.queue.latest('train').rate:.2f} steps/s",
+                )
+            )
 
             # The same again with the tab closed, then from the command line on the same faces.
             target = done_before + 2 * args.steps
@@ -182,18 +216,45 @@ def main() -> None:
             page.close()
             t0 = time.perf_counter()
             server.queue.wait()
-            rows.append((f"train {args.steps} more steps with the tab closed",
-                         f"{time.perf_counter() - t0:.1f} s, {server.queue.latest('train').rate:.2f} steps/s"))
+            rows.append(
+                (
+                    f"train {args.steps} more steps with the tab closed",
+                    f"{time.perf_counter() - t0:.1f} s, {server.queue.latest('train').rate:.2f} steps/s",
+                )
+            )
             cli_model = work / "cli_model"
             shutil.copytree(server.project.model_dir, cli_model)
             done = subprocess.run(
-                [sys.executable, "-m", "facetwin", "-q", "train", str(server.project.faces_dir("a")),
-                 str(server.project.faces_dir("b")), "-o", str(cli_model), "--resume", "--steps",
-                 str(target + args.steps), "--batch-size", "16", "--preview-every", "10", "--log-every", "2",
-                 "--save-every", "1000"], capture_output=True, text=True, check=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "facetwin",
+                    "-q",
+                    "train",
+                    str(server.project.faces_dir("a")),
+                    str(server.project.faces_dir("b")),
+                    "-o",
+                    str(cli_model),
+                    "--resume",
+                    "--steps",
+                    str(target + args.steps),
+                    "--batch-size",
+                    "16",
+                    "--preview-every",
+                    "10",
+                    "--log-every",
+                    "2",
+                    "--save-every",
+                    "1000",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             faces_per_s = float(re.search(r"([\d.]+) faces/s", done.stdout).group(1))
-            rows.append((f"train {args.steps} more steps with facetwin train (no server)",
-                         f"{faces_per_s / 32:.2f} steps/s"))
+            rows.append(
+                (f"train {args.steps} more steps with facetwin train (no server)", f"{faces_per_s / 32:.2f} steps/s")
+            )
 
             page = context.new_page()
             page.goto(url)
@@ -210,10 +271,16 @@ def main() -> None:
                 feather.press("Enter")
                 page.wait_for_function(
                     "([sel, old]) => { const s = [...document.querySelectorAll(sel + ' img')].map(e => e.src);"
-                    " return s.length == 2 && s[1] != old; }", arg=["#convert-compare", old])
+                    " return s.length == 2 && s[1] != old; }",
+                    arg=["#convert-compare", old],
+                )
                 clicks.append(time.perf_counter() - t0)
-            rows.append((f"preview, a setting changed to the new picture in the browser (720p, median of {args.repeat})",
-                         f"{statistics.median(clicks) * 1000:.0f} ms"))
+            rows.append(
+                (
+                    f"preview, a setting changed to the new picture in the browser (720p, median of {args.repeat})",
+                    f"{statistics.median(clicks) * 1000:.0f} ms",
+                )
+            )
             if args.screenshots:
                 page.evaluate("window.scrollTo(0, 0)")
                 time.sleep(0.5)
@@ -231,15 +298,23 @@ def main() -> None:
                 write_marked_png(work / "after.png", shown.after, provenance)
                 writes.append(time.perf_counter() - t0)
             rows.append(("  ... of which FramePreview.swap, server side", f"{statistics.median(swaps) * 1000:.0f} ms"))
-            rows.append(("  ... of which writing the marked PNG (watermark, C2PA)",
-                         f"{statistics.median(writes) * 1000:.0f} ms"))
+            rows.append(
+                (
+                    "  ... of which writing the marked PNG (watermark, C2PA)",
+                    f"{statistics.median(writes) * 1000:.0f} ms",
+                )
+            )
 
             t0 = time.perf_counter()
             page.click("#convert-run")
             status = _wait_text(page, "#convert-status", "done", "failed")
             _wait_text(page, "#convert-provenance", "SYNTHETIC", "not")
-            rows.append((f"convert the 720p clip through the page, verify included ({status.split(' · ')[1]})",
-                         f"{time.perf_counter() - t0:.1f} s"))
+            rows.append(
+                (
+                    f"convert the 720p clip through the page, verify included ({status.split(' · ')[1]})",
+                    f"{time.perf_counter() - t0:.1f} s",
+                )
+            )
             if args.screenshots:
                 page.locator("#convert-provenance").scroll_into_view_if_needed()
                 time.sleep(1)

@@ -70,12 +70,35 @@ def reencode(src: Path, dst: Path, *, half: bool) -> None:
     """What a platform or a user would do to the file: ffmpeg at CRF 23 (optionally halved)."""
     if shutil.which("ffmpeg"):
         scale = ["-vf", "scale=trunc(iw/4)*2:trunc(ih/4)*2:flags=area"] if half else []
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), *scale, "-c:v", "libx264", "-crf", "23",
-                        "-preset", "medium", "-pix_fmt", "yuv420p", "-c:a", "copy", str(dst)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(src),
+                *scale,
+                "-c:v",
+                "libx264",
+                "-crf",
+                "23",
+                "-preset",
+                "medium",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "copy",
+                str(dst),
+            ],
+            check=True,
+        )
         return
     frames = frames_of(src)
     if half:
-        frames = [cv2.resize(f, (f.shape[1] // 4 * 2, f.shape[0] // 4 * 2), interpolation=cv2.INTER_AREA) for f in frames]
+        frames = [
+            cv2.resize(f, (f.shape[1] // 4 * 2, f.shape[0] // 4 * 2), interpolation=cv2.INTER_AREA) for f in frames
+        ]
     encode(frames, dst, crf=23)
 
 
@@ -106,7 +129,9 @@ def half(frame: np.ndarray) -> np.ndarray:
 
 def outputs(model: Path, work: Path, to: str) -> None:
     print("## 1. facetwin outputs (convert with marks), then ffmpeg CRF 23, then halved + CRF 23\n")
-    print("| video | frames | verify: as written | CRF 23 | half + CRF 23 | frames marked: as written | CRF 23 | half |")
+    print(
+        "| video | frames | verify: as written | CRF 23 | half + CRF 23 | frames marked: as written | CRF 23 | half |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     totals = {"files": 0, "found": [0, 0, 0], "frames": [0, 0, 0], "marked": [0, 0, 0]}
     scores: dict[int, list[float]] = {0: [], 1: [], 2: []}
@@ -136,13 +161,17 @@ def outputs(model: Path, work: Path, to: str) -> None:
         frame_count = per_frame[0].split("/")[1]
         print(f"| {row[0]} | {frame_count} | " + " | ".join(row[1:]) + " | " + " | ".join(per_frame) + " |", flush=True)
     n = totals["files"]
-    print(f"\nfiles found: as written {totals['found'][0]}/{n}, CRF 23 {totals['found'][1]}/{n}, "
-          f"half {totals['found'][2]}/{n}")
+    print(
+        f"\nfiles found: as written {totals['found'][0]}/{n}, CRF 23 {totals['found'][1]}/{n}, "
+        f"half {totals['found'][2]}/{n}"
+    )
     for k, name in enumerate(("as written", "CRF 23", "half + CRF 23")):
         s = scores[k]
-        print(f"frames marked {name}: {totals['marked'][k]}/{totals['frames'][k]} "
-              f"({100 * totals['marked'][k] / totals['frames'][k]:.2f} %), score median {statistics.median(s):.1f}, "
-              f"min {min(s):.1f} sigma")
+        print(
+            f"frames marked {name}: {totals['marked'][k]}/{totals['frames'][k]} "
+            f"({100 * totals['marked'][k] / totals['frames'][k]:.2f} %), score median {statistics.median(s):.1f}, "
+            f"min {min(s):.1f} sigma"
+        )
 
 
 def clean() -> None:
@@ -154,15 +183,22 @@ def clean() -> None:
         report = verify(video)
         files += 1
         synthetic += report.synthetic
-        print(f"{video.stem}: {len(s)} frames, max {max(s):.1f} sigma, verify: {report.verdict} "
-              f"({report.watermark.score:.1f} sigma)", flush=True)
+        print(
+            f"{video.stem}: {len(s)} frames, max {max(s):.1f} sigma, verify: {report.verdict} "
+            f"({report.watermark.score:.1f} sigma)",
+            flush=True,
+        )
     photos = [p for p in sorted((DATA / "images").iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     photo_scores = [watermark_score(read_image(p)) for p in photos]
-    print(f"\nvideo frames: {len(scores)}, scored >= {THRESHOLD}: {sum(v >= THRESHOLD for v in scores)}, "
-          f"max {max(scores):.2f}, share > 3 sigma {np.mean(np.array(scores) > 3):.4f}, "
-          f"mean {np.mean(scores):.2f}, sd {np.std(scores):.2f}")
-    print(f"photos: {len(photos)}, scored >= {THRESHOLD}: {sum(v >= THRESHOLD for v in photo_scores)}, "
-          f"max {max(photo_scores):.2f}")
+    print(
+        f"\nvideo frames: {len(scores)}, scored >= {THRESHOLD}: {sum(v >= THRESHOLD for v in scores)}, "
+        f"max {max(scores):.2f}, share > 3 sigma {np.mean(np.array(scores) > 3):.4f}, "
+        f"mean {np.mean(scores):.2f}, sd {np.std(scores):.2f}"
+    )
+    print(
+        f"photos: {len(photos)}, scored >= {THRESHOLD}: {sum(v >= THRESHOLD for v in photo_scores)}, "
+        f"max {max(photo_scores):.2f}"
+    )
     print(f"real videos called synthetic by verify: {synthetic}/{files}")
 
 
@@ -176,7 +212,9 @@ def others(per_video: int, methods: list[str]) -> None:
     names = ["portrait_s18", "talking_d3", "talking_d13", "multi_hamilton", "talking_obama", "faceswap_test"]
     sample = {n: frames_of(DATA / "videos" / f"{n}.mp4", step=9, limit=per_video) for n in names}
     bits = np.random.default_rng(1).integers(0, 2, 32).tolist()
-    print("| method | embed ms (720p) | PSNR dB | found: as marked | CRF 23 | half | half + CRF 23 | clean frames found |")
+    print(
+        "| method | embed ms (720p) | PSNR dB | found: as marked | CRF 23 | half | half + CRF 23 | clean frames found |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for method in methods:
         if method == "facetwin":
@@ -227,8 +265,12 @@ def others(per_video: int, methods: list[str]) -> None:
                 hits["both"] += found(b)
                 hits["clean"] += found(f)
         ms = f"{1000 * statistics.median(times):.0f}" if times else "-"
-        print(f"| {method} | {ms} | {statistics.median(psnrs):.1f} | "
-              + " | ".join(f"{hits[k]}/{total}" for k in ("marked", "crf", "half", "both", "clean")) + " |", flush=True)
+        print(
+            f"| {method} | {ms} | {statistics.median(psnrs):.1f} | "
+            + " | ".join(f"{hits[k]}/{total}" for k in ("marked", "crf", "half", "both", "clean"))
+            + " |",
+            flush=True,
+        )
 
 
 # --- parts 4 and 5: crops, pads, flips and turns (issue 15) -----------------------------
@@ -252,7 +294,7 @@ def load_mark(path: Path | None):
 
 def crop(frame: np.ndarray, left: float, top: float, right: float, bottom: float) -> np.ndarray:
     h, w = frame.shape[:2]
-    return np.ascontiguousarray(frame[round(top * h): h - round(bottom * h), round(left * w): w - round(right * w)])
+    return np.ascontiguousarray(frame[round(top * h) : h - round(bottom * h), round(left * w) : w - round(right * w)])
 
 
 def grey(frame: np.ndarray) -> np.ndarray:
@@ -292,8 +334,10 @@ def video_rate(path: Path) -> float:
 def geometry(mark, frames_per_video: int) -> tuple[float, float]:
     """Part 4: every video of ../shared/data/videos marked, then each case of CASES."""
     videos = sorted((DATA / "videos").glob("*.mp4"))
-    print(f"\n## 4. Crops, pads, flips and turns: the first {frames_per_video or 'all'} frames of each of "
-          f"{len(videos)} videos, marked and written as facetwin's writer does (libx264 CRF 18, medium)\n")
+    print(
+        f"\n## 4. Crops, pads, flips and turns: the first {frames_per_video or 'all'} frames of each of "
+        f"{len(videos)} videos, marked and written as facetwin's writer does (libx264 CRF 18, medium)\n"
+    )
     found = {case: [0, 0, 0, 0] for case in CASES}  # files found, files, frames found, frames
     lowest: dict[str, tuple[float, str, float]] = {case: (float("inf"), "", float("inf")) for case in CASES}
     psnrs, embed_ms, score_ms = [], [], []
@@ -337,18 +381,25 @@ def geometry(mark, frames_per_video: int) -> tuple[float, float]:
             if file_score < low_file:
                 low_file, name = file_score, video.stem
             lowest[case] = (low_file, name, min(low_frame, min(scores)))
-        print(f"  {video.stem}: {len(source)} frames of {source[0].shape[1]}x{source[0].shape[0]} done", file=sys.stderr,
-              flush=True)
+        print(
+            f"  {video.stem}: {len(source)} frames of {source[0].shape[1]}x{source[0].shape[0]} done",
+            file=sys.stderr,
+            flush=True,
+        )
     print("| case | files found | lowest file score (video) | frames found | lowest frame score |")
     print("|---|---|---|---|---|")
     weakest = float("inf")
     for case, (files_found, files, frames_found, frames) in found.items():
         low_file, name, low_frame = lowest[case]
         weakest = min(weakest, low_file)
-        print(f"| {case} | {files_found}/{files} | {low_file:.1f} ({name}) | {frames_found}/{frames} | {low_frame:.1f} |")
-    print(f"\nPSNR marked against source: median {statistics.median(psnrs):.2f} dB, lowest {min(psnrs):.2f} dB "
-          f"({len(psnrs)} frames); 1280-px frames: embed {statistics.median(embed_ms):.0f} ms, "
-          f"read {statistics.median(score_ms):.0f} ms (medians)")
+        print(
+            f"| {case} | {files_found}/{files} | {low_file:.1f} ({name}) | {frames_found}/{frames} | {low_frame:.1f} |"
+        )
+    print(
+        f"\nPSNR marked against source: median {statistics.median(psnrs):.2f} dB, lowest {min(psnrs):.2f} dB "
+        f"({len(psnrs)} frames); 1280-px frames: embed {statistics.median(embed_ms):.0f} ms, "
+        f"read {statistics.median(score_ms):.0f} ms (medians)"
+    )
     return weakest, statistics.median(psnrs)
 
 
@@ -356,8 +407,10 @@ def real_files(mark, frames_per_video: int) -> float:
     """Part 5: every picture and every video under ../shared/data, unmarked: none may be found."""
     images = [p for p in sorted(DATA.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
     videos = sorted(DATA.rglob("*.mp4"))
-    print(f"\n## 5. False alarms: every real file under ../shared/data ({len(images)} pictures, {len(videos)} videos; "
-          f"{frames_per_video} frames spread over each video, as verify reads them)\n")
+    print(
+        f"\n## 5. False alarms: every real file under ../shared/data ({len(images)} pictures, {len(videos)} videos; "
+        f"{frames_per_video} frames spread over each video, as verify reads them)\n"
+    )
     image_scores = [mark.watermark_score(read_image(p)) for p in images]
     video_scores, frame_scores = [], []
     for video in videos:
@@ -375,19 +428,34 @@ def real_files(mark, frames_per_video: int) -> float:
         video_scores.append(reader.result().score)
     print("| | files or frames | found (>= threshold) | highest score | above 3 sigma |")
     print("|---|---|---|---|---|")
-    rows = (("pictures", image_scores, images), ("videos (the reader over their frames)", video_scores, videos),
-            ("video frames, each alone", frame_scores, None))
+    rows = (
+        ("pictures", image_scores, images),
+        ("videos (the reader over their frames)", video_scores, videos),
+        ("video frames, each alone", frame_scores, None),
+    )
     for what, scores, paths in rows:
         top = int(np.argmax(scores))
         where = f" ({paths[top].relative_to(DATA)})" if paths is not None else ""
-        print(f"| {what} | {len(scores)} | {sum(s >= mark.THRESHOLD for s in scores)} | {scores[top]:.2f}{where} | "
-              f"{sum(s > 3 for s in scores)} |")
+        print(
+            f"| {what} | {len(scores)} | {sum(s >= mark.THRESHOLD for s in scores)} | {scores[top]:.2f}{where} | "
+            f"{sum(s > 3 for s in scores)} |"
+        )
     return max(image_scores + video_scores + frame_scores)
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "unknown CPU",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "unknown CPU"
+    )
     import os
 
     return f"{model}, {os.cpu_count()} cores; OpenCV {cv2.__version__}, PyAV {av.__version__}"
@@ -427,8 +495,10 @@ def main() -> int:
         if "5" in args.parts:
             highest = real_files(mark, args.verify_frames)
         if weakest is not None and highest is not None:
-            print(f"\nlowest marked file score {weakest:.2f} against the highest unmarked score {highest:.2f} "
-                  f"(threshold {mark.THRESHOLD})")
+            print(
+                f"\nlowest marked file score {weakest:.2f} against the highest unmarked score {highest:.2f} "
+                f"(threshold {mark.THRESHOLD})"
+            )
         print(f"parts 4-5: {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -35,8 +35,9 @@ class Tint(nn.Module):
 
 
 def main(path: str) -> int:
-    model = SwapModel(nn.Identity(), Tint([0.25, -0.05, -0.15]), Tint([0.0, 0.0, 0.0]), input_size=64,
-                      predicts_mask=False)
+    model = SwapModel(
+        nn.Identity(), Tint([0.25, -0.05, -0.15]), Tint([0.0, 0.0, 0.0]), input_size=64, predicts_mask=False
+    )
     image = data.astronaut()
     face = FaceFinder(ExtractConfig(), video=False)(image, 0.0)[0]
     faces = [SwapFace(face.landmarks, 0)]
@@ -52,7 +53,7 @@ def main(path: str) -> int:
     pad = 50
     cells = []
     for picture, label in ((image, "input"), (before, "before"), (now, "now")):
-        crop = picture[max(y0 - pad, 0):y1 + pad, max(x0 - pad, 0):x1 + pad]
+        crop = picture[max(y0 - pad, 0) : y1 + pad, max(x0 - pad, 0) : x1 + pad]
         crop = cv2.resize(crop, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
         caption = np.full((26, crop.shape[1], 3), 255, np.uint8)
         cv2.putText(caption, label, (5, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)

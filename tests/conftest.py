@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _helpers import SHARED_DATA, shared_data, shifted, write_video  # noqa: F401  (re-exported)
 
 
@@ -51,7 +50,6 @@ def predictor():
     from facetwin.faces import LandmarkPredictor
 
     return LandmarkPredictor()
-
 
 
 @pytest.fixture(scope="session")

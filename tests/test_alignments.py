@@ -90,8 +90,14 @@ def test_round_trip(tmp_path, alignments):
 def test_resume_state_round_trips_exactly_on_one_line(tmp_path, alignments):
     # What an interrupted extraction keeps to continue bit for bit (extract.py).
     rng = np.random.default_rng(1)
-    state = {"tracker": {"next_id": 2, "tracks": [{"box": rng.normal(200, 50, 4).tolist(), "extra": {"keep": True}}],
-                         "thumb": rng.normal(0, 1, (36, 64)).tolist(), "t": None}}
+    state = {
+        "tracker": {
+            "next_id": 2,
+            "tracks": [{"box": rng.normal(200, 50, 4).tolist(), "extra": {"keep": True}}],
+            "thumb": rng.normal(0, 1, (36, 64)).tolist(),
+            "t": None,
+        }
+    }
     partial = copy.copy(alignments)
     partial.complete, partial.resume = False, state
     path = tmp_path / "alignments.json"
@@ -107,7 +113,9 @@ def test_resume_state_round_trips_exactly_on_one_line(tmp_path, alignments):
     lines = path.read_text(encoding="utf-8").splitlines()
     kept = [line for line in lines if not line.startswith(' "resume": ')]
     assert len(kept) == len(lines) - 1
-    assert "\n".join(kept).replace('"complete": false', '"complete": true') + "\n" == finished.read_text(encoding="utf-8")
+    assert "\n".join(kept).replace('"complete": false', '"complete": true') + "\n" == finished.read_text(
+        encoding="utf-8"
+    )
 
 
 def test_saved_file_is_versioned_utf8_json(tmp_path, alignments):

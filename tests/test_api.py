@@ -12,9 +12,9 @@ import pytest
 
 from facetwin import ConvertConfig, ExtractConfig, TrainConfig, extract, load_model, verify
 from facetwin.conversion import convert
+from facetwin.dataset import generate_dataset, read_pairs
 from facetwin.errors import FacetwinError, InvalidOptionError
 from facetwin.evaluation import evaluate
-from facetwin.dataset import generate_dataset, read_pairs
 from facetwin.training import pretrain, train
 
 
@@ -23,16 +23,22 @@ def _cases(photo, out):
         "extract-int-input": (lambda: extract(123, out), "inputs must be a path or a list of paths, got int 123"),
         "extract-none-input": (lambda: extract(None, out), "inputs must be a path or a list of paths"),
         "extract-int-output": (lambda: extract(photo, 5), "output must be a path"),
-        "extract-dict-config": (lambda: extract(photo, out, config={"crop_size": 64}),
-                                "config must be an ExtractConfig or None"),
-        "extract-wrong-config": (lambda: extract(photo, out, config=TrainConfig()),
-                                 "config must be an ExtractConfig or None"),
+        "extract-dict-config": (
+            lambda: extract(photo, out, config={"crop_size": 64}),
+            "config must be an ExtractConfig or None",
+        ),
+        "extract-wrong-config": (
+            lambda: extract(photo, out, config=TrainConfig()),
+            "config must be an ExtractConfig or None",
+        ),
         "train-int-folder": (lambda: train(photo, 2, out), "faces_b must be a path"),
         "train-dict-config": (lambda: train(photo, photo, out, config={}), "config must be a TrainConfig"),
         "pretrain-int-sources": (lambda: pretrain(5, out), "sources must be a path or a list of paths"),
         "convert-none-input": (lambda: convert(None, out, out / "x.png"), "inputs must be a path"),
-        "convert-str-config": (lambda: convert(photo, out, out / "x.png", config="x"),
-                               "config must be a ConvertConfig"),
+        "convert-str-config": (
+            lambda: convert(photo, out, out / "x.png", config="x"),
+            "config must be a ConvertConfig",
+        ),
         "verify-int": (lambda: verify(5), "path must be a path"),
         "verify-zero-frames": (lambda: verify(photo, frames=0), "frames must be >= 1, got 0"),
         "verify-text-frames": (lambda: verify(photo, frames="a"), "frames must be an int"),
@@ -63,11 +69,20 @@ def test_wrong_types_are_one_clear_error(case, grace_hopper_path, tmp_path):
 
 # The verbs at the top level, each the function of its stage's package (issue 17).
 VERBS = {
-    "extract": "facetwin.extraction", "remove_faces": "facetwin.extraction", "train": "facetwin.training",
-    "pretrain": "facetwin.training", "load_model": "facetwin.models.checkpoint", "convert": "facetwin.conversion",
-    "verify": "facetwin.forensics", "evaluate": "facetwin.evaluation", "evaluate_pairs": "facetwin.evaluation",
-    "generate_dataset": "facetwin.dataset", "read_pairs": "facetwin.pairs", "train_detector": "facetwin.detection",
-    "evaluate_detector": "facetwin.detection", "run_demo": "facetwin.demo",
+    "extract": "facetwin.extraction",
+    "remove_faces": "facetwin.extraction",
+    "train": "facetwin.training",
+    "pretrain": "facetwin.training",
+    "load_model": "facetwin.models.checkpoint",
+    "convert": "facetwin.conversion",
+    "verify": "facetwin.forensics",
+    "evaluate": "facetwin.evaluation",
+    "evaluate_pairs": "facetwin.evaluation",
+    "generate_dataset": "facetwin.dataset",
+    "read_pairs": "facetwin.pairs",
+    "train_detector": "facetwin.detection",
+    "evaluate_detector": "facetwin.detection",
+    "run_demo": "facetwin.demo",
 }
 
 

@@ -34,11 +34,29 @@ def test_progress_bar_shows_rate(capsys, moving_video, tmp_path):
 
 
 def test_options_reach_the_config(capsys, grace_hopper_path, tmp_path):
-    code, _, _ = run(capsys, "-q", "extract", str(grace_hopper_path), "-o", str(tmp_path / "o"),
-                     "--detector", "hog", "--crop-size", "96", "--coverage", "0.5", "--no-smooth")
+    code, _, _ = run(
+        capsys,
+        "-q",
+        "extract",
+        str(grace_hopper_path),
+        "-o",
+        str(tmp_path / "o"),
+        "--detector",
+        "hog",
+        "--crop-size",
+        "96",
+        "--coverage",
+        "0.5",
+        "--no-smooth",
+    )
     assert code == 0
     settings = load_alignments(tmp_path / "o" / "alignments.json").settings
-    assert (settings["detector"], settings["crop_size"], settings["coverage"], settings["smooth"]) == ("hog", 96, 0.5, False)
+    assert (settings["detector"], settings["crop_size"], settings["coverage"], settings["smooth"]) == (
+        "hog",
+        96,
+        0.5,
+        False,
+    )
     assert cv2.imread(str(tmp_path / "o" / "000000_0.png")).shape == (96, 96, 3)
 
 
@@ -92,8 +110,9 @@ def test_extract_with_identity_on_a_video_with_padded_rows(capsys, padded_video,
     ref = tmp_path / "astronaut.png"
     cv2.imwrite(str(ref), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
     out = tmp_path / "o"
-    code, stdout, err = run(capsys, "-q", "extract", str(padded_video), "-o", str(out), "--identity",
-                            "--ref-face", str(ref))
+    code, stdout, err = run(
+        capsys, "-q", "extract", str(padded_video), "-o", str(out), "--identity", "--ref-face", str(ref)
+    )
     assert (code, err) == (0, "")
     assert "6 frames read, 6 faces saved" in stdout
     faces = load_alignments(out / "alignments.json").faces()
@@ -114,8 +133,11 @@ def _dlib_type_error() -> TypeError:
 @pytest.mark.parametrize(
     ("make", "shown"),
     [
-        (_dlib_type_error, "TypeError: __init__(): incompatible constructor arguments. The following argument "
-         "types are supported: [...] (traceback in "),
+        (
+            _dlib_type_error,
+            "TypeError: __init__(): incompatible constructor arguments. The following argument "
+            "types are supported: [...] (traceback in ",
+        ),
         (lambda: RuntimeError("x" * 5000), f"RuntimeError: {'x' * 197}... (traceback in "),
         (lambda: RuntimeError(), "RuntimeError:  (traceback in "),
     ],
@@ -241,14 +263,35 @@ def test_convert_summary_and_bad_option(capsys, tmp_path, grace_hopper_path):
     from facetwin.models.checkpoint import save_checkpoint
 
     model = create_model("tiny64")
-    save_checkpoint(tmp_path / "m", model=model, optimizer=None, state={"step": 0, "seed": 0},
-                    config={"model": model.config})
-    code, out, err = run(capsys, "-q", "convert", str(grace_hopper_path), str(tmp_path / "m"),
-                         "-o", str(tmp_path / "g.png"), "--to", "b", "--blend", "poisson")
+    save_checkpoint(
+        tmp_path / "m", model=model, optimizer=None, state={"step": 0, "seed": 0}, config={"model": model.config}
+    )
+    code, out, err = run(
+        capsys,
+        "-q",
+        "convert",
+        str(grace_hopper_path),
+        str(tmp_path / "m"),
+        "-o",
+        str(tmp_path / "g.png"),
+        "--to",
+        "b",
+        "--blend",
+        "poisson",
+    )
     assert code == 0 and err == "" and (tmp_path / "g.png").is_file()
     assert out.startswith("convert: 1 frames, 1 faces swapped to B")
-    code, _, err = run(capsys, "-q", "convert", str(grace_hopper_path), str(tmp_path / "m"),
-                       "-o", str(tmp_path / "h.png"), "--feather", "0.9")
+    code, _, err = run(
+        capsys,
+        "-q",
+        "convert",
+        str(grace_hopper_path),
+        str(tmp_path / "m"),
+        "-o",
+        str(tmp_path / "h.png"),
+        "--feather",
+        "0.9",
+    )
     assert code == 2 and err.strip().count("\n") == 0 and "--feather must be >= 0 and <= 0.25, got 0.9" in err
 
 
@@ -305,12 +348,15 @@ def test_ui_without_its_extra_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_gradio)
     assert cli.main(["ui", "--port", "1"]) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip()
-    assert err == ("facetwin ui: error: facetwin ui needs the optional packages of facetwin[ui]: "
-                   "pip install 'facetwin[ui]' (No module named 'gradio')")
+    assert err == (
+        "facetwin ui: error: facetwin ui needs the optional packages of facetwin[ui]: "
+        "pip install 'facetwin[ui]' (No module named 'gradio')"
+    )
 
 
-@pytest.mark.parametrize("text, size", [("2G", 2 << 30), ("500M", 500 << 20), ("1.5k", 1536), ("1024", 1024),
-                                        ("3 MiB", 3 << 20)])
+@pytest.mark.parametrize(
+    "text, size", [("2G", 2 << 30), ("500M", 500 << 20), ("1.5k", 1536), ("1024", 1024), ("3 MiB", 3 << 20)]
+)
 def test_upload_sizes(text, size):
     assert cli._size(text) == size
 
@@ -335,8 +381,10 @@ def test_ui_given_a_file_is_one_line(capsys, tmp_path):
     clip.write_bytes(b"not a folder")
     assert cli.main(["ui", str(clip), "--port", "1"]) == cli.EXIT_BAD_INPUT
     out, err = capsys.readouterr()
-    assert out == "" and err == (f"facetwin ui: error: cannot use {clip} as a project folder: it is a file "
-                                 "(give a folder; it is created if missing)\n")
+    assert out == "" and err == (
+        f"facetwin ui: error: cannot use {clip} as a project folder: it is a file "
+        "(give a folder; it is created if missing)\n"
+    )
 
 
 def test_ui_log_in_options(capsys, tmp_path):
@@ -350,8 +398,10 @@ def test_ui_log_in_options(capsys, tmp_path):
     (tmp_path / "auth").write_text("no colon here\n")
     for path in (tmp_path / "auth", tmp_path / "missing"):
         assert cli.main(["ui", str(tmp_path / "p"), "--auth-file", str(path), "--port", "1"]) == cli.EXIT_BAD_INPUT
-        assert capsys.readouterr().err == (f"facetwin ui: error: --auth-file must be a readable file whose first "
-                                           f"line is USER:PASSWORD, got {str(path)!r}\n")
+        assert capsys.readouterr().err == (
+            f"facetwin ui: error: --auth-file must be a readable file whose first "
+            f"line is USER:PASSWORD, got {str(path)!r}\n"
+        )
 
 
 @pytest.mark.parametrize("damage", ["flipped-byte", "nan"])
@@ -369,8 +419,9 @@ def test_a_damaged_model_is_one_line_for_convert_and_evaluate(capsys, tmp_path, 
         model = create_model("tiny64")
         with torch.no_grad():
             next(model.decoder_a.parameters()).fill_(float("nan"))
-        save_checkpoint(folder, model=model, optimizer=None, state={"step": 0, "seed": 0},
-                        config={"model": model.config})
+        save_checkpoint(
+            folder, model=model, optimizer=None, state={"step": 0, "seed": 0}, config={"model": model.config}
+        )
         expected = "holds NaN or infinite values"
     else:
         tiny_model_dir(folder)
@@ -383,8 +434,19 @@ def test_a_damaged_model_is_one_line_for_convert_and_evaluate(capsys, tmp_path, 
     assert err.startswith(f"facetwin convert: error: model {folder}: weights.safetensors is truncated or damaged (")
     assert expected in err and err.count("\n") == 1
     monkeypatch.setattr(runner, "load_tools", lambda: None)  # the identity networks: not needed to refuse
-    code, out, err = run(capsys, "-q", "evaluate", "--model", str(folder), "--a", str(grace_hopper_path),
-                         "--b", str(grace_hopper_path), "-o", str(tmp_path / "ev"))
+    code, out, err = run(
+        capsys,
+        "-q",
+        "evaluate",
+        "--model",
+        str(folder),
+        "--a",
+        str(grace_hopper_path),
+        "--b",
+        str(grace_hopper_path),
+        "-o",
+        str(tmp_path / "ev"),
+    )
     assert code == 2 and out == "" and expected in err and err.count("\n") == 1
 
 
@@ -396,15 +458,18 @@ def test_train_interrupted_says_what_the_folder_holds(capsys, tmp_path, monkeypa
     def raising(outcome):
         def train(*args, **kwargs):
             raise outcome
+
         return train
 
     argv = ["-q", "train", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "m"), "--steps", "9"]
     cases = {
-        TrainingInterrupted(tmp_path / "m", step=12, saved_step=12):
-            f"interrupted at step 12; step 12 is saved in {tmp_path / 'm'}; continue with --resume",
-        TrainingInterrupted(tmp_path / "m", step=12, saved_step=10):
-            f"interrupted at step 12; its weights had become NaN or infinite, so {tmp_path / 'm'} keeps the "
-            "checkpoint of step 10; continue with --resume",
+        TrainingInterrupted(
+            tmp_path / "m", step=12, saved_step=12
+        ): f"interrupted at step 12; step 12 is saved in {tmp_path / 'm'}; continue with --resume",
+        TrainingInterrupted(
+            tmp_path / "m", step=12, saved_step=10
+        ): f"interrupted at step 12; its weights had become NaN or infinite, so {tmp_path / 'm'} keeps the "
+        "checkpoint of step 10; continue with --resume",
         KeyboardInterrupt(): f"interrupted before the first step; nothing was saved in {tmp_path / 'm'}",
     }
     for outcome, line in cases.items():
@@ -412,19 +477,30 @@ def test_train_interrupted_says_what_the_folder_holds(capsys, tmp_path, monkeypa
         code, out, err = run(capsys, *argv)
         assert (code, out, err) == (cli.EXIT_INTERRUPTED, "", f"facetwin train: {line}\n")
 
-    summary = TrainSummary(model_dir=tmp_path / "m", start_step=4, step=9, loss_a=0.1, loss_b=0.2, seconds=3,
-                           samples_per_s=5, stopped_by="steps", notes=["resumed at step 4 with lr 0.0001 -> 5e-05: "
-                                                                       "it does not continue the saved run exactly"])
+    summary = TrainSummary(
+        model_dir=tmp_path / "m",
+        start_step=4,
+        step=9,
+        loss_a=0.1,
+        loss_b=0.2,
+        seconds=3,
+        samples_per_s=5,
+        stopped_by="steps",
+        notes=["resumed at step 4 with lr 0.0001 -> 5e-05: it does not continue the saved run exactly"],
+    )
     monkeypatch.setattr(facetwin.training, "train", lambda *a, **k: summary)
     code, out, _ = run(capsys, *argv, "--resume")
     assert code == 0 and out.startswith("train: resumed at step 4 with lr 0.0001 -> 5e-05: it does not continue")
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["train", "a", "b", "-o", "m", "--steps", "0"], "--steps must be >= 1"),
-    (["dataset", "x", "-o", "d", "--jobs", "0"], "--jobs must be 1 or more"),
-    (["evaluate", "--pairs", "x", "--held-out", "5"], "--held-out must be > 0"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["train", "a", "b", "-o", "m", "--steps", "0"], "--steps must be >= 1"),
+        (["dataset", "x", "-o", "d", "--jobs", "0"], "--jobs must be 1 or more"),
+        (["evaluate", "--pairs", "x", "--held-out", "5"], "--held-out must be > 0"),
+    ],
+)
 def test_errors_name_flags_not_config_fields(capsys, tmp_path, monkeypatch, argv, flag):
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, *argv)

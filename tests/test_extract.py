@@ -40,7 +40,7 @@ def test_single_photo(grace_hopper_path, tmp_path):
     assert (summary.frames_read, summary.faces_saved, summary.frames_without_face) == (1, 1, 0)
     al = load_alignments(tmp_path / "out" / "alignments.json")
     assert al.complete and al.crop_size == 256
-    (frame, face), = al.faces()
+    ((frame, face),) = al.faces()
     assert frame.name == "grace_hopper.jpg"
     crop = read_image(tmp_path / "out" / face.crop)
     assert crop.shape == (256, 256, 3)
@@ -148,7 +148,7 @@ def test_ref_face_keeps_only_that_person(astronaut, grace_hopper_path, tmp_path)
     summary = extract(folder, tmp_path / "out", config=ExtractConfig(ref_faces=(str(ref),)))
     assert summary.faces_saved == 1 and summary.dropped_other_person == 1
     al = load_alignments(tmp_path / "out" / "alignments.json")
-    (frame, face), = al.faces()
+    ((frame, face),) = al.faces()
     assert frame.name == "a.png" and face.identity is not None and face.identity.shape == (128,)
 
 
@@ -196,8 +196,11 @@ def test_truncated_video_without_index_is_unreadable(astronaut, tmp_path):
         (lambda d: d / "missing.mp4", InputNotFoundError, "input not found"),
         (lambda d: (d / "empty").mkdir() or d / "empty", EmptyInputError, "holds no images or videos"),
         (lambda d: (d / "notes.txt").write_text("hello") and d / "notes.txt", UnreadableMediaError, "cannot read"),
-        (lambda d: (d / "noise.mp4").write_bytes(np.random.default_rng(0).bytes(4096)) and d / "noise.mp4",
-         UnreadableMediaError, "cannot read"),
+        (
+            lambda d: (d / "noise.mp4").write_bytes(np.random.default_rng(0).bytes(4096)) and d / "noise.mp4",
+            UnreadableMediaError,
+            "cannot read",
+        ),
         (lambda d: (d / "bad.jpg").write_bytes(b"\xff\xd8garbage") and d / "bad.jpg", UnreadableMediaError, "damaged"),
     ],
     ids=["missing", "empty-folder", "text-file", "random-bytes-video", "corrupt-jpeg"],
@@ -318,8 +321,11 @@ def test_removed_faces_stay_out_of_a_resumed_extraction(moving_video, tmp_path):
 @pytest.mark.parametrize(
     ("crops", "error", "message"),
     [
-        (["000001_0.png", "nope.png"], UnknownFaceError,
-         r"'nope.png' is not among the 12 face crops listed in .*alignments.json; nothing was changed"),
+        (
+            ["000001_0.png", "nope.png"],
+            UnknownFaceError,
+            r"'nope.png' is not among the 12 face crops listed in .*alignments.json; nothing was changed",
+        ),
         (["000001_1.png", "000099_0.png"], UnknownFaceError, r"'000001_1.png', '000099_0.png' are not among the 12"),
         ("000001_0.png", InvalidOptionError, "crops must be a list of crop file names, got '000001_0.png'"),
     ],

@@ -124,8 +124,10 @@ def test_an_interrupted_extraction_continues_bit_for_bit(tmp_path):
     from _helpers import write_video
 
     with av.open(str(shared_data("videos", "talking_d0.mp4"))) as container:
-        frames = [np.ascontiguousarray(f.to_ndarray(format="rgb24")[::2, ::2])
-                  for _, f in zip(range(30), container.decode(video=0))]
+        frames = [
+            np.ascontiguousarray(f.to_ndarray(format="rgb24")[::2, ::2])
+            for _, f in zip(range(30), container.decode(video=0))
+        ]
     clip = write_video(tmp_path / "clip.mp4", frames)
     extract(clip, tmp_path / "whole")
 

@@ -34,8 +34,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from _helpers import png_bomb, shifted, write_video
+
 from facetwin import cli
 from facetwin.io.images import DEFAULT_MAX_PIXELS, set_max_pixels
 
@@ -108,8 +108,11 @@ CASES = [
     Case("extract-output-is-a-file", ("extract", "{portrait}", "-o", "{earlier}"), earlier="converted_png"),
     Case("extract-truncated-into-earlier", ("extract", "{jpg_truncated}", "-o", "{earlier}"), earlier="extraction"),
     Case("extract-bomb-into-earlier", ("extract", "{png_bomb}", "-o", "{earlier}"), earlier="extraction"),
-    Case("extract-other-settings-into-earlier",
-         ("extract", "{video_a}", "-o", "{earlier}", "--crop-size", "96"), earlier="extraction"),
+    Case(
+        "extract-other-settings-into-earlier",
+        ("extract", "{video_a}", "-o", "{earlier}", "--crop-size", "96"),
+        earlier="extraction",
+    ),
     # --- convert: input ----------------------------------------------------------------
     Case("convert-missing-input", ("convert", "{missing_png}", "{model}", "-o", "{out}.png", *CONVERT)),
     Case("convert-text-png", ("convert", "{png_text}", "{model}", "-o", "{out}.png", *CONVERT)),
@@ -120,35 +123,67 @@ CASES = [
     Case("convert-non-utf8-name", ("convert", "{non_utf8}", "{model}", "-o", "{out}.png", *CONVERT)),
     Case("convert-empty-mp4", ("convert", "{mp4_empty}", "{model}", "-o", "{out}.mp4", *CONVERT)),
     Case("convert-audio-only-mp4", ("convert", "{mp4_audio_only}", "{model}", "-o", "{out}.mp4", *CONVERT)),
-    Case("convert-truncated-mp4-into-earlier",
-         ("convert", "{mp4_truncated}", "{model}", "-o", "{earlier}", *CONVERT), earlier="converted_mp4"),
-    Case("convert-alignments-text",
-         ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--alignments", "{png_text}", *CONVERT)),
+    Case(
+        "convert-truncated-mp4-into-earlier",
+        ("convert", "{mp4_truncated}", "{model}", "-o", "{earlier}", *CONVERT),
+        earlier="converted_mp4",
+    ),
+    Case(
+        "convert-alignments-text",
+        ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--alignments", "{png_text}", *CONVERT),
+    ),
     # --- convert: model folders --------------------------------------------------------
     *[
-        Case(f"convert-model-{name.replace('_', '-')}",
-             ("convert", "{portrait}", "{model_" + name + "}", "-o", "{out}.png", *CONVERT))
-        for name in ("missing", "empty", "file", "config_text", "config_format", "config_list",
-                     "weights_truncated", "weights_flipped", "weights_nan", "no_state", "no_weights")
+        Case(
+            f"convert-model-{name.replace('_', '-')}",
+            ("convert", "{portrait}", "{model_" + name + "}", "-o", "{out}.png", *CONVERT),
+        )
+        for name in (
+            "missing",
+            "empty",
+            "file",
+            "config_text",
+            "config_format",
+            "config_list",
+            "weights_truncated",
+            "weights_flipped",
+            "weights_nan",
+            "no_state",
+            "no_weights",
+        )
     ],
-    Case("convert-model-nan-into-earlier",
-         ("convert", "{portrait}", "{model_weights_nan}", "-o", "{earlier}", *CONVERT), earlier="converted_png"),
+    Case(
+        "convert-model-nan-into-earlier",
+        ("convert", "{portrait}", "{model_weights_nan}", "-o", "{earlier}", *CONVERT),
+        earlier="converted_png",
+    ),
     # --- convert: options and outputs --------------------------------------------------
     Case("convert-to-c", ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--to", "c", *CONVERT)),
     Case("convert-output-xyz", ("convert", "{portrait}", "{model}", "-o", "{out}.xyz", *CONVERT)),
     Case("convert-crf-99", ("convert", "{video_a}", "{model}", "-o", "{out}.mp4", "--crf", "99", *CONVERT)),
     Case("convert-device-cuda", ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--device", "cuda")),
-    Case("convert-device-cuda-abc",
-         ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--device", "cuda:abc")),
-    Case("convert-output-is-input", ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
-         earlier="converted_png"),
-    Case("convert-output-is-input-spelled-otherwise",
-         ("convert", "{earlier}", "{model}", "-o", "./sub/../earlier.png", *CONVERT),
-         earlier="converted_png", setup=_sub_folder),
-    Case("convert-video-output-is-input", ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
-         earlier="converted_mp4"),
-    Case("convert-folder-output-is-input", ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
-         earlier="extraction"),
+    Case("convert-device-cuda-abc", ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--device", "cuda:abc")),
+    Case(
+        "convert-output-is-input",
+        ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
+        earlier="converted_png",
+    ),
+    Case(
+        "convert-output-is-input-spelled-otherwise",
+        ("convert", "{earlier}", "{model}", "-o", "./sub/../earlier.png", *CONVERT),
+        earlier="converted_png",
+        setup=_sub_folder,
+    ),
+    Case(
+        "convert-video-output-is-input",
+        ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
+        earlier="converted_mp4",
+    ),
+    Case(
+        "convert-folder-output-is-input",
+        ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
+        earlier="extraction",
+    ),
     # --- train: options ----------------------------------------------------------------
     Case("train-steps-minus-1", (*TRAIN, "--steps", "-1")),
     Case("train-steps-x", (*TRAIN, "--steps", "x")),
@@ -162,30 +197,48 @@ CASES = [
     Case("train-time-abc", (*TRAIN, "--time", "abc")),
     # --- train: face folders -----------------------------------------------------------
     *[
-        Case(f"train-faces-{name.replace('_', '-')}",
-             ("train", "{faces_" + name + "}", "{faces_b}", "-o", "{out}", "--from-scratch", *TINY))
+        Case(
+            f"train-faces-{name.replace('_', '-')}",
+            ("train", "{faces_" + name + "}", "{faces_b}", "-o", "{out}", "--from-scratch", *TINY),
+        )
         for name in ("empty", "broken", "alignments_text", "alignments_list", "file", "missing", "too_few")
     ],
     # --- train: model folders to start from, or to resume ------------------------------
     *[
-        Case(f"train-init-from-{name.replace('_', '-')}",
-             ("train", "{faces_a}", "{faces_b}", "-o", "{out}", "--init-from", "{model_" + name + "}", *TINY))
+        Case(
+            f"train-init-from-{name.replace('_', '-')}",
+            ("train", "{faces_a}", "{faces_b}", "-o", "{out}", "--init-from", "{model_" + name + "}", *TINY),
+        )
         for name in ("missing", "config_text", "weights_nan", "weights_truncated")
     ],
     *[
-        Case(f"train-resume-{name.replace('_', '-')}",
-             ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY), earlier=f"model_{name}")
+        Case(
+            f"train-resume-{name.replace('_', '-')}",
+            ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY),
+            earlier=f"model_{name}",
+        )
         for name in ("config_text", "weights_truncated", "weights_nan", "no_state")
     ],
-    Case("train-bad-faces-into-earlier",
-         ("train", "{faces_broken}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY), earlier="model"),
-    Case("train-existing-without-resume",
-         ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--from-scratch", *TINY), earlier="model"),
-    Case("train-resume-other-architecture",
-         ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY, "--model", "fast64"),
-         earlier="model"),
-    Case("train-into-faces-folder",
-         ("train", "{earlier}", "{faces_b}", "-o", "{earlier}", "--from-scratch", *TINY), earlier="extraction"),
+    Case(
+        "train-bad-faces-into-earlier",
+        ("train", "{faces_broken}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY),
+        earlier="model",
+    ),
+    Case(
+        "train-existing-without-resume",
+        ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--from-scratch", *TINY),
+        earlier="model",
+    ),
+    Case(
+        "train-resume-other-architecture",
+        ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY, "--model", "fast64"),
+        earlier="model",
+    ),
+    Case(
+        "train-into-faces-folder",
+        ("train", "{earlier}", "{faces_b}", "-o", "{earlier}", "--from-scratch", *TINY),
+        earlier="extraction",
+    ),
     # --- pretrain ----------------------------------------------------------------------
     *[
         Case(f"pretrain-faces-{name.replace('_', '-')}", ("pretrain", "{faces_" + name + "}", *PRETRAIN[2:]))
@@ -194,9 +247,11 @@ CASES = [
     Case("pretrain-per-person-0", (*PRETRAIN, "--per-person", "0")),
     Case("pretrain-steps-0", (*PRETRAIN, "--steps", "0")),
     Case("pretrain-device-cuda", (*PRETRAIN, "--device", "cuda")),
-    Case("pretrain-bad-faces-into-earlier",
-         ("pretrain", "{faces_alignments_text}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY),
-         earlier="model"),
+    Case(
+        "pretrain-bad-faces-into-earlier",
+        ("pretrain", "{faces_alignments_text}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY),
+        earlier="model",
+    ),
     # --- demo --------------------------------------------------------------------------
     Case("demo-steps-minus-1", ("demo", "-o", "{out}", "--steps", "-1")),
     Case("demo-steps-x", ("demo", "-o", "{out}", "--steps", "x")),
@@ -229,23 +284,56 @@ CASES = [
     Case("evaluate-pairs-not-json", ("evaluate", "--pairs", "{pairs_text}", "-o", "{out}", *EVALUATE)),
     Case("evaluate-pairs-not-utf8", ("evaluate", "--pairs", "{pairs_latin1}", "-o", "{out}", *EVALUATE)),
     Case("evaluate-pairs-missing-videos", ("evaluate", "--pairs", "{pairs_missing}", "-o", "{out}", *EVALUATE)),
-    Case("evaluate-model-missing",
-         ("evaluate", "--model", "{model_missing}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}", *EVALUATE)),
-    Case("evaluate-model-nan",
-         ("evaluate", "--model", "{model_weights_nan}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}",
-          *EVALUATE)),
-    Case("evaluate-video-text",
-         ("evaluate", "--model", "{model}", "--a", "{mp4_text}", "--b", "{video_b}", "-o", "{out}", *EVALUATE)),
-    Case("evaluate-held-out-2",
-         ("evaluate", "--model", "{model}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}", *EVALUATE,
-          "--held-out", "2")),
+    Case(
+        "evaluate-model-missing",
+        ("evaluate", "--model", "{model_missing}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}", *EVALUATE),
+    ),
+    Case(
+        "evaluate-model-nan",
+        (
+            "evaluate",
+            "--model",
+            "{model_weights_nan}",
+            "--a",
+            "{video_a}",
+            "--b",
+            "{video_b}",
+            "-o",
+            "{out}",
+            *EVALUATE,
+        ),
+    ),
+    Case(
+        "evaluate-video-text",
+        ("evaluate", "--model", "{model}", "--a", "{mp4_text}", "--b", "{video_b}", "-o", "{out}", *EVALUATE),
+    ),
+    Case(
+        "evaluate-held-out-2",
+        (
+            "evaluate",
+            "--model",
+            "{model}",
+            "--a",
+            "{video_a}",
+            "--b",
+            "{video_b}",
+            "-o",
+            "{out}",
+            *EVALUATE,
+            "--held-out",
+            "2",
+        ),
+    ),
     Case("evaluate-model-alone", ("evaluate", "--model", "{model}", "-o", "{out}", *EVALUATE)),
-    Case("evaluate-device-cuda",
-         ("evaluate", "--model", "{model}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}",
-          "--device", "cuda")),
-    Case("evaluate-truncated-into-earlier-model",
-         ("evaluate", "--model", "{earlier}", "--a", "{mp4_truncated}", "--b", "{video_b}", *EVALUATE),
-         earlier="model"),
+    Case(
+        "evaluate-device-cuda",
+        ("evaluate", "--model", "{model}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}", "--device", "cuda"),
+    ),
+    Case(
+        "evaluate-truncated-into-earlier-model",
+        ("evaluate", "--model", "{earlier}", "--a", "{mp4_truncated}", "--b", "{video_b}", *EVALUATE),
+        earlier="model",
+    ),
     # --- ui: each must fail before it serves -------------------------------------------
     Case("ui-project-is-a-file", ("ui", "{earlier}"), earlier="converted_png"),
     Case("ui-port-x", ("ui", "{out}", "--port", "x")),
@@ -273,8 +361,8 @@ def test_catalogue_is_large_and_names_are_unique():
 
 def _damaged_models(root: Path, good: Path) -> dict[str, Path]:
     """Copies of a trained model, each damaged one way."""
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     def copy(name: str) -> Path:
         return Path(shutil.copytree(good, root / name))
@@ -357,20 +445,26 @@ def catalogue(tmp_path_factory, astronaut, grace_hopper, grace_hopper_path) -> d
     hopper = cv2.resize(grace_hopper, (256, 300))[20:276]
     c["video_b"] = write_video(good / "b.mp4", [shifted(hopper, 1.0 * i, 0.5 * i) for i in range(8)])
     for side in "ab":
-        code = cli.main(["-q", "extract", str(c[f"video_{side}"]), "-o", str(good / f"faces-{side}"),
-                                  "--crop-size", "64"])
+        code = cli.main(
+            ["-q", "extract", str(c[f"video_{side}"]), "-o", str(good / f"faces-{side}"), "--crop-size", "64"]
+        )
         assert code == 0
         c[f"faces_{side}"] = good / f"faces-{side}"
     c["extraction"] = c["faces_a"]
-    assert cli.main(["-q", "train", str(c["faces_a"]), str(c["faces_b"]), "-o", str(good / "model"),
-                              "--from-scratch", *TINY]) == 0
+    assert (
+        cli.main(
+            ["-q", "train", str(c["faces_a"]), str(c["faces_b"]), "-o", str(good / "model"), "--from-scratch", *TINY]
+        )
+        == 0
+    )
     c["model"] = good / "model"
     c["converted_png"] = good / "converted.png"
     c["converted_mp4"] = good / "converted.mp4"
-    assert cli.main(["-q", "convert", str(grace_hopper_path), str(c["model"]), "-o",
-                              str(c["converted_png"]), *CONVERT]) == 0
-    assert cli.main(["-q", "convert", str(c["video_a"]), str(c["model"]), "-o",
-                              str(c["converted_mp4"]), *CONVERT]) == 0
+    assert (
+        cli.main(["-q", "convert", str(grace_hopper_path), str(c["model"]), "-o", str(c["converted_png"]), *CONVERT])
+        == 0
+    )
+    assert cli.main(["-q", "convert", str(c["video_a"]), str(c["model"]), "-o", str(c["converted_mp4"]), *CONVERT]) == 0
 
     # Images.
     png = cv2.imencode(".png", cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))[1].tobytes()
@@ -560,8 +654,14 @@ def _run(argv: list[str], seconds: int, pipes: list[str]) -> tuple[int | str, st
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.alarm(seconds)
     try:
-        with (_PipeWatch(pipes, after=5.0) as watch, _fd_captured(1) as fd_out, _fd_captured(2) as fd_err,
-              redirect_stdout(out), redirect_stderr(err), warnings.catch_warnings()):
+        with (
+            _PipeWatch(pipes, after=5.0) as watch,
+            _fd_captured(1) as fd_out,
+            _fd_captured(2) as fd_err,
+            redirect_stdout(out),
+            redirect_stderr(err),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("always")  # a fresh process shows each warning once: here, each run
             for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
                 warnings.filterwarnings("ignore", category=category)
@@ -583,8 +683,12 @@ def _run(argv: list[str], seconds: int, pipes: list[str]) -> tuple[int | str, st
         signal.signal(signal.SIGALRM, previous)
         root.removeHandler(handler)
         set_max_pixels(DEFAULT_MAX_PIXELS)  # --max-pixels sets a process-wide limit
-    return (code, out_bytes.getvalue().decode("utf-8", "replace") + c_out,
-            err_bytes.getvalue().decode("utf-8", "replace") + c_err, watch.blocked)
+    return (
+        code,
+        out_bytes.getvalue().decode("utf-8", "replace") + c_out,
+        err_bytes.getvalue().decode("utf-8", "replace") + c_err,
+        watch.blocked,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

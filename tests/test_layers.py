@@ -22,18 +22,18 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "facetwin"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "_version", "progress"),
     ("_check",),
-    ("io", "device"),           # files and media; where a run computes
+    ("io", "device"),  # files and media; where a run computes
     ("alignments",),
-    ("faces",),                 # detection, landmarks, alignment geometry, identity
-    ("models",),                # networks, their registry and the model folder
-    ("config", "pairs"),        # every stage's settings; pair lists
-    ("forensics",),             # the marks and verify
-    ("data",),                  # training faces, augmentation, the time split
+    ("faces",),  # detection, landmarks, alignment geometry, identity
+    ("models",),  # networks, their registry and the model folder
+    ("config", "pairs"),  # every stage's settings; pair lists
+    ("forensics",),  # the marks and verify
+    ("data",),  # training faces, augmentation, the time split
     ("extraction",),
     ("training",),
     ("conversion",),
     ("evaluation",),
-    ("dataset",),               # runs extract, train and convert for each pair
+    ("dataset",),  # runs extract, train and convert for each pair
     ("detection", "demo"),
     ("options",),
     ("ui",),
@@ -124,23 +124,32 @@ def test_the_check_catches_an_upward_import(tmp_path):
         "if TYPE_CHECKING:\n    from facetwin.training import trainer\n"
         "def f():\n    from facetwin.forensics.watermark import embed_watermark\n"
     )
-    (tmp_path / "facetwin" / "forensics" / "__init__.py").write_text("from . import watermark\nfrom ..io import writers\n")
+    (tmp_path / "facetwin" / "forensics" / "__init__.py").write_text(
+        "from . import watermark\nfrom ..io import writers\n"
+    )
     edges = import_edges(tmp_path / "facetwin")
     problems = layer_violations(edges)
     assert len(problems) == 1 and "io -> forensics" in problems[0] and "writers.py:5" in problems[0]
     assert ("facetwin.forensics", "facetwin.io", "facetwin/forensics/__init__.py:2") in edges
 
 
-@pytest.mark.parametrize("module, absent", [
-    # Inference loads a model without the training loop, its plots or its augmentation.
-    ("facetwin.conversion", ("facetwin.training", "matplotlib", "facetwin.data.augment_batch")),
-    ("facetwin.models.checkpoint", ("facetwin.training", "matplotlib")),
-    ("facetwin.forensics", ("facetwin.training", "facetwin.conversion", "facetwin.dataset", "c2pa")),
-    ("facetwin.io.writers", ("facetwin.forensics", "torch")),
-])
+@pytest.mark.parametrize(
+    "module, absent",
+    [
+        # Inference loads a model without the training loop, its plots or its augmentation.
+        ("facetwin.conversion", ("facetwin.training", "matplotlib", "facetwin.data.augment_batch")),
+        ("facetwin.models.checkpoint", ("facetwin.training", "matplotlib")),
+        ("facetwin.forensics", ("facetwin.training", "facetwin.conversion", "facetwin.dataset", "c2pa")),
+        ("facetwin.io.writers", ("facetwin.forensics", "torch")),
+    ],
+)
 def test_importing_a_room_loads_nothing_above_it(module, absent):
-    code = (f"import sys, {module}\n"
-            f"print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] in ('facetwin', 'matplotlib', 'c2pa', 'torch'))))")
-    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
+    code = (
+        f"import sys, {module}\n"
+        f"print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] in ('facetwin', 'matplotlib', 'c2pa', 'torch'))))"
+    )
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    )
     assert module in loaded
     assert [m for m in loaded if any(m == a or m.startswith(a + ".") for a in absent)] == []

@@ -16,7 +16,12 @@ import pytest
 
 from facetwin.cli import build_parser
 from facetwin.config import (
-    ConvertConfig, DatasetConfig, DetectConfig, EvaluateConfig, ExtractConfig, TrainConfig,
+    ConvertConfig,
+    DatasetConfig,
+    DetectConfig,
+    EvaluateConfig,
+    ExtractConfig,
+    TrainConfig,
 )
 from facetwin.options import CONVERT_OPTIONS, DETECT_OPTIONS, EXTRACT_OPTIONS, TRAIN_OPTIONS
 
@@ -37,8 +42,9 @@ class _Signature:
     """A function's keyword defaults, read like a config's fields."""
 
     def __init__(self, function) -> None:
-        self.values = {name: p.default for name, p in inspect.signature(function).parameters.items()
-                       if p.default is not p.empty}
+        self.values = {
+            name: p.default for name, p in inspect.signature(function).parameters.items() if p.default is not p.empty
+        }
 
     def __contains__(self, name: str) -> bool:
         return name in self.values
@@ -67,17 +73,23 @@ COMMANDS = {
     "convert": ([ConvertConfig(), ExtractConfig()], {"input", "model_dir", "output", "alignments", "key_dir"}),
     "demo": ([ExtractConfig()], {"output", "steps", "key_dir"}),
     "verify": ([_verify_defaults], {"files", "json"}),
-    "dataset": ([DatasetConfig(), DatasetConfig().train],
-                {"pairs", "output", "videos", "init_from", "from_scratch", "ray", "key_dir", "check"}),
-    "evaluate": ([EvaluateConfig()], {"model", "a", "b", "pairs", "videos", "gallery", "gallery_frames", "output",
-                                      "json"}),
+    "dataset": (
+        [DatasetConfig(), DatasetConfig().train],
+        {"pairs", "output", "videos", "init_from", "from_scratch", "ray", "key_dir", "check"},
+    ),
+    "evaluate": (
+        [EvaluateConfig()],
+        {"model", "a", "b", "pairs", "videos", "gallery", "gallery_frames", "output", "json"},
+    ),
     "detect train": ([DetectConfig()], {"dataset", "output", "resume"}),
     "detect eval": ([_evaluate_detector_defaults], {"detector", "dataset", "output", "json"}),
     "ui": ([], {"project", "host", "port", "max_upload", "key_dir", "allow", "shared", "auth", "auth_file"}),
 }
 # Where the CLI's text form differs from the config's value.
-AS_TEXT = {("dataset", "ladder"): lambda ladder: ",".join(f"{k}={v}" for k, v in ladder.items()),
-           ("dataset", "variants"): list}
+AS_TEXT = {
+    ("dataset", "ladder"): lambda ladder: ",".join(f"{k}={v}" for k, v in ladder.items()),
+    ("dataset", "variants"): list,
+}
 
 
 def _subparsers(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, argparse.ArgumentParser]:
@@ -136,8 +148,15 @@ def test_the_check_catches_a_stray_flag_and_a_drifted_default():
     assert "dataset --jobs: default 4, the config's 1" in problems
 
 
-@pytest.mark.parametrize("table, config", [(EXTRACT_OPTIONS, ExtractConfig()), (TRAIN_OPTIONS, TrainConfig()),
-                                           (CONVERT_OPTIONS, ConvertConfig()), (DETECT_OPTIONS, DetectConfig())])
+@pytest.mark.parametrize(
+    "table, config",
+    [
+        (EXTRACT_OPTIONS, ExtractConfig()),
+        (TRAIN_OPTIONS, TrainConfig()),
+        (CONVERT_OPTIONS, ConvertConfig()),
+        (DETECT_OPTIONS, DetectConfig()),
+    ],
+)
 def test_option_tables_name_config_fields_and_quote_their_defaults(table, config):
     from facetwin.options import help_text
 
@@ -155,13 +174,17 @@ def test_ui_fields_are_config_fields_at_their_defaults():
     pytest.importorskip("gradio")
     from facetwin.ui import forms
 
-    for table, config in ((EXTRACT_OPTIONS, ExtractConfig()), (TRAIN_OPTIONS, TrainConfig()),
-                          (CONVERT_OPTIONS, ConvertConfig())):
+    for table, config in (
+        (EXTRACT_OPTIONS, ExtractConfig()),
+        (TRAIN_OPTIONS, TrainConfig()),
+        (CONVERT_OPTIONS, ConvertConfig()),
+    ):
         fields = type(config).__dataclass_fields__
         for row in table:
             component = forms.component(row, config)
             field = component.elem_id.removeprefix("opt-").replace("-", "_")
             assert field in fields, component.elem_id
             # An untouched form gives back the config's own value.
-            assert getattr(forms.config_from_form(type(config), [row], (component.value,)), field) == \
-                getattr(config, field), row.flag
+            assert getattr(forms.config_from_form(type(config), [row], (component.value,)), field) == getattr(
+                config, field
+            ), row.flag

@@ -28,9 +28,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def images() -> list[np.ndarray]:
     out = [read_image(p) for p in sorted((DATA / "faces").glob("*/*.jpg"))[::6]]
-    out += [
-        read_image(p) for p in sorted((DATA / "images").iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES
-    ]
+    out += [read_image(p) for p in sorted((DATA / "images").iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     for name in ("talking_d3", "talking_d13", "talking_obama", "portrait_s18"):
         with open_media(DATA / "videos" / f"{name}.mp4") as source:
             out += [f.image for f in source.frames() if f.index % 20 == 0]

@@ -16,14 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
-from facetwin.faces.align import umeyama, transform_points
+from facetwin.faces.align import transform_points, umeyama
 from facetwin.faces.detect import create_detector
 from facetwin.faces.landmarks import LandmarkPredictor
 from facetwin.io import open_media, read_image
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-VIDEOS = ["talking_d3", "talking_d13", "talking_d19", "talking_d18", "talking_d12",
-          "talking_obama", "portrait_s18", "portrait_s20"]
+VIDEOS = [
+    "talking_d3",
+    "talking_d13",
+    "talking_d19",
+    "talking_d18",
+    "talking_d12",
+    "talking_obama",
+    "portrait_s18",
+    "portrait_s20",
+]
 
 
 def collect() -> np.ndarray:

@@ -43,7 +43,7 @@ def main() -> None:
         "sha256": sha256_of(path),
         "bytes": path.stat().st_size,
         "summary": f"{train['model']} {train['face']}-face, {state['step']} steps on "
-                   f"{sum(p['faces'] for p in used)} faces of {len(used)} people",
+        f"{sum(p['faces'] for p in used)} faces of {len(used)} people",
         "training": {
             "steps": state["step"],
             "seconds": round(float(state.get("seconds", 0.0))),

@@ -19,8 +19,15 @@ from facetwin.errors import InvalidOptionError
 T = TypeVar("T")
 
 __all__ = [
-    "check_array", "check_tensor", "check_choice", "check_range", "check_number", "check_path", "check_paths",
-    "check_config", "described",
+    "check_array",
+    "check_tensor",
+    "check_choice",
+    "check_range",
+    "check_number",
+    "check_path",
+    "check_paths",
+    "check_config",
+    "described",
 ]
 
 
@@ -190,7 +197,11 @@ def check_config(value: object, name: str, cls: type[T]) -> T:
         return cls()
     if isinstance(value, cls):
         return value
-    raise InvalidOptionError(name, _Shape(value, type(value).__name__), f"{'an' if cls.__name__[0] in 'AEIOU' else 'a'} {cls.__name__} or None (the defaults)")
+    raise InvalidOptionError(
+        name,
+        _Shape(value, type(value).__name__),
+        f"{'an' if cls.__name__[0] in 'AEIOU' else 'a'} {cls.__name__} or None (the defaults)",
+    )
 
 
 def described(value: object, label: str) -> object:

@@ -318,7 +318,9 @@ def load_alignments(path: str | Path) -> Alignments:
     except UnicodeDecodeError:
         raise InvalidAlignmentsError(path, "file", "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise InvalidAlignmentsError(path, f"line {exc.lineno} column {exc.colno}", f"not valid JSON ({exc.msg})") from None
+        raise InvalidAlignmentsError(
+            path, f"line {exc.lineno} column {exc.colno}", f"not valid JSON ({exc.msg})"
+        ) from None
     try:
         return _parse(doc)
     except _Invalid as exc:

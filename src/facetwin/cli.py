@@ -21,12 +21,20 @@ from typing import Any, NoReturn
 
 from facetwin._version import __version__
 from facetwin.config import ConvertConfig, DatasetConfig, DetectConfig, EvaluateConfig, ExtractConfig, TrainConfig
+from facetwin.demo import DEMO_STEPS
 from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, MissingOptionError, NoFaceFoundError
 from facetwin.io.images import set_max_pixels
 from facetwin.options import (
-    CONVERT_OPTIONS, DETECT_FLAGS, DETECT_OPTIONS, EXTRACT_OPTIONS, FIND_OPTIONS, FLAGS, TRAIN_OPTIONS, Option, help_text,
+    CONVERT_OPTIONS,
+    DETECT_FLAGS,
+    DETECT_OPTIONS,
+    EXTRACT_OPTIONS,
+    FIND_OPTIONS,
+    FLAGS,
+    TRAIN_OPTIONS,
+    Option,
+    help_text,
 )
-from facetwin.demo import DEMO_STEPS
 
 __all__ = ["main", "build_parser"]
 
@@ -37,8 +45,10 @@ EXIT_SYNTHETIC = 3
 #: a manifest invalid for it): anyone can copy those into a real photo, so they prove nothing.
 EXIT_UNVERIFIED = 4
 
-_KEY_DIR_HELP = ("folder of the key that signs the C2PA manifests of the outputs (made on first use; "
-                 "keep it to prove the files are yours). Default: $FACETWIN_KEY_DIR or ~/.config/facetwin/c2pa")
+_KEY_DIR_HELP = (
+    "folder of the key that signs the C2PA manifests of the outputs (made on first use; "
+    "keep it to prove the files are yours). Default: $FACETWIN_KEY_DIR or ~/.config/facetwin/c2pa"
+)
 
 
 def _add_options(parser: argparse.ArgumentParser, table: list[Option], defaults: object) -> None:
@@ -47,8 +57,13 @@ def _add_options(parser: argparse.ArgumentParser, table: list[Option], defaults:
     for option in table:
         if option.group not in groups:
             groups[option.group] = parser.add_argument_group(option.group)
-        groups[option.group].add_argument(option.flag, dest=option.field, default=None,
-                                          help=help_text(option, defaults).replace("%", "%%"), **option.kwargs)
+        groups[option.group].add_argument(
+            option.flag,
+            dest=option.field,
+            default=None,
+            help=help_text(option, defaults).replace("%", "%%"),
+            **option.kwargs,
+        )
 
 
 def _config_from(args: argparse.Namespace, cls: type, flags: dict[str, str] = FLAGS) -> Any:
@@ -73,15 +88,18 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="facetwin",
-        description="Learn a face swap between two people from ordinary footage. "
-        "Every output is marked as synthetic.",
+        description="Learn a face swap between two people from ordinary footage. Every output is marked as synthetic.",
     )
     parser.add_argument("--version", action="version", version=f"facetwin {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary and errors")
-    parser.add_argument("--max-pixels", type=_pixels, metavar="N",
-                        help="refuse images and videos whose header promises more than N pixels a frame, "
-                        "before decoding them (a decompression bomb guard; default 64M; 200M or 200000000)")
+    parser.add_argument(
+        "--max-pixels",
+        type=_pixels,
+        metavar="N",
+        help="refuse images and videos whose header promises more than N pixels a frame, "
+        "before decoding them (a decompression bomb guard; default 64M; 200M or 200000000)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     ex = sub.add_parser(
@@ -94,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("inputs", nargs="+", metavar="INPUT", help="a video, a folder of images, or image files")
     ex.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the crops and alignments.json")
     ex.add_argument(
-        "--overwrite", action="store_true",
+        "--overwrite",
+        action="store_true",
         help="replace an earlier extraction in DIR instead of continuing it",
     )
     _add_options(ex, EXTRACT_OPTIONS, ExtractConfig())
@@ -107,16 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
         "the step, saves it and stops, --resume continues exactly. Several GPUs: torchrun --nproc-per-node N -m facetwin train ...",
     )
     tr.add_argument("faces_a", metavar="FACES_A", help="person A: an extraction folder or a folder of face images")
-    tr.add_argument("faces_b", metavar="FACES_B", help="person B: likewise (any crop size; both are cut to the model's window)")
-    tr.add_argument("-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record")
+    tr.add_argument(
+        "faces_b", metavar="FACES_B", help="person B: likewise (any crop size; both are cut to the model's window)"
+    )
+    tr.add_argument(
+        "-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record"
+    )
     tr.add_argument("--resume", action="store_true", help="continue the model in DIR from its last checkpoint")
     start = tr.add_mutually_exclusive_group()
-    start.add_argument("--init-from", metavar="MODEL_DIR",
-                       help="start from another model's weights (every part whose shape matches; the rest is "
-                       "reported). Default: the base model shipped with facetwin, where it fits --model and --face")
-    start.add_argument("--from-scratch", action="store_true",
-                       help="start from random weights instead of the shipped base model")
-    tr.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto")
+    start.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="start from another model's weights (every part whose shape matches; the rest is "
+        "reported). Default: the base model shipped with facetwin, where it fits --model and --face",
+    )
+    start.add_argument(
+        "--from-scratch", action="store_true", help="start from random weights instead of the shipped base model"
+    )
+    tr.add_argument(
+        "--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto"
+    )
     _add_options(tr, TRAIN_OPTIONS, TrainConfig())
 
     pt = sub.add_parser(
@@ -126,12 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
         "a new pair starts from a model that knows faces (facetwin train --init-from DIR). Writes the same "
         "model folder as train; Ctrl-C saves and stops, --resume continues exactly.",
     )
-    pt.add_argument("sources", nargs="+", metavar="FACES",
-                    help="extraction folders (one person each), or folders of them")
-    pt.add_argument("-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record")
+    pt.add_argument(
+        "sources", nargs="+", metavar="FACES", help="extraction folders (one person each), or folders of them"
+    )
+    pt.add_argument(
+        "-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record"
+    )
     pt.add_argument("--resume", action="store_true", help="continue the model in DIR from its last checkpoint")
-    pt.add_argument("--per-person", type=int, metavar="N",
-                    help="use at most N faces of each person, evenly spread (default: all)")
+    pt.add_argument(
+        "--per-person", type=int, metavar="N", help="use at most N faces of each person, evenly spread (default: all)"
+    )
     pt.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     _add_options(pt, TRAIN_OPTIONS, TrainConfig())
 
@@ -145,10 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cv.add_argument("input", metavar="INPUT", help="a video, an image, or a folder of images")
     cv.add_argument("model_dir", metavar="MODEL_DIR", help="a folder written by facetwin train")
-    cv.add_argument("-o", "--output", required=True, metavar="OUT",
-                    help="a video file (.mp4, .mov, .mkv), a folder for images, or a .png for one image")
-    cv.add_argument("--alignments", metavar="FILE",
-                    help="alignments.json from facetwin extract on the same input: use its faces")
+    cv.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="a video file (.mp4, .mov, .mkv), a folder for images, or a .png for one image",
+    )
+    cv.add_argument(
+        "--alignments", metavar="FILE", help="alignments.json from facetwin extract on the same input: use its faces"
+    )
     cv.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     cv.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(cv, CONVERT_OPTIONS, ConvertConfig())
@@ -163,9 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
         "with its loss plot and previews, and every intermediate step. Needs no data and no network; "
         "a few minutes on a 2-core CPU.",
     )
-    demo.add_argument("-o", "--output", default="facetwin-demo", metavar="DIR", help="output folder. Default: ./facetwin-demo")
-    demo.add_argument("--steps", type=int, default=DEMO_STEPS, metavar="N",
-                      help=f"training steps (fewer is faster and blurrier). Default: {DEMO_STEPS}")
+    demo.add_argument(
+        "-o", "--output", default="facetwin-demo", metavar="DIR", help="output folder. Default: ./facetwin-demo"
+    )
+    demo.add_argument(
+        "--steps",
+        type=int,
+        default=DEMO_STEPS,
+        metavar="N",
+        help=f"training steps (fewer is faster and blurrier). Default: {DEMO_STEPS}",
+    )
     demo.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(demo, EXTRACT_OPTIONS, ExtractConfig())
 
@@ -183,10 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
         "read, else 0 no file is marked.",
     )
     ve.add_argument("files", nargs="+", metavar="FILE", help="images or videos")
-    ve.add_argument("--frames", type=int, default=32, metavar="N",
-                    help="video frames to read the watermark from, spread over the video. Default: 32")
-    ve.add_argument("--trust-dir", metavar="DIR",
-                    help="signing key folder whose certificate counts as trusted. Default: the local key folder")
+    ve.add_argument(
+        "--frames",
+        type=int,
+        default=32,
+        metavar="N",
+        help="video frames to read the watermark from, spread over the video. Default: 32",
+    )
+    ve.add_argument(
+        "--trust-dir",
+        metavar="DIR",
+        help="signing key folder whose certificate counts as trusted. Default: the local key folder",
+    )
     ve.add_argument("--json", action="store_true", help="print one JSON report per file instead of the table")
 
     ds = sub.add_parser(
@@ -199,49 +253,98 @@ def build_parser() -> argparse.ArgumentParser:
         "fingerprints, versions). Run the same command again to finish an interrupted run: finished pairs "
         "are skipped; a failing pair is recorded and the run goes on.",
     )
-    ds.add_argument("pairs", metavar="PAIRS",
-                    help="a JSON list of [target, source] (FaceForensics++ split files: video ids) or of "
-                    "{\"target\", \"source\", \"model\"}; or a CSV of target,source[,model]")
+    ds.add_argument(
+        "pairs",
+        metavar="PAIRS",
+        help="a JSON list of [target, source] (FaceForensics++ split files: video ids) or of "
+        '{"target", "source", "model"}; or a CSV of target,source[,model]',
+    )
     ds.add_argument("-o", "--output", required=True, metavar="DIR", help="the dataset folder")
     ds.add_argument("--videos", metavar="DIR", help="folder the pair list's names refer to. Default: the list's folder")
     dataset = DatasetConfig()
-    ds.add_argument("--steps", type=int, default=dataset.train.steps, metavar="N",
-                    help=f"training steps per pair. Default: {dataset.train.steps}")
-    ds.add_argument("--model", default=dataset.train.model, metavar="NAME",
-                    help=f"architecture to train. Default: {dataset.train.model} (the shipped base model's)")
-    ds.add_argument("--batch-size", type=int, default=dataset.train.batch_size, metavar="N",
-                    help=f"training batch size. Default: {dataset.train.batch_size}")
+    ds.add_argument(
+        "--steps",
+        type=int,
+        default=dataset.train.steps,
+        metavar="N",
+        help=f"training steps per pair. Default: {dataset.train.steps}",
+    )
+    ds.add_argument(
+        "--model",
+        default=dataset.train.model,
+        metavar="NAME",
+        help=f"architecture to train. Default: {dataset.train.model} (the shipped base model's)",
+    )
+    ds.add_argument(
+        "--batch-size",
+        type=int,
+        default=dataset.train.batch_size,
+        metavar="N",
+        help=f"training batch size. Default: {dataset.train.batch_size}",
+    )
     start = ds.add_mutually_exclusive_group()
-    start.add_argument("--init-from", metavar="MODEL_DIR",
-                       help="start every pair's model from this trained model. Default: the base model shipped "
-                       "with facetwin, where it fits --model")
+    start.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="start every pair's model from this trained model. Default: the base model shipped "
+        "with facetwin, where it fits --model",
+    )
     start.add_argument("--from-scratch", action="store_true", help="start every pair's model from random weights")
     ladder = ",".join(f"{name}={crf}" for name, crf in dataset.ladder.items())
-    ds.add_argument("--ladder", default=ladder, metavar="LEVELS",
-                    help=f"compression levels NAME=CRF, comma-separated; CRF 0 is lossless. Default: {ladder}")
-    ds.add_argument("--variant", dest="variants", action="append", default=[], metavar="KIND:AMOUNT",
-                    help="also write degraded copies of fakes and originals: resize:F, blur:SIGMA, noise:STD "
-                    "(repeatable)")
-    ds.add_argument("--variant-level", default=dataset.variant_level, metavar="LEVEL",
-                    help=f"the ladder level the variants are compressed at. Default: {dataset.variant_level}")
-    ds.add_argument("--seed", type=int, default=dataset.seed, metavar="N",
-                    help=f"seed of every random choice. Default: {dataset.seed}")
-    ds.add_argument("--jobs", type=int, default=dataset.jobs, metavar="N",
-                    help=f"pairs at the same time on this machine (cores are shared out). Default: {dataset.jobs}")
-    ds.add_argument("--ray", metavar="ADDRESS",
-                    help="run pairs on a Ray cluster (pip install 'facetwin[ray]'), one GPU each where there are "
-                    "GPUs; DIR must be on storage every node sees")
-    ds.add_argument("--copy-originals", action="store_true",
-                    help="copy the real videos into original/ instead of hard-linking them")
+    ds.add_argument(
+        "--ladder",
+        default=ladder,
+        metavar="LEVELS",
+        help=f"compression levels NAME=CRF, comma-separated; CRF 0 is lossless. Default: {ladder}",
+    )
+    ds.add_argument(
+        "--variant",
+        dest="variants",
+        action="append",
+        default=[],
+        metavar="KIND:AMOUNT",
+        help="also write degraded copies of fakes and originals: resize:F, blur:SIGMA, noise:STD (repeatable)",
+    )
+    ds.add_argument(
+        "--variant-level",
+        default=dataset.variant_level,
+        metavar="LEVEL",
+        help=f"the ladder level the variants are compressed at. Default: {dataset.variant_level}",
+    )
+    ds.add_argument(
+        "--seed",
+        type=int,
+        default=dataset.seed,
+        metavar="N",
+        help=f"seed of every random choice. Default: {dataset.seed}",
+    )
+    ds.add_argument(
+        "--jobs",
+        type=int,
+        default=dataset.jobs,
+        metavar="N",
+        help=f"pairs at the same time on this machine (cores are shared out). Default: {dataset.jobs}",
+    )
+    ds.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run pairs on a Ray cluster (pip install 'facetwin[ray]'), one GPU each where there are "
+        "GPUs; DIR must be on storage every node sees",
+    )
+    ds.add_argument(
+        "--copy-originals", action="store_true", help="copy the real videos into original/ instead of hard-linking them"
+    )
     ds.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     ds.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
-    ds.add_argument("--check", action="store_true",
-                    help="after the run, check every finished pair: frame counts against the labels, mask IoU")
+    ds.add_argument(
+        "--check",
+        action="store_true",
+        help="after the run, check every finished pair: frame counts against the labels, mask IoU",
+    )
 
     ev = sub.add_parser(
         "evaluate",
-        help="measure trained models: identity among many people, pose and expression kept, detail, "
-        "flicker, seams",
+        help="measure trained models: identity among many people, pose and expression kept, detail, flicker, seams",
         description="Swap the faces of the held-out end of each person's video (the last --held-out "
         "fraction, which training should not have seen: extract with --held-out) and measure: identity "
         "of the swapped faces (dlib ResNet and SFace) as the rank of the target among a gallery of people "
@@ -257,26 +360,63 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", metavar="DIR", help="a folder written by facetwin train (one pair)")
     ev.add_argument("--a", metavar="VIDEO", help="person A's video (the model's FACES_A came from it)")
     ev.add_argument("--b", metavar="VIDEO", help="person B's video")
-    ev.add_argument("--pairs", metavar="LIST|DIR",
-                    help="many pairs: a CSV of target,source,model (target = A) or a JSON list of {\"target\", "
-                    "\"source\", \"model\"}, as facetwin dataset reads; or a folder written by facetwin dataset")
-    ev.add_argument("--videos", metavar="DIR", help="folder the pair list's relative paths refer to. "
-                    "Default: the list's folder")
-    ev.add_argument("--gallery", nargs="+", default=[], metavar="PATH",
-                    help="extra people for identity retrieval: a video (one person), a folder of images (one "
-                    "person) or a folder of those (one person each). The pairs' people are always in")
-    ev.add_argument("--gallery-frames", type=int, default=12, metavar="N",
-                    help="pictures per extra person whose identity vectors make the person's mean (kept in "
-                    "OUTPUT/gallery-cache.json for the next run while the footage is unchanged). Default: 12")
-    ev.add_argument("-o", "--output", metavar="DIR", help="folder for the reports. Default: MODEL_DIR/evaluation, "
-                    "or evaluation/ beside the pair list (in the dataset folder)")
+    ev.add_argument(
+        "--pairs",
+        metavar="LIST|DIR",
+        help='many pairs: a CSV of target,source,model (target = A) or a JSON list of {"target", '
+        '"source", "model"}, as facetwin dataset reads; or a folder written by facetwin dataset',
+    )
+    ev.add_argument(
+        "--videos", metavar="DIR", help="folder the pair list's relative paths refer to. Default: the list's folder"
+    )
+    ev.add_argument(
+        "--gallery",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="extra people for identity retrieval: a video (one person), a folder of images (one "
+        "person) or a folder of those (one person each). The pairs' people are always in",
+    )
+    ev.add_argument(
+        "--gallery-frames",
+        type=int,
+        default=12,
+        metavar="N",
+        help="pictures per extra person whose identity vectors make the person's mean (kept in "
+        "OUTPUT/gallery-cache.json for the next run while the footage is unchanged). Default: 12",
+    )
+    ev.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="folder for the reports. Default: MODEL_DIR/evaluation, "
+        "or evaluation/ beside the pair list (in the dataset folder)",
+    )
     evaluation = EvaluateConfig()
-    ev.add_argument("--held-out", dest="held_out", type=float, default=evaluation.held_out, metavar="F",
-                    help=f"the last fraction of each video to test on. Default: {evaluation.held_out}")
-    ev.add_argument("--gap", dest="gap_seconds", type=float, default=evaluation.gap_seconds, metavar="S",
-                    help=f"seconds between the training part and the test part. Default: {evaluation.gap_seconds}")
-    ev.add_argument("--max-frames", dest="max_frames", type=int, default=evaluation.max_frames, metavar="N",
-                    help=f"test frames per video, consecutive (0: all of the test part). Default: {evaluation.max_frames}")
+    ev.add_argument(
+        "--held-out",
+        dest="held_out",
+        type=float,
+        default=evaluation.held_out,
+        metavar="F",
+        help=f"the last fraction of each video to test on. Default: {evaluation.held_out}",
+    )
+    ev.add_argument(
+        "--gap",
+        dest="gap_seconds",
+        type=float,
+        default=evaluation.gap_seconds,
+        metavar="S",
+        help=f"seconds between the training part and the test part. Default: {evaluation.gap_seconds}",
+    )
+    ev.add_argument(
+        "--max-frames",
+        dest="max_frames",
+        type=int,
+        default=evaluation.max_frames,
+        metavar="N",
+        help=f"test frames per video, consecutive (0: all of the test part). Default: {evaluation.max_frames}",
+    )
     ev.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
 
@@ -291,7 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     det_sub = det.add_subparsers(dest="detect_command", metavar="ACTION", required=True)
     dtr = det_sub.add_parser(
-        "train", help="train a detector on a dataset's train pairs",
+        "train",
+        help="train a detector on a dataset's train pairs",
         description="Train the detector on the train split's crops at --train-levels (default: the lossless "
         "level), half fake and half real in every batch. Writes checkpoints, history.csv and a crop cache to "
         "DIR; Ctrl-C finishes the step, saves it and stops, --resume continues exactly. Several GPUs: "
@@ -300,10 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
     dtr.add_argument("dataset", metavar="DATASET", help="a folder written by facetwin dataset")
     dtr.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the detector")
     dtr.add_argument("--resume", action="store_true", help="continue the detector in DIR from its last checkpoint")
-    dtr.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto")
+    dtr.add_argument(
+        "--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto"
+    )
     _add_options(dtr, DETECT_OPTIONS, DetectConfig())
     dev = det_sub.add_parser(
-        "eval", help="test a trained detector on a dataset's test pairs",
+        "eval",
+        help="test a trained detector on a dataset's test pairs",
         description="Score the test split's crops at every level and variant (or --levels): accuracy at 0.5 "
         "and ROC AUC per frame and per video (the mean score of its crops), pooled over levels too, and the "
         "shortcut probe: the same crops with the watermark added to real frames (or removed, where the "
@@ -314,10 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("dataset", metavar="DATASET", help="a folder written by facetwin dataset")
     dev.add_argument("-o", "--output", metavar="FILE", help="the JSON report. Default: DIR/report.json")
     dev.add_argument("--levels", nargs="+", metavar="LEVEL", help="levels and variants to test. Default: all")
-    dev.add_argument("--split", choices=["test", "val", "train", "all"], default="test",
-                     help="which pairs to test on. Default: test")
-    dev.add_argument("--frames-per-video", type=int, metavar="N",
-                     help="at most N fake frames of each video, evenly spread. Default: all")
+    dev.add_argument(
+        "--split", choices=["test", "val", "train", "all"], default="test", help="which pairs to test on. Default: test"
+    )
+    dev.add_argument(
+        "--frames-per-video",
+        type=int,
+        metavar="N",
+        help="at most N fake frames of each video, evenly spread. Default: all",
+    )
     dev.add_argument("--no-probe", dest="probe", action="store_false", help="leave out the watermark probe")
     dev.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     dev.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
@@ -330,29 +479,53 @@ def build_parser() -> argparse.ArgumentParser:
         "resume, stop), tune the blend on one frame and convert the whole video. Jobs run one at a time in "
         "the server and go on when the browser tab is closed; everything is kept in the project folder.",
     )
-    ui.add_argument("project", nargs="?", default="facetwin-project", metavar="DIR",
-                    help="project folder (created if missing; open it again to carry on). Default: ./facetwin-project")
-    ui.add_argument("--host", default="127.0.0.1",
-                    help="address to listen on. Default: 127.0.0.1 (this machine only: no log-in, any path). Any "
-                    "other address (0.0.0.0: every interface) serves others: see --allow, --auth and docs/ui.md")
+    ui.add_argument(
+        "project",
+        nargs="?",
+        default="facetwin-project",
+        metavar="DIR",
+        help="project folder (created if missing; open it again to carry on). Default: ./facetwin-project",
+    )
+    ui.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on. Default: 127.0.0.1 (this machine only: no log-in, any path). Any "
+        "other address (0.0.0.0: every interface) serves others: see --allow, --auth and docs/ui.md",
+    )
     ui.add_argument("--port", type=int, default=7860, help="port to listen on. Default: 7860")
-    ui.add_argument("--max-upload", type=_size, default="2G", metavar="SIZE",
-                    help="largest upload accepted: 500M, 2G, ... (a path on this machine has no limit). Default: 2G")
+    ui.add_argument(
+        "--max-upload",
+        type=_size,
+        default="2G",
+        metavar="SIZE",
+        help="largest upload accepted: 500M, 2G, ... (a path on this machine has no limit). Default: 2G",
+    )
     ui.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
     ui.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     sharing = ui.add_argument_group("serving others (any --host but 127.0.0.1, ::1, localhost; or --shared)")
-    sharing.add_argument("--allow", action="append", metavar="DIR",
-                         help="a folder whose videos and images the page may be given by path (repeat for more). "
-                         "Default: any path when serving this machine only, the project folder only when serving "
-                         "others")
-    sharing.add_argument("--shared", action="store_true",
-                         help="serve others from a loopback --host too (behind a reverse proxy or tunnel): log-in, "
-                         "--allow'ed paths only, no start over")
+    sharing.add_argument(
+        "--allow",
+        action="append",
+        metavar="DIR",
+        help="a folder whose videos and images the page may be given by path (repeat for more). "
+        "Default: any path when serving this machine only, the project folder only when serving "
+        "others",
+    )
+    sharing.add_argument(
+        "--shared",
+        action="store_true",
+        help="serve others from a loopback --host too (behind a reverse proxy or tunnel): log-in, "
+        "--allow'ed paths only, no start over",
+    )
     login = sharing.add_mutually_exclusive_group()
-    login.add_argument("--auth", type=_credentials, metavar="USER:PASSWORD",
-                       help="the log-in (visible to this machine's other users in the process list: prefer "
-                       "--auth-file). Default when serving others: user facetwin, a new random password printed at "
-                       "start")
+    login.add_argument(
+        "--auth",
+        type=_credentials,
+        metavar="USER:PASSWORD",
+        help="the log-in (visible to this machine's other users in the process list: prefer "
+        "--auth-file). Default when serving others: user facetwin, a new random password printed at "
+        "start",
+    )
     login.add_argument("--auth-file", metavar="FILE", help="a file whose first line is USER:PASSWORD")
     return parser
 
@@ -422,8 +595,17 @@ class _Bars:
     def _new(event, *, desc: str, position: int | None = None, leave: bool = True):
         from tqdm import tqdm
 
-        return tqdm(total=event.total, initial=max(event.done - 1, 0), desc=desc, unit=event.unit,
-                    dynamic_ncols=True, file=sys.stderr, mininterval=0.5, position=position, leave=leave)
+        return tqdm(
+            total=event.total,
+            initial=max(event.done - 1, 0),
+            desc=desc,
+            unit=event.unit,
+            dynamic_ncols=True,
+            file=sys.stderr,
+            mininterval=0.5,
+            position=position,
+            leave=leave,
+        )
 
     @staticmethod
     def _show(bar, event) -> None:
@@ -446,8 +628,10 @@ class _Bars:
 
 def _report(summary, label: str) -> str:
     rate = summary.frames_read / summary.seconds if summary.seconds > 0 else 0.0
-    parts = [f"{label}: {summary.frames_read} frames read, {summary.faces_saved} faces saved, "
-             f"{summary.frames_without_face} frames without a face"]
+    parts = [
+        f"{label}: {summary.frames_read} frames read, {summary.faces_saved} faces saved, "
+        f"{summary.frames_without_face} frames without a face"
+    ]
     if summary.dropped_small:
         parts.append(f"{summary.dropped_small} too small")
     if summary.dropped_other_person:
@@ -482,8 +666,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     bar = _Bars(not args.quiet)
     try:
-        result = run_demo(args.output, steps=args.steps, config=_config_from(args, ExtractConfig), progress=bar,
-                          key_dir=args.key_dir)
+        result = run_demo(
+            args.output, steps=args.steps, config=_config_from(args, ExtractConfig), progress=bar, key_dir=args.key_dir
+        )
     finally:
         bar.close()
     for side, summary in result.summaries.items():
@@ -554,9 +739,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
     bar = _Bars(not args.quiet and dist.rank == 0)
     init_from = None if args.from_scratch else (Path(args.init_from) if args.init_from else BASE)
     try:
-        summary = _until_interrupted("train", args.model_dir, bar, lambda: train(
-            args.faces_a, args.faces_b, args.model_dir, config=config, resume=args.resume,
-            init_from=init_from, device=args.device, distributed=dist, progress=bar))
+        summary = _until_interrupted(
+            "train",
+            args.model_dir,
+            bar,
+            lambda: train(
+                args.faces_a,
+                args.faces_b,
+                args.model_dir,
+                config=config,
+                resume=args.resume,
+                init_from=init_from,
+                device=args.device,
+                distributed=dist,
+                progress=bar,
+            ),
+        )
     finally:
         _leave_process_group(dist)
     if summary is None:
@@ -566,9 +764,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(f"start: {summary.transfer}")
         for note in summary.notes:
             print(f"train: {note}")
-        print(f"train: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
-              f"L1 loss A {summary.loss_a:.4f} B {summary.loss_b:.4f}, {summary.samples_per_s:.1f} faces/s, "
-              f"{summary.seconds:.0f} s -> {summary.model_dir}")
+        print(
+            f"train: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
+            f"L1 loss A {summary.loss_a:.4f} B {summary.loss_b:.4f}, {summary.samples_per_s:.1f} faces/s, "
+            f"{summary.seconds:.0f} s -> {summary.model_dir}"
+        )
     return EXIT_OK
 
 
@@ -581,15 +781,28 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     if args.per_person is not None and args.per_person < 1:
         raise InvalidOptionError("--per-person", args.per_person, ">= 1")
     bar = _Bars(not args.quiet)
-    summary = _until_interrupted("pretrain", args.model_dir, bar, lambda: pretrain(
-        args.sources, args.model_dir, config=config, resume=args.resume, per_person=args.per_person,
-        device=args.device, progress=bar))
+    summary = _until_interrupted(
+        "pretrain",
+        args.model_dir,
+        bar,
+        lambda: pretrain(
+            args.sources,
+            args.model_dir,
+            config=config,
+            resume=args.resume,
+            per_person=args.per_person,
+            device=args.device,
+            progress=bar,
+        ),
+    )
     if summary is None:
         return EXIT_INTERRUPTED
     for note in summary.notes:
         print(f"pretrain: {note}")
-    print(f"pretrain: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
-          f"L1 loss {summary.loss_a:.4f}, {summary.samples_per_s:.1f} faces/s, {summary.seconds:.0f} s -> {summary.model_dir}")
+    print(
+        f"pretrain: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}), "
+        f"L1 loss {summary.loss_a:.4f}, {summary.samples_per_s:.1f} faces/s, {summary.seconds:.0f} s -> {summary.model_dir}"
+    )
     return EXIT_OK
 
 
@@ -600,13 +813,24 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     faces = _config_from(args, ExtractConfig)
     bar = _Bars(not args.quiet)
     try:
-        summary = convert(args.input, args.model_dir, args.output, config=config, faces=faces,
-                          alignments=args.alignments, device=args.device, progress=bar, key_dir=args.key_dir)
+        summary = convert(
+            args.input,
+            args.model_dir,
+            args.output,
+            config=config,
+            faces=faces,
+            alignments=args.alignments,
+            device=args.device,
+            progress=bar,
+            key_dir=args.key_dir,
+        )
     finally:
         bar.close()
     rate = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
-    print(f"convert: {summary.frames} frames, {summary.faces_swapped} faces swapped to {config.to.upper()} "
-          f"in {summary.frames_with_faces} frames ({summary.seconds:.1f} s, {rate:.1f} frames/s) -> {summary.output}")
+    print(
+        f"convert: {summary.frames} frames, {summary.faces_swapped} faces swapped to {config.to.upper()} "
+        f"in {summary.frames_with_faces} frames ({summary.seconds:.1f} s, {rate:.1f} frames/s) -> {summary.output}"
+    )
     return EXIT_OK
 
 
@@ -649,8 +873,11 @@ def _expand_folders(names: list[str]) -> list[str]:
     for name in names:
         path = Path(name)
         if path.is_dir():
-            media = [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
-                     and p.suffix.lower() in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)]
+            media = [
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)
+            ]
             out.extend(str(p) for p in media)
         else:
             out.append(name)
@@ -671,29 +898,47 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     from facetwin.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
     from facetwin.training.trainer import BASE
 
-    train_config = _config_from(argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size,
-                                                   seed=args.seed), TrainConfig)
-    config = DatasetConfig(ladder=_parse_ladder(args.ladder), variants=tuple(args.variants),
-                           variant_level=args.variant_level, seed=args.seed, jobs=args.jobs,
-                           copy_originals=args.copy_originals, train=train_config,
-                           init_from=None if args.from_scratch else Path(args.init_from) if args.init_from else BASE)
+    train_config = _config_from(
+        argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size, seed=args.seed), TrainConfig
+    )
+    config = DatasetConfig(
+        ladder=_parse_ladder(args.ladder),
+        variants=tuple(args.variants),
+        variant_level=args.variant_level,
+        seed=args.seed,
+        jobs=args.jobs,
+        copy_originals=args.copy_originals,
+        train=train_config,
+        init_from=None if args.from_scratch else Path(args.init_from) if args.init_from else BASE,
+    )
     pairs = read_pairs(args.pairs, videos=args.videos)
     bars = _Bars(not args.quiet)
     try:
-        summary = generate_dataset(pairs, args.output, config=config, key_dir=args.key_dir, device=args.device,
-                                   ray_address=args.ray, progress=bars)
+        summary = generate_dataset(
+            pairs,
+            args.output,
+            config=config,
+            key_dir=args.key_dir,
+            device=args.device,
+            ray_address=args.ray,
+            progress=bars,
+        )
     finally:
         bars.close()
-    print(f"dataset: {len(summary.done)} pairs made, {len(summary.skipped)} already done, "
-          f"{len(summary.failed)} failed ({summary.seconds:.0f} s) -> {summary.output}")
+    print(
+        f"dataset: {len(summary.done)} pairs made, {len(summary.skipped)} already done, "
+        f"{len(summary.failed)} failed ({summary.seconds:.0f} s) -> {summary.output}"
+    )
     for name, reason in summary.failed.items():
         print(f"  failed {name}: {reason}")
     if args.check:
         for name in summary.done + summary.skipped:
             check = check_pair(summary.output, name)
             iou = "n/a" if check["mask_iou_median"] is None else f"{check['mask_iou_median']:.3f}"
-            print(f"  check {name}: frames {'match' if check['counts_match'] else 'DO NOT MATCH'} "
-                  f"({check['frames_labelled']} labelled, {check['fake_frames']} fake), mask IoU median {iou}")
+            print(
+                f"  check {name}: frames {'match' if check['counts_match'] else 'DO NOT MATCH'} "
+                f"({check['frames_labelled']} labelled, {check['fake_frames']} fake), mask IoU median {iou}"
+            )
     return EXIT_BAD_INPUT if summary.failed else EXIT_OK
 
 
@@ -709,7 +954,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     one = [name for name in ("model", "a", "b") if getattr(args, name) is not None]
     if args.pairs is not None:
         if one:
-            raise InvalidOptionError("--pairs", args.pairs, f"given alone, without --{one[0]} (one pair or a pair list)")
+            raise InvalidOptionError(
+                "--pairs", args.pairs, f"given alone, without --{one[0]} (one pair or a pair list)"
+            )
         return _evaluate_pairs(args)
     if len(one) < 3:
         missing = [f"--{name}" for name in ("model", "a", "b") if getattr(args, name) is None]
@@ -720,10 +967,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     bar = _Bars(not args.quiet)
     try:
         tools = load_tools()
-        gallery = build_gallery(sources, tools, frames=args.gallery_frames, cache=output / "gallery-cache.json",
-                                progress=bar) if sources else None
-        result = evaluate(args.model, args.a, args.b, config=config, gallery=gallery, device=args.device,
-                          progress=bar, tools=tools)
+        gallery = (
+            build_gallery(sources, tools, frames=args.gallery_frames, cache=output / "gallery-cache.json", progress=bar)
+            if sources
+            else None
+        )
+        result = evaluate(
+            args.model, args.a, args.b, config=config, gallery=gallery, device=args.device, progress=bar, tools=tools
+        )
     finally:
         bar.close()
     paths = write_report(result, output)
@@ -735,9 +986,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluate_pairs(args: argparse.Namespace) -> int:
     import json
 
-    from facetwin.evaluation.gallery import gallery_sources
-    from facetwin.evaluation.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
     from facetwin.config import EvaluateConfig
+    from facetwin.evaluation.gallery import gallery_sources
+    from facetwin.evaluation.pairs import (
+        evaluate_pairs,
+        format_pairs_table,
+        load_pairs,
+        pairs_summary,
+        write_pairs_report,
+    )
 
     config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap_seconds, max_frames=args.max_frames)
     pairs = load_pairs(args.pairs, videos=args.videos)
@@ -745,22 +1002,37 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
     where = Path(args.pairs)
     output = Path(args.output) if args.output else (where if where.is_dir() else where.parent) / "evaluation"
     if where.is_dir() and not args.quiet:
-        print("evaluate: a dataset's models trained on every frame of their videos, so the test part is not "
-              "unseen: the figures describe the dataset's fakes", file=sys.stderr)
+        print(
+            "evaluate: a dataset's models trained on every frame of their videos, so the test part is not "
+            "unseen: the figures describe the dataset's fakes",
+            file=sys.stderr,
+        )
     bar = _Bars(not args.quiet)
     try:
-        result = evaluate_pairs(pairs, config=config, gallery=sources, gallery_frames=args.gallery_frames,
-                                gallery_cache=output / "gallery-cache.json", device=args.device, progress=bar)
+        result = evaluate_pairs(
+            pairs,
+            config=config,
+            gallery=sources,
+            gallery_frames=args.gallery_frames,
+            gallery_cache=output / "gallery-cache.json",
+            device=args.device,
+            progress=bar,
+        )
     finally:
         bar.close()
     if not result.pairs:
-        raise NoFaceFoundError(str(args.pairs), 0, "no pair could be evaluated: " + "; ".join(
-            f"{name}: {reason}" for name, reason in result.failed.items()))
+        raise NoFaceFoundError(
+            str(args.pairs),
+            0,
+            "no pair could be evaluated: " + "; ".join(f"{name}: {reason}" for name, reason in result.failed.items()),
+        )
     paths = write_pairs_report(result, output)
     data = pairs_summary(result)
     print(json.dumps(data["overall"], indent=1) if args.json else format_pairs_table(result, data))
-    print(f"evaluate: {len(result.pairs)} pairs, {len(result.failed)} failed ({result.seconds:.0f} s) -> "
-          f"{paths['summary']}, {paths['csv']}")
+    print(
+        f"evaluate: {len(result.pairs)} pairs, {len(result.failed)} failed ({result.seconds:.0f} s) -> "
+        f"{paths['summary']}, {paths['csv']}"
+    )
     return EXIT_BAD_INPUT if result.failed else EXIT_OK
 
 
@@ -775,9 +1047,16 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         raise InvalidOptionError("--frames-per-video", args.frames_per_video, "1 or more")
     bar = _Bars(not args.quiet)
     try:
-        report = evaluate_detector(args.detector, args.dataset, levels=args.levels, split=args.split,
-                                   probe=args.probe, frames_per_video=args.frames_per_video, device=args.device,
-                                   progress=bar)
+        report = evaluate_detector(
+            args.detector,
+            args.dataset,
+            levels=args.levels,
+            split=args.split,
+            probe=args.probe,
+            frames_per_video=args.frames_per_video,
+            device=args.device,
+            progress=bar,
+        )
     finally:
         bar.close()
     path = write_detect_report(report, args.output or Path(args.detector) / "report.json")
@@ -797,9 +1076,20 @@ def _detect_train(args: argparse.Namespace) -> int:
     dist = _distributed_from_env()
     bar = _Bars(not args.quiet and dist.rank == 0)
     try:
-        summary = _until_interrupted("detect train", args.output, bar, lambda: train_detector(
-            args.dataset, args.output, config=config, resume=args.resume, device=args.device, distributed=dist,
-            progress=bar))
+        summary = _until_interrupted(
+            "detect train",
+            args.output,
+            bar,
+            lambda: train_detector(
+                args.dataset,
+                args.output,
+                config=config,
+                resume=args.resume,
+                device=args.device,
+                distributed=dist,
+                progress=bar,
+            ),
+        )
     finally:
         _leave_process_group(dist)
     if summary is None:
@@ -811,10 +1101,12 @@ def _detect_train(args: argparse.Namespace) -> int:
             print(f"detect train: {summary.split['note']}")
         val = summary.validation
         checked = "" if not val else f", validation AUC {val['auc']:.3f} accuracy {val['accuracy']:.3f}"
-        print(f"detect train: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}) on "
-              f"{'+'.join(summary.levels)}, {len(summary.split['train'])} pairs ({summary.crops['train']} fake and as "
-              f"many real crops), loss {summary.loss:.4f}, batch accuracy {summary.accuracy:.3f}{checked}, "
-              f"{summary.crops_per_s:.0f} crops/s, {summary.seconds:.0f} s -> {summary.output}")
+        print(
+            f"detect train: steps {summary.start_step} -> {summary.step} ({summary.stopped_by}) on "
+            f"{'+'.join(summary.levels)}, {len(summary.split['train'])} pairs ({summary.crops['train']} fake and as "
+            f"many real crops), loss {summary.loss:.4f}, batch accuracy {summary.accuracy:.3f}{checked}, "
+            f"{summary.crops_per_s:.0f} crops/s, {summary.seconds:.0f} s -> {summary.output}"
+        )
     return EXIT_OK
 
 
@@ -865,16 +1157,32 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         try:
             auth = _credentials((Path(args.auth_file).read_text(encoding="utf-8").splitlines() or [""])[0])
         except (OSError, UnicodeDecodeError, argparse.ArgumentTypeError):
-            raise InvalidOptionError("--auth-file", args.auth_file, "a readable file whose first line is "
-                                     "USER:PASSWORD") from None
-    app = launch(args.project, host=args.host, port=args.port, device=args.device, max_upload=args.max_upload,
-                 key_dir=args.key_dir, allow=args.allow, auth=auth, shared=args.shared or None, block=False)
-    print(f"facetwin ui: serving {app.facetwin_server.project.root} on http://{args.host}:{args.port} (Ctrl-C "
-          "stops; running jobs save what they did)", flush=True)
+            raise InvalidOptionError(
+                "--auth-file", args.auth_file, "a readable file whose first line is USER:PASSWORD"
+            ) from None
+    app = launch(
+        args.project,
+        host=args.host,
+        port=args.port,
+        device=args.device,
+        max_upload=args.max_upload,
+        key_dir=args.key_dir,
+        allow=args.allow,
+        auth=auth,
+        shared=args.shared or None,
+        block=False,
+    )
+    print(
+        f"facetwin ui: serving {app.facetwin_server.project.root} on http://{args.host}:{args.port} (Ctrl-C "
+        "stops; running jobs save what they did)",
+        flush=True,
+    )
     if auth is None and app.facetwin_auth is not None:  # made up by launch: shown once, here
         user, password = app.facetwin_auth
-        print(f"facetwin ui: log in as {user} with password {password} (new at each start; --auth-file sets "
-              "your own)", flush=True)
+        print(
+            f"facetwin ui: log in as {user} with password {password} (new at each start; --auth-file sets your own)",
+            flush=True,
+        )
     try:
         while True:
             time.sleep(3600)
@@ -900,7 +1208,7 @@ def _in_flags(exc: FacetwinError, parser: argparse.ArgumentParser, command: str)
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
     for action in commands.choices[command]._actions:  # noqa: SLF001 (argparse has no public listing)
         if action.dest == exc.name and action.option_strings and text.startswith(exc.name):
-            return max(action.option_strings, key=len) + text[len(exc.name):]
+            return max(action.option_strings, key=len) + text[len(exc.name) :]
     return text
 
 
@@ -919,9 +1227,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    commands = {"extract": _cmd_extract, "train": _cmd_train, "pretrain": _cmd_pretrain, "convert": _cmd_convert, "demo": _cmd_demo,
-                "verify": _cmd_verify, "dataset": _cmd_dataset, "evaluate": _cmd_evaluate, "detect": _cmd_detect,
-                "ui": _cmd_ui}
+    commands = {
+        "extract": _cmd_extract,
+        "train": _cmd_train,
+        "pretrain": _cmd_pretrain,
+        "convert": _cmd_convert,
+        "demo": _cmd_demo,
+        "verify": _cmd_verify,
+        "dataset": _cmd_dataset,
+        "evaluate": _cmd_evaluate,
+        "detect": _cmd_detect,
+        "ui": _cmd_ui,
+    }
     _terminate_as_interrupt()
     if args.max_pixels is not None:
         set_max_pixels(args.max_pixels)
@@ -935,8 +1252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: keep the traceback, show one line
         log = _crash_log(exc)
-        print(f"facetwin {args.command}: internal error: {type(exc).__name__}: {_first_line(exc)} "
-              f"(traceback in {log})", file=sys.stderr)
+        print(
+            f"facetwin {args.command}: internal error: {type(exc).__name__}: {_first_line(exc)} (traceback in {log})",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

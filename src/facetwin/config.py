@@ -10,8 +10,15 @@ from facetwin._check import check_choice, check_number, check_range
 from facetwin.errors import InvalidOptionError
 
 __all__ = [
-    "ExtractConfig", "TrainConfig", "ConvertConfig", "EvaluateConfig", "DatasetConfig", "DetectConfig",
-    "DEFAULT_LADDER", "DATASET_STEPS", "parse_variant",
+    "ExtractConfig",
+    "TrainConfig",
+    "ConvertConfig",
+    "EvaluateConfig",
+    "DatasetConfig",
+    "DetectConfig",
+    "DEFAULT_LADDER",
+    "DATASET_STEPS",
+    "parse_variant",
 ]
 
 
@@ -308,7 +315,9 @@ class DatasetConfig:
             if not name or "/" in name or not isinstance(crf, int) or not 0 <= crf <= 51:
                 raise InvalidOptionError("ladder", f"{name}={crf}", "NAME=CRF with CRF 0-51")
         if self.variants and self.variant_level not in self.ladder:
-            raise InvalidOptionError("variant_level", self.variant_level, f"one of the ladder's levels {sorted(self.ladder)}")
+            raise InvalidOptionError(
+                "variant_level", self.variant_level, f"one of the ladder's levels {sorted(self.ladder)}"
+            )
         for variant in self.variants:
             parse_variant(variant)
         if self.jobs < 1:
@@ -318,10 +327,16 @@ class DatasetConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "ladder": dict(self.ladder), "variants": list(self.variants), "variant_level": self.variant_level,
-            "seed": self.seed, "jobs": self.jobs, "copy_originals": self.copy_originals,
+            "ladder": dict(self.ladder),
+            "variants": list(self.variants),
+            "variant_level": self.variant_level,
+            "seed": self.seed,
+            "jobs": self.jobs,
+            "copy_originals": self.copy_originals,
             "init_from": None if self.init_from is None else str(self.init_from),
-            "extract": self.extract.to_json(), "train": self.train.to_json(), "convert": self.convert.to_json(),
+            "extract": self.extract.to_json(),
+            "train": self.train.to_json(),
+            "convert": self.convert.to_json(),
         }
 
 
@@ -400,8 +415,9 @@ class DetectConfig:
             if not isinstance(level, str) or not level or "/" in level:
                 raise InvalidOptionError("train_levels", level, "level names such as c0 or c23_resize0.5")
         if self.frames_per_video is not None:
-            check_range(check_number(self.frames_per_video, "frames_per_video", integral=True),
-                        "frames_per_video", low=1)
+            check_range(
+                check_number(self.frames_per_video, "frames_per_video", integral=True), "frames_per_video", low=1
+            )
         if self.steps is not None:
             check_range(check_number(self.steps, "steps", integral=True), "steps", low=1)
         if self.time_limit is not None:

@@ -21,10 +21,10 @@ from facetwin._check import check_config, check_number, check_path, check_range
 from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
 from facetwin.errors import FacetwinError, OutputConflictError
 from facetwin.extraction import ExtractSummary, extract
-from facetwin.progress import ProgressFn
 from facetwin.faces.find import FaceFinder
 from facetwin.forensics.provenance import Provenance, write_marked_png
 from facetwin.io.images import read_image, write_png
+from facetwin.progress import ProgressFn
 
 __all__ = ["demo_portraits", "run_demo", "DemoResult", "DEMO_STEPS"]
 
@@ -98,8 +98,9 @@ def run_demo(
     steps = int(check_number(steps, "steps", integral=True))
     check_range(steps, "steps", low=1)
     # The defaults (whole face, started from the shipped base), at a small batch.
-    train_config = TrainConfig(batch_size=16, steps=steps, preview_every=max(steps // 4, 1),
-                               save_every=steps, log_every=max(steps // 50, 1))
+    train_config = TrainConfig(
+        batch_size=16, steps=steps, preview_every=max(steps // 4, 1), save_every=steps, log_every=max(steps // 50, 1)
+    )
     if out.exists() and not out.is_dir():
         raise OutputConflictError(out, "exists and is not a folder", "choose another output folder")
     if config.ref_faces:
@@ -113,8 +114,14 @@ def run_demo(
         raise
 
 
-def _run(out: Path, *, config: ExtractConfig, train_config: TrainConfig, progress: ProgressFn | None,
-         key_dir: str | Path | None) -> DemoResult:
+def _run(
+    out: Path,
+    *,
+    config: ExtractConfig,
+    train_config: TrainConfig,
+    progress: ProgressFn | None,
+    key_dir: str | Path | None,
+) -> DemoResult:
     from facetwin.conversion import convert
     from facetwin.training import train
 
@@ -122,8 +129,9 @@ def _run(out: Path, *, config: ExtractConfig, train_config: TrainConfig, progres
     summaries = {}
     for side, path in portraits.items():
         views = portrait_views(read_image(path), out / "inputs" / f"views_{side}", seed=ord(side))
-        summaries[side] = extract(views, out / f"faces_{side}", config=config, overwrite=True,
-                                  progress=_tagged(progress, f"portrait {side}"))
+        summaries[side] = extract(
+            views, out / f"faces_{side}", config=config, overwrite=True, progress=_tagged(progress, f"portrait {side}")
+        )
 
     model_dir = out / "model"
     if model_dir.exists():

@@ -114,9 +114,7 @@ class EmptyInputError(FacetwinError, ValueError):
     def __init__(self, path: str | Path, suffixes: Sequence[str]) -> None:
         self.path = Path(path)
         self.suffixes = tuple(suffixes)
-        super().__init__(
-            f"{self.path} holds no images or videos (looked for {', '.join(self.suffixes)})"
-        )
+        super().__init__(f"{self.path} holds no images or videos (looked for {', '.join(self.suffixes)})")
 
 
 class NoFaceFoundError(FacetwinError, ValueError):
@@ -225,8 +223,9 @@ class TrainingInterrupted(KeyboardInterrupt):
         if saved_step == step:
             outcome = f"step {step} is saved in {self.model_dir}"
         else:
-            outcome = (f"its weights had become NaN or infinite, so {self.model_dir} keeps the checkpoint "
-                       f"of step {saved_step}")
+            outcome = (
+                f"its weights had become NaN or infinite, so {self.model_dir} keeps the checkpoint of step {saved_step}"
+            )
         super().__init__(f"interrupted at step {step}; {outcome}")
 
     @property
@@ -235,10 +234,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 _CHECKPOINT_BACKUP_REMEDY = (
-    "restore the folder from a backup, or start a new run from its weights "
-    "(load_matching(model, read_weights(folder)))"
+    "restore the folder from a backup, or start a new run from its weights (load_matching(model, read_weights(folder)))"
 )
-
 
 
 _keep_arguments(TrainingInterrupted)
@@ -248,7 +245,9 @@ class NotAModelDirError(ModelDirError, FileNotFoundError):
     """A path that is not a facetwin model folder (absent, a file, or files missing)."""
 
     def __init__(self, path: str | Path, problem: str) -> None:
-        super().__init__(path, problem, "pass the folder a training run saved into (config.json, weights.safetensors, state.json)")
+        super().__init__(
+            path, problem, "pass the folder a training run saved into (config.json, weights.safetensors, state.json)"
+        )
 
     def __str__(self) -> str:  # FileNotFoundError would otherwise format errno fields
         return self.args[0]
@@ -371,8 +370,9 @@ class MissingExtraError(FacetwinError, ImportError):
 
     def __init__(self, feature: str, extra: str, reason: str) -> None:
         self.feature, self.extra, self.reason = feature, extra, reason
-        super().__init__(f"{feature} needs the optional packages of facetwin[{extra}]: "
-                         f"pip install 'facetwin[{extra}]' ({reason})")
+        super().__init__(
+            f"{feature} needs the optional packages of facetwin[{extra}]: pip install 'facetwin[{extra}]' ({reason})"
+        )
 
 
 class UploadTooLargeError(FacetwinError, ValueError):
@@ -380,8 +380,10 @@ class UploadTooLargeError(FacetwinError, ValueError):
 
     def __init__(self, name: str, size: int, limit: int) -> None:
         self.name, self.size, self.limit = name, size, limit
-        super().__init__(f"{name} is {size / 2**20:.0f} MiB, over the upload limit of {limit / 2**20:.0f} MiB "
-                         "(start facetwin ui with a larger --max-upload, or give the file's path instead)")
+        super().__init__(
+            f"{name} is {size / 2**20:.0f} MiB, over the upload limit of {limit / 2**20:.0f} MiB "
+            "(start facetwin ui with a larger --max-upload, or give the file's path instead)"
+        )
 
 
 class NotReadyError(FacetwinError, RuntimeError):
@@ -439,8 +441,10 @@ class PathNotAllowedError(FacetwinError, PermissionError):
     def __init__(self, path: str, roots: Sequence[str | Path]) -> None:
         self.path, self.roots = path, tuple(Path(r) for r in roots)
         under = " or ".join(str(r) for r in self.roots)
-        self.message = (f"not an allowed path: {path} (this server reads videos, images and folders under {under} "
-                        "only; upload anything else)")
+        self.message = (
+            f"not an allowed path: {path} (this server reads videos, images and folders under {under} "
+            "only; upload anything else)"
+        )
         super().__init__(self.message)
 
     def __str__(self) -> str:  # OSError would otherwise format errno fields
@@ -452,8 +456,9 @@ class OwnerOnlyError(FacetwinError, PermissionError):
 
     def __init__(self, action: str) -> None:
         self.action = action
-        self.message = (f"cannot {action} on a shared server: only the owner can, in a facetwin ui served to this "
-                        "machine only")
+        self.message = (
+            f"cannot {action} on a shared server: only the owner can, in a facetwin ui served to this machine only"
+        )
         super().__init__(self.message)
 
     def __str__(self) -> str:  # OSError would otherwise format errno fields
@@ -467,8 +472,16 @@ class OutputLockedError(FacetwinError, OSError):
     the lock file and are ``None`` where it could not be read.
     """
 
-    def __init__(self, path: str | Path, *, pid: int | None = None, command: str | None = None,
-                 host: str | None = None, started: float | None = None, this_host: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        pid: int | None = None,
+        command: str | None = None,
+        host: str | None = None,
+        started: float | None = None,
+        this_host: str | None = None,
+    ) -> None:
         import time
 
         self.path, self.pid, self.command, self.host, self.started = Path(path), pid, command, host, started
@@ -493,8 +506,10 @@ class ClusterUnreachableError(FacetwinError, ConnectionError):
 
     def __init__(self, address: str, endpoint: str, reason: str) -> None:
         self.address, self.endpoint, self.reason = address, endpoint, reason
-        self.message = (f"no Ray cluster answers at {address} ({endpoint}: {reason}); start one with "
-                        "`ray start --head`, or leave out --ray to run the pairs on this machine")
+        self.message = (
+            f"no Ray cluster answers at {address} ({endpoint}: {reason}); start one with "
+            "`ray start --head`, or leave out --ray to run the pairs on this machine"
+        )
         super().__init__(self.message)
 
     def __str__(self) -> str:  # OSError would otherwise format errno fields
@@ -508,8 +523,9 @@ class MissingOptionError(FacetwinError, ValueError):
         self.missing, self.together, self.alternative = tuple(missing), tuple(together), alternative
         names = " and ".join(self.missing)
         also = f" ({alternative})" if alternative else ""
-        super().__init__(f"{', '.join(self.together)} go together{also}: {names} "
-                         f"{'is' if len(self.missing) == 1 else 'are'} missing")
+        super().__init__(
+            f"{', '.join(self.together)} go together{also}: {names} {'is' if len(self.missing) == 1 else 'are'} missing"
+        )
 
 
 class DatasetFolderError(FacetwinError, ValueError):

@@ -54,6 +54,8 @@ def help_text(option: Option, defaults: object) -> str:
 
 # ExtractConfig's options: (group, flag, config field, argparse keywords, help). The
 # default each help text ends with is read from the config, so it cannot drift.
+# One option a row, its help below it: not reflowed by the formatter.
+# fmt: off
 EXTRACT_OPTIONS: list[Option] = [
     Option("detection", "--detector", "detector", {"choices": sorted(DETECTORS)},
      "face detector: yunet (OpenCV CNN; finds small and turned faces) or hog (dlib, the original code's)"),
@@ -90,6 +92,7 @@ EXTRACT_OPTIONS: list[Option] = [
     Option("video", "--smooth-beta", "smooth_beta", {"type": float, "metavar": "B"},
      "how quickly smoothing lets go when the face moves fast"),
 ]
+# fmt: on
 def _model_choices() -> str:
     from facetwin.models import model_info
 
@@ -108,6 +111,8 @@ def duration(text: str) -> float:
 
 
 # TrainConfig's options, as for extraction.
+# One option a row, its help below it: not reflowed by the formatter.
+# fmt: off
 TRAIN_OPTIONS: list[Option] = [
     Option("model", "--model", "model", {"metavar": "NAME"}, "architecture: " + "{models}"),
     Option("model", "--mask", "mask", {"action": argparse.BooleanOptionalAction},
@@ -155,6 +160,9 @@ TRAIN_OPTIONS: list[Option] = [
     Option("output", "--tensorboard", "tensorboard", {"action": "store_true"},
      "also log to DIR/tensorboard for TensorBoard (pip install 'facetwin[tensorboard]')"),
 ]
+# fmt: on
+# One option a row, its help below it: not reflowed by the formatter.
+# fmt: off
 CONVERT_OPTIONS: list[Option] = [
     Option("swap", "--to", "to", {"choices": ["a", "b"]},
      "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse"),
@@ -183,12 +191,18 @@ CONVERT_OPTIONS: list[Option] = [
     Option("output", "--side-by-side", "side_by_side", {"action": "store_true"},
      "write input | output | mask side by side, for review"),
 ]
+# fmt: on
 FLAGS = {field: flag for table in (EXTRACT_OPTIONS, TRAIN_OPTIONS, CONVERT_OPTIONS) for _, flag, field, _, _ in table}
 #: The extraction options that say how faces are found (convert finds them the same way).
-FIND_OPTIONS = [row for row in EXTRACT_OPTIONS if row.group in ("detection", "whose faces", "video")
-                and row.field not in ("identity", "every", "held_out")]
+FIND_OPTIONS = [
+    row
+    for row in EXTRACT_OPTIONS
+    if row.group in ("detection", "whose faces", "video") and row.field not in ("identity", "every", "held_out")
+]
 
 # DetectConfig's options (facetwin detect train), as for training.
+# One option a row, its help below it: not reflowed by the formatter.
+# fmt: off
 DETECT_OPTIONS: list[Option] = [
     Option("detector", "--crop-size", "crop_size", {"type": int, "metavar": "PX"},
      "side of the square face crop the detector sees"),
@@ -223,4 +237,5 @@ DETECT_OPTIONS: list[Option] = [
      "save a checkpoint and score the validation pairs every N steps"),
     Option("output", "--log-every", "log_every", {"type": int, "metavar": "N"}, "record loss and accuracy every N steps"),
 ]
+# fmt: on
 DETECT_FLAGS = {row.field: row.flag for row in DETECT_OPTIONS}

@@ -73,7 +73,9 @@ def read_pairs(path: str | Path, *, videos: str | Path | None = None) -> list[Pa
             elif isinstance(item, dict) and "target" in item and "source" in item:
                 rows.append((str(item["target"]), str(item["source"]), item.get("model")))
             else:
-                raise InvalidOptionError("pairs", json.dumps(item)[:60], "[target, source] or {\"target\": .., \"source\": ..}")
+                raise InvalidOptionError(
+                    "pairs", json.dumps(item)[:60], '[target, source] or {"target": .., "source": ..}'
+                )
     else:
         for row in csv.reader(io.StringIO(text)):
             row = [cell.strip() for cell in row]

@@ -54,5 +54,4 @@ def pasted_face(astronaut, astronaut_landmarks, grace_hopper, grace_landmarks) -
     uint8 (512, 512, 3) RGB: what a swap model's output looks like once warped back."""
     fit = umeyama(grace_landmarks[ALIGN_POINTS], astronaut_landmarks[ALIGN_POINTS])[:2]
     height, width = astronaut.shape[:2]
-    return cv2.warpAffine(grace_hopper, fit, (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(grace_hopper, fit, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -26,8 +26,10 @@ def face_mask(astronaut, astronaut_landmarks) -> np.ndarray:
 
 def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    return (slice(max(rows[0] - margin, 0), rows[-1] + 1 + margin),
-            slice(max(cols[0] - margin, 0), cols[-1] + 1 + margin))
+    return (
+        slice(max(rows[0] - margin, 0), rows[-1] + 1 + margin),
+        slice(max(cols[0] - margin, 0), cols[-1] + 1 + margin),
+    )
 
 
 # alpha_blend ------------------------------------------------------------------------------
@@ -53,12 +55,18 @@ def test_alpha_blend_gradcheck():
 @pytest.mark.parametrize(
     ("shapes", "message"),
     [
-        (((1, 3, 8, 8), (1, 3, 8, 9), (1, 1, 8, 8)),
-         "face must be a tensor of shape (1, 3, 8, 8), got shape (1, 3, 8, 9)"),
-        (((1, 3, 8, 8), (1, 3, 8, 8), (1, 3, 8, 8)),
-         "mask must be a tensor of shape (1, 1, 8, 8), got shape (1, 3, 8, 8)"),
-        (((1, 4, 8, 8), (1, 4, 8, 8), (1, 1, 8, 8)),
-         "frame must be a tensor of shape (B, 3, H, W), got shape (1, 4, 8, 8)"),
+        (
+            ((1, 3, 8, 8), (1, 3, 8, 9), (1, 1, 8, 8)),
+            "face must be a tensor of shape (1, 3, 8, 8), got shape (1, 3, 8, 9)",
+        ),
+        (
+            ((1, 3, 8, 8), (1, 3, 8, 8), (1, 3, 8, 8)),
+            "mask must be a tensor of shape (1, 1, 8, 8), got shape (1, 3, 8, 8)",
+        ),
+        (
+            ((1, 4, 8, 8), (1, 4, 8, 8), (1, 1, 8, 8)),
+            "frame must be a tensor of shape (B, 3, H, W), got shape (1, 4, 8, 8)",
+        ),
     ],
 )
 def test_alpha_blend_rejects_bad_shapes(shapes, message):
@@ -76,7 +84,10 @@ def test_poisson_keeps_the_frame_outside_the_mask(astronaut, pasted_face, face_m
     assert np.array_equal(out[~face_mask], astronaut[~face_mask])  # byte-identical
     # Inside, the face's detail is kept: the output follows the face, not the frame.
     inside = face_mask & (cv2.erode(face_mask.astype(np.uint8), np.ones((9, 9))) > 0)
-    detail = lambda img: cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_32F)[inside]
+
+    def detail(img):
+        return cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_32F)[inside]
+
     assert np.corrcoef(detail(out), detail(pasted_face))[0, 1] > 0.9
 
 
@@ -152,16 +163,26 @@ def test_poisson_changes_only_the_box(astronaut, pasted_face, face_mask):
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        ((np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool)),
-         "frame must be of dtype uint8, got dtype float32"),
-        ((np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8), np.zeros((8, 8), bool)),
-         "face must be an array of shape (8, 8, 3), got shape (8, 9, 3)"),
-        ((np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 1), bool)),
-         "mask must be an array of shape (8, 8), got shape (8, 8, 1)"),
-        ((np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.float32)),
-         "mask must be of dtype uint8, bool, got dtype float32"),
-        ((torch.zeros(8, 8, 3), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool)),
-         "frame must be an array of shape (H, W, 3), got 'Tensor'"),
+        (
+            (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool)),
+            "frame must be of dtype uint8, got dtype float32",
+        ),
+        (
+            (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8), np.zeros((8, 8), bool)),
+            "face must be an array of shape (8, 8, 3), got shape (8, 9, 3)",
+        ),
+        (
+            (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 1), bool)),
+            "mask must be an array of shape (8, 8), got shape (8, 8, 1)",
+        ),
+        (
+            (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.float32)),
+            "mask must be of dtype uint8, bool, got dtype float32",
+        ),
+        (
+            (torch.zeros(8, 8, 3), np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool)),
+            "frame must be an array of shape (H, W, 3), got 'Tensor'",
+        ),
     ],
 )
 def test_poisson_rejects_bad_arguments(arrays, message):

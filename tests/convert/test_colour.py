@@ -146,8 +146,7 @@ def test_statistics_can_be_smoothed_over_frames(cast, reference, mask):
     face_stats = colour_stats(cast, mask, mode="histogram")
     out = apply_colour(cast, face_stats, smoothed, mode="histogram")
     lows, highs = (
-        _masked_mean(apply_colour(cast, face_stats, stats[i : i + 1], mode="histogram"), mask)
-        for i in (1, 0)
+        _masked_mean(apply_colour(cast, face_stats, stats[i : i + 1], mode="histogram"), mask) for i in (1, 0)
     )
     middle = _masked_mean(out, mask)
     assert (lows < middle).all() and (middle < highs).all()
@@ -172,20 +171,34 @@ def test_apply_colour_gradcheck():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda x, m: transfer_colour(x, x, m, mode="lab"),
-         "mode must be one of mean, reinhard, histogram, none, got 'lab'"),
-        (lambda x, m: transfer_colour(x, x[..., :8], m, mode="mean"),
-         "reference must be a tensor of shape (1, 3, 16, 16), got shape (1, 3, 16, 8)"),
-        (lambda x, m: colour_stats(x, m[..., :8], mode="mean"),
-         "mask must be a tensor of shape (1, 1, 16, 16), got shape (1, 1, 16, 8)"),
-        (lambda x, m: colour_stats(x[:, :1], m, mode="mean"),
-         "images must be a tensor of shape (B, 3, H, W), got shape (1, 1, 16, 16)"),
-        (lambda x, m: apply_colour(x, torch.zeros(1, 3), torch.zeros(1, 3, 2), mode="reinhard"),
-         "face_stats must be a tensor of shape (1, 3, 2), got shape (1, 3)"),
-        (lambda x, m: apply_colour(x, torch.zeros(1, 3), torch.zeros(2, 3), mode="mean"),
-         "target_stats must be a tensor of shape (1, 3), got shape (2, 3)"),
-        (lambda x, m: rgb_to_lab((x * 255).to(torch.uint8)),
-         "image must be a floating-point tensor, got dtype torch.uint8"),
+        (
+            lambda x, m: transfer_colour(x, x, m, mode="lab"),
+            "mode must be one of mean, reinhard, histogram, none, got 'lab'",
+        ),
+        (
+            lambda x, m: transfer_colour(x, x[..., :8], m, mode="mean"),
+            "reference must be a tensor of shape (1, 3, 16, 16), got shape (1, 3, 16, 8)",
+        ),
+        (
+            lambda x, m: colour_stats(x, m[..., :8], mode="mean"),
+            "mask must be a tensor of shape (1, 1, 16, 16), got shape (1, 1, 16, 8)",
+        ),
+        (
+            lambda x, m: colour_stats(x[:, :1], m, mode="mean"),
+            "images must be a tensor of shape (B, 3, H, W), got shape (1, 1, 16, 16)",
+        ),
+        (
+            lambda x, m: apply_colour(x, torch.zeros(1, 3), torch.zeros(1, 3, 2), mode="reinhard"),
+            "face_stats must be a tensor of shape (1, 3, 2), got shape (1, 3)",
+        ),
+        (
+            lambda x, m: apply_colour(x, torch.zeros(1, 3), torch.zeros(2, 3), mode="mean"),
+            "target_stats must be a tensor of shape (1, 3), got shape (2, 3)",
+        ),
+        (
+            lambda x, m: rgb_to_lab((x * 255).to(torch.uint8)),
+            "image must be a floating-point tensor, got dtype torch.uint8",
+        ),
     ],
 )
 def test_colour_rejects_bad_arguments(call, message):

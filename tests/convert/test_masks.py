@@ -99,14 +99,17 @@ def test_hull_of_coincident_points_is_empty():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: landmark_hull_mask(torch.zeros(1, 5, 2), 64),
-         "landmarks must be a tensor of shape (B, 68, 2), got shape (1, 5, 2)"),
-        (lambda: landmark_hull_mask(np.zeros((1, 68, 2)), 64),
-         "landmarks must be a tensor of shape (B, 68, 2), got 'ndarray'"),
+        (
+            lambda: landmark_hull_mask(torch.zeros(1, 5, 2), 64),
+            "landmarks must be a tensor of shape (B, 68, 2), got shape (1, 5, 2)",
+        ),
+        (
+            lambda: landmark_hull_mask(np.zeros((1, 68, 2)), 64),
+            "landmarks must be a tensor of shape (B, 68, 2), got 'ndarray'",
+        ),
         (lambda: landmark_hull_mask(torch.zeros(1, 68, 2), 0), "size must be >= 1, got 0"),
         (lambda: landmark_hull_mask(torch.zeros(1, 68, 2), 64.0), "size must be an int, got 64.0"),
-        (lambda: landmark_hull_mask(torch.zeros(1, 68, 2), 64, forehead=-0.1),
-         "forehead must be >= 0, got -0.1"),
+        (lambda: landmark_hull_mask(torch.zeros(1, 68, 2), 64, forehead=-0.1), "forehead must be >= 0, got -0.1"),
     ],
 )
 def test_hull_rejects_bad_arguments(call, message):
@@ -185,10 +188,11 @@ def test_refine_gradcheck():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(mask=torch.zeros(1, 3, 8, 8)),
-         "mask must be a tensor of shape (B, 1, H, W), got shape (1, 3, 8, 8)"),
-        (dict(mask=torch.zeros(1, 1, 8, 8, dtype=torch.uint8)),
-         "mask must be a floating-point tensor, got dtype torch.uint8"),
+        (dict(mask=torch.zeros(1, 3, 8, 8)), "mask must be a tensor of shape (B, 1, H, W), got shape (1, 3, 8, 8)"),
+        (
+            dict(mask=torch.zeros(1, 1, 8, 8, dtype=torch.uint8)),
+            "mask must be a floating-point tensor, got dtype torch.uint8",
+        ),
         (dict(feather=-1.0), "feather must be >= 0, got -1.0"),
         (dict(erode="2"), "erode must be a number, got '2'"),
         (dict(erode=float("nan")), "erode must be a number, got nan"),
@@ -218,14 +222,16 @@ def test_combine_modes(hull):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), "union"),
-         "mode must be one of hull, learned, both, got 'union'"),
-        ((torch.zeros(1, 1, 4, 4), None, "both"),
-         "learned must be a tensor of shape (1, 1, 4, 4), got 'NoneType'"),
-        ((torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 5), "both"),
-         "learned must be a tensor of shape (1, 1, 4, 4), got shape (1, 1, 4, 5)"),
-        ((None, torch.zeros(1, 1, 4, 4), "hull"),
-         "hull must be a tensor of shape (B, 1, H, W), got 'NoneType'"),
+        (
+            (torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), "union"),
+            "mode must be one of hull, learned, both, got 'union'",
+        ),
+        ((torch.zeros(1, 1, 4, 4), None, "both"), "learned must be a tensor of shape (1, 1, 4, 4), got 'NoneType'"),
+        (
+            (torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 5), "both"),
+            "learned must be a tensor of shape (1, 1, 4, 4), got shape (1, 1, 4, 5)",
+        ),
+        ((None, torch.zeros(1, 1, 4, 4), "hull"), "hull must be a tensor of shape (B, 1, H, W), got 'NoneType'"),
     ],
 )
 def test_combine_rejects_bad_arguments(args, message):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from _helpers import shifted
+
 from facetwin.conversion.blend import alpha_blend, poisson_blend
 from facetwin.conversion.masks import landmark_hull_mask, refine_mask
 from facetwin.conversion.metrics import flicker_score, seam_score
@@ -33,9 +33,7 @@ def test_a_hard_paste_scores_clearly_above_soft_blends(scene, astronaut, pasted_
     soft = refine_mask(hard, erode=4, feather=4.0)
     pasted = seam_score(alpha_blend(frame, face, hard), frame, hard)
     feathered = seam_score(alpha_blend(frame, face, soft), frame, soft)
-    cloned = seam_score(
-        _tensor(poisson_blend(astronaut, pasted_face, hard[0, 0].bool().numpy())), frame, hard
-    )
+    cloned = seam_score(_tensor(poisson_blend(astronaut, pasted_face, hard[0, 0].bool().numpy())), frame, hard)
     assert pasted > 1.4
     assert feathered < 1.15 and cloned < 1.15
     assert pasted > 1.3 * max(feathered, cloned)
@@ -110,18 +108,27 @@ def _zeros(*shapes):
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: flicker_score(*_zeros((1, 3, 4, 4), (1, 3, 4, 4), (1, 1, 4, 4))),
-         "number of frames must be >= 2, got 1"),
-        (lambda: flicker_score(*_zeros((3, 3, 4, 4), (2, 3, 4, 4), (3, 1, 4, 4))),
-         "inputs must be a tensor of shape (3, 3, 4, 4), got shape (2, 3, 4, 4)"),
-        (lambda: flicker_score(*_zeros((3, 3, 4, 4), (3, 3, 4, 4), (3, 4, 4))),
-         "masks must be a tensor of shape (3, 1, 4, 4), got shape (3, 4, 4)"),
-        (lambda: seam_score(*_zeros((1, 3, 4, 4), (1, 3, 4, 4), (1, 1, 4, 4)), width=0),
-         "width must be >= 1, got 0"),
-        (lambda: seam_score(*_zeros((1, 3, 4, 4), (1, 3, 4, 4), (1, 1, 4, 4)), width=1.5),
-         "width must be an int, got 1.5"),
-        (lambda: seam_score(*_zeros((3, 4, 4), (3, 4, 4), (1, 4, 4))),
-         "output must be a tensor of shape (B, 3, H, W), got shape (3, 4, 4)"),
+        (
+            lambda: flicker_score(*_zeros((1, 3, 4, 4), (1, 3, 4, 4), (1, 1, 4, 4))),
+            "number of frames must be >= 2, got 1",
+        ),
+        (
+            lambda: flicker_score(*_zeros((3, 3, 4, 4), (2, 3, 4, 4), (3, 1, 4, 4))),
+            "inputs must be a tensor of shape (3, 3, 4, 4), got shape (2, 3, 4, 4)",
+        ),
+        (
+            lambda: flicker_score(*_zeros((3, 3, 4, 4), (3, 3, 4, 4), (3, 4, 4))),
+            "masks must be a tensor of shape (3, 1, 4, 4), got shape (3, 4, 4)",
+        ),
+        (lambda: seam_score(*_zeros((1, 3, 4, 4), (1, 3, 4, 4), (1, 1, 4, 4)), width=0), "width must be >= 1, got 0"),
+        (
+            lambda: seam_score(*_zeros((1, 3, 4, 4), (1, 3, 4, 4), (1, 1, 4, 4)), width=1.5),
+            "width must be an int, got 1.5",
+        ),
+        (
+            lambda: seam_score(*_zeros((3, 4, 4), (3, 4, 4), (1, 4, 4))),
+            "output must be a tensor of shape (B, 3, H, W), got shape (3, 4, 4)",
+        ),
     ],
 )
 def test_metrics_reject_bad_arguments(call, message):

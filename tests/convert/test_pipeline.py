@@ -3,13 +3,17 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from _helpers import lock_held_elsewhere, shifted, tiny_model_dir, write_video
+
 from facetwin import ExtractConfig, extract
 from facetwin.config import ConvertConfig
 from facetwin.conversion import convert
 from facetwin.errors import (
-    InvalidAlignmentsError, NotAModelDirError, OutputConflictError, TruncatedMediaError, UnsupportedOutputError,
+    InvalidAlignmentsError,
+    NotAModelDirError,
+    OutputConflictError,
+    TruncatedMediaError,
+    UnsupportedOutputError,
 )
 from facetwin.io import read_image, write_png
 
@@ -32,8 +36,12 @@ def _streams(path):
     with av.open(str(path)) as c:
         v = c.streams.video[0]
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-        return {"frames": frames, "rate": v.average_rate, "size": (v.width, v.height),
-                "audio": [s.codec_context.name for s in c.streams.audio]}
+        return {
+            "frames": frames,
+            "rate": v.average_rate,
+            "size": (v.width, v.height),
+            "audio": [s.codec_context.name for s in c.streams.audio],
+        }
 
 
 def test_video_keeps_frames_rate_size_and_sound(tmp_path, talking, model_dir):
@@ -45,7 +53,13 @@ def test_video_keeps_frames_rate_size_and_sound(tmp_path, talking, model_dir):
     assert out["size"] == src["size"] and out["audio"] == ["aac"]
     assert summary.frames == 10 and summary.frames_with_faces == 8 and summary.faces_swapped == 8
     last = calls[-1]
-    assert (last.stage, last.done, last.total, last.unit, last.facts["faces_swapped"]) == ("convert", 10, 10, "frame", 8)
+    assert (last.stage, last.done, last.total, last.unit, last.facts["faces_swapped"]) == (
+        "convert",
+        10,
+        10,
+        "frame",
+        8,
+    )
     # the faceless frames pass through (up to re-encoding); the others changed in the face
     assert np.abs(out["frames"][4].astype(int) - src["frames"][4]).mean() < 1.5
     assert np.abs(out["frames"][0].astype(int) - src["frames"][0]).mean() > 2

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _helpers import tiny_model_dir, write_video
+
 from facetwin.config import ConvertConfig
 from facetwin.conversion import FramePreview, convert
 from facetwin.errors import InvalidOptionError
@@ -38,8 +38,14 @@ def test_the_preview_frame_is_the_conversions_frame(tmp_path, clip, model_dir):
     assert 0 < shown.mask.mean() < 0.5
 
     recorded = {}
-    convert(clip, model_dir, tmp_path / "out.mp4", config=config, device="cpu",
-            on_frame=lambda f: recorded.setdefault(f.index, f.image))
+    convert(
+        clip,
+        model_dir,
+        tmp_path / "out.mp4",
+        config=config,
+        device="cpu",
+        on_frame=lambda f: recorded.setdefault(f.index, f.image),
+    )
     # Same settings, same frame: the same swap (found afresh in a single frame, the
     # landmarks may differ from the followed ones by a fraction of a pixel).
     diff = np.abs(recorded[1].astype(int) - shown.after.astype(int))

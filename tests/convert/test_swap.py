@@ -4,11 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from facetwin.config import ConvertConfig
+from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.conversion.swap import FaceSwapper, SwapFace, model_face, model_window
 from facetwin.errors import InvalidOptionError
 from facetwin.faces import FaceFinder
-from facetwin.config import ExtractConfig
 from facetwin.models import SwapModel
 
 
@@ -47,8 +46,9 @@ def test_a_face_swapped_through_an_identity_model_lands_on_its_own_pixels(astron
     error = _masked_error(swapped, astronaut, region)
     # Down to 128 px and back costs detail, not position: the result is far closer to the
     # frame than the frame is to itself moved by 1.5 pixels.
-    moved = cv2.warpAffine(astronaut, np.float32([[1, 0, 1.5], [0, 1, 0]]), astronaut.shape[1::-1],
-                           borderMode=cv2.BORDER_REPLICATE)
+    moved = cv2.warpAffine(
+        astronaut, np.float32([[1, 0, 1.5], [0, 1, 0]]), astronaut.shape[1::-1], borderMode=cv2.BORDER_REPLICATE
+    )
     assert error < 0.5 * _masked_error(moved, astronaut, region)
     assert np.array_equal(swapped[mask == 0], astronaut[mask == 0])
 
@@ -148,14 +148,14 @@ def test_frames_swapped_together_equal_frames_swapped_one_by_one(astronaut, astr
 
 
 @pytest.mark.parametrize("face", ["inner", "whole"])
-@pytest.mark.parametrize("settings", [{}, {"forehead": 0.6}, {"erode": -0.1, "feather": 0.0},
-                                      {"forehead": 0.6, "erode": -0.08, "feather": 0.02}])
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"forehead": 0.6}, {"erode": -0.1, "feather": 0.0}, {"forehead": 0.6, "erode": -0.08, "feather": 0.02}],
+)
 def test_the_mask_ends_softly_inside_the_models_window(astronaut, astronaut_face, settings, face):
     """Whatever the settings, the blend mask fades to nothing before the window's edge, so
     the pasted window's square outline never shows (a tinted decoder makes any edge visible)."""
-    from facetwin.faces.align import invert_affine, transform_points
-
-    from facetwin.faces.align import FACE_TYPES
+    from facetwin.faces.align import FACE_TYPES, invert_affine, transform_points
 
     config = ConvertConfig(colour="none", **settings)
     model = _identity_model(64, tint_a=(0.3, 0.3, 0.3))
@@ -167,10 +167,14 @@ def test_the_mask_ends_softly_inside_the_models_window(astronaut, astronaut_face
     t = np.linspace(0, size - 1, 200)
     for inset, limit in ((0.0, 0.05), (1.0, 0.25)):
         lo, hi = inset, size - 1 - inset
-        outline = np.concatenate([np.stack([t.clip(lo, hi), np.full_like(t, y)], 1) for y in (lo, hi)]
-                                 + [np.stack([np.full_like(t, x), t.clip(lo, hi)], 1) for x in (lo, hi)])
+        outline = np.concatenate(
+            [np.stack([t.clip(lo, hi), np.full_like(t, y)], 1) for y in (lo, hi)]
+            + [np.stack([np.full_like(t, x), t.clip(lo, hi)], 1) for x in (lo, hi)]
+        )
         points = transform_points(outline, to_frame).round().astype(int)
-        inside = (points[:, 0] >= 0) & (points[:, 1] >= 0) & (points[:, 0] < mask.shape[1]) & (points[:, 1] < mask.shape[0])
+        inside = (
+            (points[:, 0] >= 0) & (points[:, 1] >= 0) & (points[:, 0] < mask.shape[1]) & (points[:, 1] < mask.shape[0])
+        )
         assert mask[points[inside, 1], points[inside, 0]].max() < limit, (inset, settings)
     # The swapped region is still the face: the nose is fully swapped.
     nose = astronaut_face.landmarks[30].round().astype(int)

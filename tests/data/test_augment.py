@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pytest
@@ -192,9 +191,7 @@ def test_outputs_match_the_seeds_recipe(crops, size):
         noise.append(noisy - regular_crop.reshape(-1, 2))
         matrix = (umeyama(noisy, regular_out) @ transforms[i])[:2]
         np.testing.assert_allclose(out.target_from_crop[i].numpy(), matrix, atol=2e-3)
-        target = cv2.warpAffine(
-            image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        target = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         diff = np.abs(out.target[i].permute(1, 2, 0).numpy() * 255 - target)
         assert diff.mean() < 0.5 and np.percentile(diff, 99) < 3.0
     # The grid noise is Gaussian with sigma 5 px at 256 (400 draws: std within 15 %).
@@ -361,9 +358,7 @@ def test_colour_jitter_changes_images_not_extra_or_geometry(crops):
     extra = _blobs(np.full((len(crops), 2, 2), CENTRE))
     jitter = AugmentConfig(brightness=0.3, contrast=0.3, saturation=0.3)
     plain, shaken = (
-        augment_batch(
-            crops, size=64, config=c, generator=torch.Generator().manual_seed(2), extra=extra
-        )
+        augment_batch(crops, size=64, config=c, generator=torch.Generator().manual_seed(2), extra=extra)
         for c in (AugmentConfig(), jitter)
     )
     assert torch.equal(plain.target_extra, shaken.target_extra)
@@ -452,9 +447,7 @@ FLOAT_SHAPE = "images must be a tensor of shape (B, 3, N, N)"
 )
 def test_rejects_bad_inputs(images, extra, message):
     with pytest.raises(InvalidOptionError) as info:
-        augment_batch(
-            images, size=16, config=AugmentConfig(), generator=torch.Generator(), extra=extra
-        )
+        augment_batch(images, size=16, config=AugmentConfig(), generator=torch.Generator(), extra=extra)
     assert str(info.value) == message
 
 

@@ -48,10 +48,14 @@ def test_load_extraction_folder_uses_alignments(grace_hopper_path, tmp_path):
     [
         (lambda d, im: d / "missing", "not a folder"),
         (lambda d, im: write_faces(d / "few", im, n=3), "found 3 face images; training needs at least 8"),
-        (lambda d, im: (write_faces(d / "mixed", im), write_faces(d / "mixed", im, n=2, size=32))[0] and d / "mixed",
-         r"faces of mixed sizes: 64x64 \(8 faces\), 32x32 \(2 faces\), e.g. 000.png"),
-        (lambda d, im: (write_faces(d / "bad", im), (d / "bad" / "zz.png").write_bytes(b"junk"))[0] and d / "bad",
-         "cannot read zz.png"),
+        (
+            lambda d, im: (write_faces(d / "mixed", im), write_faces(d / "mixed", im, n=2, size=32))[0] and d / "mixed",
+            r"faces of mixed sizes: 64x64 \(8 faces\), 32x32 \(2 faces\), e.g. 000.png",
+        ),
+        (
+            lambda d, im: (write_faces(d / "bad", im), (d / "bad" / "zz.png").write_bytes(b"junk"))[0] and d / "bad",
+            "cannot read zz.png",
+        ),
     ],
     ids=["missing", "too-few", "mixed-sizes", "unreadable"],
 )

@@ -36,7 +36,7 @@ def _window_of(framed: Faces) -> np.ndarray:
     side = framed.size
     w = round(side * FRACTION)
     o = (side - w) // 2
-    return framed.images[0, o:o + w, o:o + w].numpy()
+    return framed.images[0, o : o + w, o : o + w].numpy()
 
 
 @pytest.mark.parametrize("name", ["inner", "whole"])
@@ -57,8 +57,9 @@ def test_training_window_is_the_frames_model_window(astronaut, astronaut_landmar
 
 
 def test_framing_twice_is_refused_unless_it_is_the_same(astronaut, astronaut_landmarks):
-    whole = frame_faces(_extracted(astronaut, astronaut_landmarks, 0.35), FACE_TYPES["whole"], WINDOW,
-                        window_fraction=FRACTION)
+    whole = frame_faces(
+        _extracted(astronaut, astronaut_landmarks, 0.35), FACE_TYPES["whole"], WINDOW, window_fraction=FRACTION
+    )
     assert frame_faces(whole, FACE_TYPES["whole"], WINDOW, window_fraction=FRACTION) is whole
     with pytest.raises(FacesetError, match="already framed as whole"):
         frame_faces(whole, FACE_TYPES["inner"], WINDOW, window_fraction=FRACTION)
@@ -71,7 +72,7 @@ def test_the_augmentation_grid_spans_the_window(astronaut, astronaut_landmarks, 
     framed = frame_faces(_extracted(astronaut, astronaut_landmarks, 0.35), face, WINDOW, window_fraction=FRACTION)
     plain = AugmentConfig(rotation=0, zoom=0, shift=0, flip=0, warp_sigma=0)
     out = augment_batch(framed.images, size=WINDOW, config=plain, generator=torch.Generator().manual_seed(0))
-    target = (out.target[0].permute(1, 2, 0).numpy() * 255)
+    target = out.target[0].permute(1, 2, 0).numpy() * 255
     window = _window_of(framed).astype(np.float32)
     import cv2
 
@@ -87,7 +88,7 @@ def test_training_regions_match_the_conversion_hull(astronaut_landmarks, name):
     side = round(WINDOW / FRACTION)
     regions = region_masks(side, face, window_fraction=FRACTION)
     o = (side - round(side * FRACTION)) // 2
-    learned = regions[0, o:o + WINDOW, o:o + WINDOW]
+    learned = regions[0, o : o + WINDOW, o : o + WINDOW]
     # The mean face's 68 points (inner 51 + jaw) in the window, as a frame's landmarks would be.
     from facetwin.faces.align import MEAN_FACE, MEAN_JAW
 

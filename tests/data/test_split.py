@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from facetwin.errors import InvalidOptionError
 from facetwin.data.split import TimeSplit, time_split
+from facetwin.errors import InvalidOptionError
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ from dataclasses import replace
 import av
 import numpy as np
 import pytest
-
 from _helpers import lock_held_elsewhere, shifted, write_video
+
 from facetwin.config import ExtractConfig, TrainConfig
-from facetwin.errors import ClusterUnreachableError, InputNotFoundError, InvalidOptionError
 from facetwin.dataset import DatasetConfig, Pair, check_pair, generate_dataset, read_pairs
+from facetwin.errors import ClusterUnreachableError, InputNotFoundError, InvalidOptionError
 from facetwin.forensics.report import verify
 
 FRAMES = 10
@@ -63,7 +63,9 @@ def test_every_part_is_written(made):
         assert (out / "masks" / "facetwin" / f"{name}.mp4").is_file()
         assert (out / "labels" / f"{name}.json").is_file() and (out / "labels" / f"{name}.csv").is_file()
     for video in ("astro", "grace"):
-        assert (out / "original" / f"{video}.mp4").read_bytes() == pairs[0].target.parent.joinpath(f"{video}.mp4").read_bytes()
+        assert (out / "original" / f"{video}.mp4").read_bytes() == pairs[0].target.parent.joinpath(
+            f"{video}.mp4"
+        ).read_bytes()
         for level in ("c0", "c23"):  # re-encoded and marked exactly as the fakes are
             assert (out / "original" / level / f"{video}.mp4").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
@@ -185,8 +187,10 @@ def test_seeded_runs_are_deterministic(tmp_path, videos):
         with av.open(str(tmp_path / run / "manipulated" / "facetwin" / "c0" / "astro_grace.mp4")) as c:
             frames.append(np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]))
     assert np.array_equal(frames[0], frames[1])
-    fingerprints = [json.loads((tmp_path / r / "manifest.json").read_text())["pairs"]["astro_grace"]["model_fingerprint"]
-                    for r in ("one", "two")]
+    fingerprints = [
+        json.loads((tmp_path / r / "manifest.json").read_text())["pairs"]["astro_grace"]["model_fingerprint"]
+        for r in ("one", "two")
+    ]
     assert fingerprints[0] == fingerprints[1]
 
 
@@ -213,8 +217,9 @@ def test_settings_of_a_started_dataset_cannot_change(made, videos):
 
 def test_variants_are_written_for_fakes_and_originals(tmp_path, videos):
     pairs = [Pair(videos["astro"], videos["grace"])]
-    generate_dataset(pairs, tmp_path, config=_config(ladder={"c0": 0, "c23": 23}, variants=("resize:0.5", "noise:4")),
-                     device="cpu")
+    generate_dataset(
+        pairs, tmp_path, config=_config(ladder={"c0": 0, "c23": 23}, variants=("resize:0.5", "noise:4")), device="cpu"
+    )
     for root in ("manipulated/facetwin", "original"):
         name = "astro_grace" if root.startswith("manip") else "astro"
         with av.open(str(tmp_path / root / "c23_resize0.5" / f"{name}.mp4")) as c:
@@ -238,8 +243,24 @@ def test_cli_makes_and_checks_a_dataset(tmp_path, videos, capsys):
     from facetwin.cli import main
 
     (tmp_path / "pairs.csv").write_text("target,source\nastro,grace\n")
-    args = ["-q", "dataset", str(tmp_path / "pairs.csv"), "--videos", str(videos["astro"].parent), "-o", str(tmp_path / "ds"),
-            "--steps", "2", "--model", "tiny64", "--batch-size", "4", "--ladder", "c0=0,c40=40", "--check"]
+    args = [
+        "-q",
+        "dataset",
+        str(tmp_path / "pairs.csv"),
+        "--videos",
+        str(videos["astro"].parent),
+        "-o",
+        str(tmp_path / "ds"),
+        "--steps",
+        "2",
+        "--model",
+        "tiny64",
+        "--batch-size",
+        "4",
+        "--ladder",
+        "c0=0,c40=40",
+        "--check",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "1 pairs made" in out and "frames match" in out
@@ -253,8 +274,7 @@ def test_ray_runs_the_pairs_as_tasks(tmp_path, videos):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'facetwin[ray]')")
     pairs = [Pair(videos["astro"], videos["grace"]), Pair(videos["grace"], videos["astro"])]
     try:
-        summary = generate_dataset(pairs, tmp_path, config=_config(ladder={"c0": 0}), device="cpu",
-                                   ray_address="local")
+        summary = generate_dataset(pairs, tmp_path, config=_config(ladder={"c0": 0}), device="cpu", ray_address="local")
     finally:
         ray.shutdown()
     assert sorted(summary.done) == ["astro_grace", "grace_astro"] and not summary.failed, summary.failed
@@ -271,8 +291,9 @@ def test_unreachable_ray_address_is_one_line_in_seconds(tmp_path, videos):
         port = probe.getsockname()[1]
     started = time.monotonic()
     with pytest.raises(ClusterUnreachableError) as info:
-        generate_dataset([Pair(videos["grace"], videos["astro"])], tmp_path / "ds", config=_config(),
-                         ray_address=f"127.0.0.1:{port}")
+        generate_dataset(
+            [Pair(videos["grace"], videos["astro"])], tmp_path / "ds", config=_config(), ray_address=f"127.0.0.1:{port}"
+        )
     assert time.monotonic() - started < 30  # Ray alone retried for over 400 s
     assert f"no Ray cluster answers at 127.0.0.1:{port}" in str(info.value)
     assert "refused" in str(info.value) and "\n" not in str(info.value)
@@ -286,8 +307,12 @@ def test_an_input_video_is_refused_as_the_dataset_folder(tmp_path, videos):
 
     before = videos["astro"].read_bytes()
     with pytest.raises(OutputConflictError, match="is the same file as the input .*astro.mp4"):
-        generate_dataset([Pair(videos["astro"], videos["grace"])], videos["astro"].parent / "." / "astro.mp4",
-                         config=_config(), device="cpu")
+        generate_dataset(
+            [Pair(videos["astro"], videos["grace"])],
+            videos["astro"].parent / "." / "astro.mp4",
+            config=_config(),
+            device="cpu",
+        )
     assert videos["astro"].read_bytes() == before
 
 
@@ -302,9 +327,13 @@ def test_a_dataset_folder_in_use_is_refused(tmp_path, videos):
 
 def test_temporaries_of_a_killed_run_are_removed_by_the_next(made):
     out, pairs, _, _ = made
-    stale = [out / "original" / "c23" / ".astro.mp4.3bor2rec.part", out / "manipulated" / "facetwin" / "c0" /
-             ".astro_grace.mp4.abcdefgh.part", out / "masks" / "facetwin" / ".astro_grace.mp4.abcdefgh.part",
-             out / "labels" / ".astro_grace.json.abcdefgh.tmp", out / ".manifest.json.abcdefgh.tmp"]
+    stale = [
+        out / "original" / "c23" / ".astro.mp4.3bor2rec.part",
+        out / "manipulated" / "facetwin" / "c0" / ".astro_grace.mp4.abcdefgh.part",
+        out / "masks" / "facetwin" / ".astro_grace.mp4.abcdefgh.part",
+        out / "labels" / ".astro_grace.json.abcdefgh.tmp",
+        out / ".manifest.json.abcdefgh.tmp",
+    ]
     for path in stale:
         path.write_bytes(b"half")
     kept = out / "labels" / "notes.txt"

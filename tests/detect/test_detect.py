@@ -10,15 +10,15 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from _helpers import shifted, write_video
+
 from facetwin import cli
 from facetwin.config import ExtractConfig, TrainConfig
+from facetwin.dataset import DatasetConfig, Pair, generate_dataset
 from facetwin.detection import DetectConfig, dataset_splits, evaluate_detector, roc_auc, train_detector
 from facetwin.detection.data import crop_square, cut_face, open_dataset, pair_crops
 from facetwin.detection.trainer import augment_crops
 from facetwin.errors import DatasetFolderError, InvalidOptionError
-from facetwin.dataset import DatasetConfig, Pair, generate_dataset
 from facetwin.forensics.watermark import THRESHOLD
 
 FRAMES = 8
@@ -37,7 +37,10 @@ def dataset(tmp_path_factory, astronaut, grace_hopper):
     astro = _video(folder / "astro.mp4", astronaut)
     grace = _video(folder / "grace.mp4", np.ascontiguousarray(grace_hopper[40:440, 60:460]))
     config = DatasetConfig(
-        ladder={"c0": 0, "c23": 23}, variants=("resize:0.5",), init_from=None, extract=ExtractConfig(identity=False),
+        ladder={"c0": 0, "c23": 23},
+        variants=("resize:0.5",),
+        init_from=None,
+        extract=ExtractConfig(identity=False),
         train=TrainConfig(model="tiny64", steps=2, batch_size=4, preview_every=1000, save_every=1000, log_every=1),
     )
     out = tmp_path_factory.mktemp("dataset")
@@ -61,7 +64,11 @@ def test_crop_box_is_enlarged_and_squared_around_the_centre():
     assert crop_square([40, 50, 80, 70], scale=1.3) == (34, 34, 52)
     assert crop_square([40, 50, 80, 70], scale=1.0) == (40, 40, 40)
     left, top, side = crop_square([10.2, 20.7, 30.2, 60.7], scale=1.5)
-    assert side == 60 and left + side / 2 == pytest.approx(20.2, abs=0.5) and top + side / 2 == pytest.approx(40.7, abs=0.5)
+    assert (
+        side == 60
+        and left + side / 2 == pytest.approx(20.2, abs=0.5)
+        and top + side / 2 == pytest.approx(40.7, abs=0.5)
+    )
 
 
 def test_cut_face_copies_the_square_and_pads_outside_the_frame(astronaut):
@@ -84,7 +91,9 @@ def test_fake_and_real_crops_are_matched(dataset):
     # The same frame and box: the swap changes the face in the middle; the crop's corners
     # (outside the blend mask, which reaches the sides at the forehead and jaw) are the
     # same picture in both, up to the lossless codec.
-    corners = np.r_[diff[:, :6, :6].ravel(), diff[:, :6, -6:].ravel(), diff[:, -6:, :6].ravel(), diff[:, -6:, -6:].ravel()]
+    corners = np.r_[
+        diff[:, :6, :6].ravel(), diff[:, :6, -6:].ravel(), diff[:, -6:, :6].ravel(), diff[:, -6:, -6:].ravel()
+    ]
     assert diff[:, 32:64, 32:64].mean() > 8 and corners.mean() < 1, (diff[:, 32:64, 32:64].mean(), corners.mean())
 
 
@@ -110,8 +119,10 @@ def test_augmentation_flips_and_shifts_by_whole_pixels():
     shifted_crops = augment_crops(crops, flip=0.0, jitter=2, generator=g)
     # Every output is its input moved by at most 2 px: its centre 12 x 12 is found in it.
     for out, src in zip(shifted_crops, as_float):
-        assert any(torch.equal(out[:, 2:14, 2:14], src[:, 2 + dy:14 + dy, 2 + dx:14 + dx])
-                   for dy, dx in itertools.product(range(-2, 3), repeat=2))
+        assert any(
+            torch.equal(out[:, 2:14, 2:14], src[:, 2 + dy : 14 + dy, 2 + dx : 14 + dx])
+            for dy, dx in itertools.product(range(-2, 3), repeat=2)
+        )
 
 
 # --- metrics and splits -----------------------------------------------------------------------
@@ -132,8 +143,12 @@ def test_auc_against_hand_counts():
 
 def _fake_dataset(root, pairs, splits=None):
     (root / "labels").mkdir(parents=True)
-    manifest = {"format": "facetwin/dataset", "version": 2, "settings": {"ladder": {"c0": 0}},
-                "pairs": {f"{t}_{s}": {"target": f"{t}.mp4", "source": f"{s}.mp4", "status": "done"} for t, s in pairs}}
+    manifest = {
+        "format": "facetwin/dataset",
+        "version": 2,
+        "settings": {"ladder": {"c0": 0}},
+        "pairs": {f"{t}_{s}": {"target": f"{t}.mp4", "source": f"{s}.mp4", "status": "done"} for t, s in pairs},
+    }
     if splits is not None:
         manifest["splits"] = splits
     (root / "manifest.json").write_text(json.dumps(manifest))
@@ -150,7 +165,11 @@ def test_splits_keep_every_video_in_one_split(tmp_path):
     assert sorted(sum(splits.values(), [])) == sorted(f"{t}_{s}" for t, s in pairs)
     assert splits["train"] and splits["test"]
     videos = {name: {v for p in names for v in p.split("_")} for name, names in splits.items()}
-    assert not videos["train"] & videos["test"] and not videos["train"] & videos["val"] and not videos["val"] & videos["test"]
+    assert (
+        not videos["train"] & videos["test"]
+        and not videos["train"] & videos["val"]
+        and not videos["val"] & videos["test"]
+    )
     assert dataset_splits(root) == splits  # deterministic
 
 
@@ -188,7 +207,12 @@ def test_training_writes_a_detector_folder(trained):
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "facetwin/detector" and config["crop_size"] == 64 and config["levels"] == ["c0"]
     rows = (out / "history.csv").read_text().splitlines()
-    assert rows[0].startswith("step,seconds,loss,accuracy") and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    assert rows[0].startswith("step,seconds,loss,accuracy") and [r.split(",")[0] for r in rows[1:]] == [
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
 
 
 def test_an_interrupted_run_resumes_exactly(tmp_path, dataset, trained):
@@ -257,24 +281,33 @@ def test_bad_inputs_are_one_line(capsys, tmp_path, dataset, trained):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert "manifest.json" in _one_line(capsys, ["-q", "detect", "train", str(empty), "-o", str(tmp_path / "d")])
-    assert "does not exist" in _one_line(capsys, ["-q", "detect", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "d")])
+    assert "does not exist" in _one_line(
+        capsys, ["-q", "detect", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "d")]
+    )
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     shutil.copy(dataset / "manifest.json", unfinished / "manifest.json")
-    assert "no finished pairs" in _one_line(capsys, ["-q", "detect", "train", str(unfinished), "-o", str(tmp_path / "d")])
+    assert "no finished pairs" in _one_line(
+        capsys, ["-q", "detect", "train", str(unfinished), "-o", str(tmp_path / "d")]
+    )
     err = _one_line(capsys, ["-q", "detect", "train", str(dataset), "-o", str(tmp_path / "d"), "--train-levels", "c40"])
     assert "no level c40" in err and "c0, c23, c23_resize0.5" in err
-    assert "--crop-size" in _one_line(capsys, ["-q", "detect", "train", str(dataset), "-o", str(tmp_path / "d"),
-                                               "--crop-size", "4"])
-    assert "no detector to resume" in _one_line(capsys, ["-q", "detect", "train", str(dataset), "-o",
-                                                         str(tmp_path / "d"), "--resume"])
+    assert "--crop-size" in _one_line(
+        capsys, ["-q", "detect", "train", str(dataset), "-o", str(tmp_path / "d"), "--crop-size", "4"]
+    )
+    assert "no detector to resume" in _one_line(
+        capsys, ["-q", "detect", "train", str(dataset), "-o", str(tmp_path / "d"), "--resume"]
+    )
     assert not (tmp_path / "d" / "weights.safetensors").exists()
     assert "not a detector folder" in _one_line(capsys, ["-q", "detect", "eval", str(empty), str(dataset)])
     swap_model = dataset / "work" / "models" / "astro_grace"
-    assert "face-swap model, not a detector" in _one_line(capsys, ["-q", "detect", "eval", str(swap_model), str(dataset)])
+    assert "face-swap model, not a detector" in _one_line(
+        capsys, ["-q", "detect", "eval", str(swap_model), str(dataset)]
+    )
     assert "no level c40" in _one_line(capsys, ["-q", "detect", "eval", str(out), str(dataset), "--levels", "c40"])
-    assert "no pairs in its val split" in _one_line(capsys, ["-q", "detect", "eval", str(out), str(dataset),
-                                                             "--split", "val", "--no-probe"])
+    assert "no pairs in its val split" in _one_line(
+        capsys, ["-q", "detect", "eval", str(out), str(dataset), "--split", "val", "--no-probe"]
+    )
     damaged = tmp_path / "damaged"
     shutil.copytree(out, damaged, ignore=shutil.ignore_patterns("crops"))
     data = bytearray((damaged / "weights.safetensors").read_bytes())
@@ -285,17 +318,43 @@ def test_bad_inputs_are_one_line(capsys, tmp_path, dataset, trained):
         evaluate_detector(out, unfinished)
 
 
-@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                    reason="torch built without gloo")
+@pytest.mark.skipif(
+    not torch.distributed.is_available() or not torch.distributed.is_gloo_available(), reason="torch built without gloo"
+)
 def test_torchrun_two_processes(tmp_path, dataset):
     """The path several GPUs take (DDP), over gloo on the CPU: rank 0 cuts the crops and writes."""
     import os
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "facetwin", "-q", "detect", "train", str(dataset), "-o", str(tmp_path / "det"), "--device", "cpu",
-           "--crop-size", "64", "--width", "8", "--steps", "3", "--batch-size", "8", "--log-every", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "facetwin",
+        "-q",
+        "detect",
+        "train",
+        str(dataset),
+        "-o",
+        str(tmp_path / "det"),
+        "--device",
+        "cpu",
+        "--crop-size",
+        "64",
+        "--width",
+        "8",
+        "--steps",
+        "3",
+        "--batch-size",
+        "8",
+        "--log-every",
+        "1",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("steps 0 -> 3") == 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _helpers import shifted, write_video
+
 from facetwin.config import ExtractConfig
 from facetwin.errors import EmptyInputError, InputNotFoundError, InvalidOptionError
-from facetwin.faces import FaceFinder
 from facetwin.evaluation.gallery import Gallery, build_gallery, gallery_sources, target_ranks, top_k
+from facetwin.faces import FaceFinder
 from facetwin.io import write_png
 
 
@@ -19,10 +19,18 @@ def test_ranks_on_a_gallery_with_known_answers():
     gallery = rng.normal(size=(40, 16))
     target = 7
     # A face at the target itself, one between the target and person 3, one nearest person 3.
-    faces = np.stack([gallery[target] * 2.0, gallery[target] + 0.45 * (gallery[3] - gallery[target]),
-                      0.2 * gallery[target] + gallery[3]])
-    distances = 1 - (faces / np.linalg.norm(faces, axis=1, keepdims=True)) @ (
-        gallery / np.linalg.norm(gallery, axis=1, keepdims=True)).T
+    faces = np.stack(
+        [
+            gallery[target] * 2.0,
+            gallery[target] + 0.45 * (gallery[3] - gallery[target]),
+            0.2 * gallery[target] + gallery[3],
+        ]
+    )
+    distances = (
+        1
+        - (faces / np.linalg.norm(faces, axis=1, keepdims=True))
+        @ (gallery / np.linalg.norm(gallery, axis=1, keepdims=True)).T
+    )
     expected = 1 + (np.delete(distances, target, axis=1) <= distances[:, [target]]).sum(axis=1)
     ranks = target_ranks(faces, gallery, target)
     assert ranks.tolist() == expected.tolist()

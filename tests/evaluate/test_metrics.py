@@ -8,8 +8,8 @@ import math
 import cv2
 import numpy as np
 import pytest
-
 from _helpers import shifted
+
 from facetwin.errors import InvalidOptionError, ModelFileError
 from facetwin.evaluation import metrics
 from facetwin.evaluation.metrics import (
@@ -279,8 +279,9 @@ def test_ssim_is_one_for_identical_and_agrees_with_scikit_image(astronaut):
     noise = np.random.default_rng(0).normal(0, 10, astronaut.shape)
     noisy = np.clip(astronaut + noise, 0, 255).astype(np.uint8)
     ours = ssim(astronaut, noisy)
-    reference = structural_similarity(astronaut, noisy, gaussian_weights=True, sigma=1.5,
-                                      use_sample_covariance=False, data_range=255, channel_axis=-1)
+    reference = structural_similarity(
+        astronaut, noisy, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1
+    )
     assert 0.5 < ours < 0.8 and ours == pytest.approx(reference, abs=0.01)
     assert ssim(noisy, astronaut) == pytest.approx(ours, abs=1e-6)
 
@@ -359,7 +360,9 @@ def test_face_flicker_wraps_flicker_score():
 
 def test_pose_distance_of_a_known_rotation_is_its_angle():
     frontal = head_pose(_posed_face(0, 0, 0), SIZE)
-    assert metrics.pose_distance(pose_error(head_pose(_posed_face(20, 0, 0), SIZE), frontal)) == pytest.approx(20, abs=0.05)
+    assert metrics.pose_distance(pose_error(head_pose(_posed_face(20, 0, 0), SIZE), frontal)) == pytest.approx(
+        20, abs=0.05
+    )
     turned = pose_error(head_pose(_posed_face(12, -9, 0), SIZE), frontal)
     assert metrics.pose_distance(turned) == pytest.approx(15, abs=0.05)  # sqrt(12^2 + 9^2)
     np.testing.assert_allclose(metrics.pose_distance(np.stack([turned, np.zeros(3)])), [15, 0], atol=0.05)
@@ -414,8 +417,10 @@ def test_expression_error_is_low_for_the_same_expression_on_another_face(faces):
 def test_expression_error_grows_with_the_expression_missed(faces):
     astronaut, grace = faces["astronaut"][1], faces["grace"][1]
     source = _expressive_clip(astronaut, [0, 0.4] * 4, seed=5)
-    errors = [metrics.expression_errors(_expressive_clip(grace, [0, kept] * 4, seed=6), source).mean()
-              for kept in (0.4, 0.3, 0.2, 0.1, 0.0)]
+    errors = [
+        metrics.expression_errors(_expressive_clip(grace, [0, kept] * 4, seed=6), source).mean()
+        for kept in (0.4, 0.3, 0.2, 0.1, 0.0)
+    ]
     assert errors == sorted(errors) and errors[-1] > 10 * errors[0]
 
 
@@ -460,6 +465,7 @@ def test_expression_error_on_real_footage_tells_other_expressions_from_the_same(
     darker and re-compressed (the same expression) and against another moment of the clip
     (the same person and a similar pose, another expression)."""
     from _helpers import shared_data
+
     from facetwin.faces import create_detector
     from facetwin.io import open_media
 

@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import shifted, tiny_model_dir, write_video
 
-from _helpers import shifted, write_video, tiny_model_dir
 from facetwin.config import ExtractConfig
+from facetwin.data.split import time_split
 from facetwin.evaluation.report import FORMAT, format_table, summary, write_report
 from facetwin.evaluation.runner import EvaluateConfig, evaluate
-from facetwin.data.split import time_split
 from facetwin.extraction import extract
 from facetwin.forensics import verify
 from facetwin.io import read_image
@@ -29,7 +29,9 @@ def _video(path, image):
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory, astronaut, grace_hopper):
     folder = tmp_path_factory.mktemp("videos")
-    return _video(folder / "a.mp4", astronaut), _video(folder / "b.mp4", np.ascontiguousarray(grace_hopper[40:440, 60:460]))
+    return _video(folder / "a.mp4", astronaut), _video(
+        folder / "b.mp4", np.ascontiguousarray(grace_hopper[40:440, 60:460])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +42,9 @@ def model_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluation(videos, model_dir):
     events = []
-    result = evaluate(model_dir, *videos, config=EvaluateConfig(reference_frames=4), device="cpu",
-                      progress=events.append)
+    result = evaluate(
+        model_dir, *videos, config=EvaluateConfig(reference_frames=4), device="cpu", progress=events.append
+    )
     return result, events
 
 
@@ -53,8 +56,16 @@ def test_every_metric_is_measured_on_the_test_part(evaluation):
         faces = result.directions[name]
         assert [f.frame for f in faces] == list(range(24, 30))
         row = summary(result)[name]
-        for key in ("id_retrieval_dlib", "identity_dlib_to_target", "identity_dlib_to_source", "landmark_error",
-                    "pose_error_yaw", "seam", "flicker", "jitter_ratio"):
+        for key in (
+            "id_retrieval_dlib",
+            "identity_dlib_to_target",
+            "identity_dlib_to_source",
+            "landmark_error",
+            "pose_error_yaw",
+            "seam",
+            "flicker",
+            "jitter_ratio",
+        ):
             assert row[key] is not None and math.isfinite(row[key]), key
         assert 0 <= row["id_retrieval_dlib"] <= 1
     assert result.reconstruction["a"]["faces"] == 6 and 0 < result.reconstruction["a"]["ssim"] <= 1
@@ -92,13 +103,31 @@ def test_held_out_extraction_never_reads_the_test_part(videos, tmp_path):
 def test_cli_prints_the_table_and_writes_the_report(videos, model_dir, tmp_path, capsys):
     from facetwin.cli import main
 
-    code = main(["-q", "evaluate", "--model", str(model_dir), "--a", str(videos[0]), "--b", str(videos[1]),
-                 "-o", str(tmp_path / "ev"), "--device", "cpu"])
+    code = main(
+        [
+            "-q",
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--a",
+            str(videos[0]),
+            "--b",
+            str(videos[1]),
+            "-o",
+            str(tmp_path / "ev"),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "ID top-1 in the gallery" in out and "ID two-way" in out and (tmp_path / "ev" / "report.json").is_file()
-    assert main(["evaluate", "--model", str(model_dir), "--a", str(videos[0]), "--b", str(videos[1]),
-                 "--held-out", "0.95"]) == 2
+    assert (
+        main(
+            ["evaluate", "--model", str(model_dir), "--a", str(videos[0]), "--b", str(videos[1]), "--held-out", "0.95"]
+        )
+        == 2
+    )
 
 
 # --- many pairs --------------------------------------------------------------------------------
@@ -109,8 +138,14 @@ def test_every_face_has_a_gallery_rank_expression_and_detail(evaluation):
     assert result.gallery == ["a", "b"]  # one pair, no extra people: its two people
     for name in ("a_to_b", "b_to_a"):
         row = summary(result)[name]
-        for key in ("id_top1_dlib", "id_top5_dlib", "pose_error_l2", "expression_error", "detail_ratio",
-                    "motion_ratio"):
+        for key in (
+            "id_top1_dlib",
+            "id_top5_dlib",
+            "pose_error_l2",
+            "expression_error",
+            "detail_ratio",
+            "motion_ratio",
+        ):
             assert row[key] is not None and math.isfinite(row[key]), key
         assert row["id_top5_dlib"] == 1.0  # two people: the target is always among the first five
         faces = result.directions[name]
@@ -123,12 +158,19 @@ def test_every_face_has_a_gallery_rank_expression_and_detail(evaluation):
 def pair_list(tmp_path_factory, videos, model_dir):
     folder = tmp_path_factory.mktemp("pairs")
     (folder / "pairs.csv").write_text(
-        f"target,source,model\n{videos[0]},{videos[1]},{model_dir}\n{videos[1]},{videos[0]},{model_dir}\n")
+        f"target,source,model\n{videos[0]},{videos[1]},{model_dir}\n{videos[1]},{videos[0]},{model_dir}\n"
+    )
     return folder / "pairs.csv"
 
 
 def test_many_pairs_share_one_gallery_and_summarise_over_pairs(pair_list, videos, tmp_path, grace_hopper):
-    from facetwin.evaluation.pairs import evaluate_pairs, format_pairs_table, load_pairs, pairs_summary, write_pairs_report
+    from facetwin.evaluation.pairs import (
+        evaluate_pairs,
+        format_pairs_table,
+        load_pairs,
+        pairs_summary,
+        write_pairs_report,
+    )
     from facetwin.io import write_png
 
     extra = tmp_path / "extra" / "grace"
@@ -136,8 +178,9 @@ def test_many_pairs_share_one_gallery_and_summarise_over_pairs(pair_list, videos
     write_png(extra / "0.png", grace_hopper)
     pairs = load_pairs(pair_list)
     assert [p.name for p in pairs] == ["a_b", "b_a"]
-    result = evaluate_pairs(pairs, config=EvaluateConfig(reference_frames=4, max_frames=4), gallery=[extra],
-                            gallery_frames=1, device="cpu")
+    result = evaluate_pairs(
+        pairs, config=EvaluateConfig(reference_frames=4, max_frames=4), gallery=[extra], gallery_frames=1, device="cpu"
+    )
     assert sorted(result.pairs) == ["a_b", "b_a"] and not result.failed
     assert [p.name for p in result.gallery.people] == ["a", "b", "grace"]
     data = pairs_summary(result)
@@ -166,8 +209,9 @@ def test_pair_lists_need_a_model_for_every_pair(tmp_path, videos, model_dir):
     (tmp_path / "missing_model.csv").write_text(f"{videos[0]},{videos[1]},{tmp_path / 'nothing'}\n")
     with pytest.raises(InputNotFoundError):
         load_pairs(tmp_path / "missing_model.csv")
-    (tmp_path / "pairs.json").write_text(json.dumps([{"target": str(videos[0]), "source": str(videos[1]),
-                                                      "model": str(model_dir)}]))
+    (tmp_path / "pairs.json").write_text(
+        json.dumps([{"target": str(videos[0]), "source": str(videos[1]), "model": str(model_dir)}])
+    )
     assert load_pairs(tmp_path / "pairs.json")[0].model == model_dir
 
 
@@ -194,22 +238,31 @@ def test_a_dataset_folder_is_a_pair_list(tmp_path, videos, model_dir):
         load_pairs(folder)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--pairs", "{missing}"], "input not found"),
-    (["--pairs", "{empty}"], "at least one pair"),
-    (["--pairs", "{no_model}"], "a model for every pair"),
-    (["--pairs", "{list}", "--model", "{model}"], "--pairs must be given alone"),
-    (["--model", "{model}", "--a", "{a}"], "--b is missing"),
-    (["--pairs", "{list}", "--gallery", "{missing}"], "input not found"),
-    (["--pairs", "{list}", "--gallery-frames", "0"], "--gallery-frames must be 1 or more"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--pairs", "{missing}"], "input not found"),
+        (["--pairs", "{empty}"], "at least one pair"),
+        (["--pairs", "{no_model}"], "a model for every pair"),
+        (["--pairs", "{list}", "--model", "{model}"], "--pairs must be given alone"),
+        (["--model", "{model}", "--a", "{a}"], "--b is missing"),
+        (["--pairs", "{list}", "--gallery", "{missing}"], "input not found"),
+        (["--pairs", "{list}", "--gallery-frames", "0"], "--gallery-frames must be 1 or more"),
+    ],
+)
 def test_cli_bad_pair_inputs_are_one_line_and_exit_2(argv, message, tmp_path, videos, model_dir, pair_list, capsys):
     from facetwin.cli import main
 
     (tmp_path / "empty.csv").write_text("target,source,model\n")
     (tmp_path / "no_model.csv").write_text(f"{videos[0]},{videos[1]}\n")
-    names = {"missing": tmp_path / "missing.csv", "empty": tmp_path / "empty.csv", "no_model": tmp_path / "no_model.csv",
-             "list": pair_list, "model": model_dir, "a": videos[0]}
+    names = {
+        "missing": tmp_path / "missing.csv",
+        "empty": tmp_path / "empty.csv",
+        "no_model": tmp_path / "no_model.csv",
+        "list": pair_list,
+        "model": model_dir,
+        "a": videos[0],
+    }
     assert main(["evaluate", *(a.format(**names) for a in argv)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
@@ -218,8 +271,20 @@ def test_cli_bad_pair_inputs_are_one_line_and_exit_2(argv, message, tmp_path, vi
 def test_cli_evaluates_a_pair_list(pair_list, tmp_path, capsys):
     from facetwin.cli import main
 
-    code = main(["-q", "evaluate", "--pairs", str(pair_list), "--max-frames", "3", "-o", str(tmp_path / "ev"),
-                 "--device", "cpu"])
+    code = main(
+        [
+            "-q",
+            "evaluate",
+            "--pairs",
+            str(pair_list),
+            "--max-frames",
+            "3",
+            "-o",
+            str(tmp_path / "ev"),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "2 pairs, both directions; gallery of 2 people" in out and "b->a" in out

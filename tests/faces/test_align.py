@@ -173,9 +173,7 @@ def test_crop_from_frame_scales_with_crop_size_and_coverage(landmarks):
     np.testing.assert_allclose(
         crop_from_frame(landmarks, crop_size=512), (double @ np.vstack([base, [0, 0, 1]]))[:2], atol=1e-9
     )
-    assert matrix_scale(crop_from_frame(landmarks, coverage=0.3125)) == pytest.approx(
-        matrix_scale(base) / 2, rel=1e-9
-    )
+    assert matrix_scale(crop_from_frame(landmarks, coverage=0.3125)) == pytest.approx(matrix_scale(base) / 2, rel=1e-9)
 
 
 def test_crop_from_frame_uses_only_non_jaw_points(landmarks):
@@ -267,9 +265,7 @@ def test_warp_to_crop_equals_opencv_when_not_shrinking(astronaut, landmarks, cro
     crop = warp_to_crop(astronaut, matrix, crop_size)
     # Bicubic when enlarging, bilinear when shrinking (warp_to_crop's documented choice).
     flags = cv2.INTER_CUBIC if matrix_scale(matrix) > 1 else cv2.INTER_LINEAR
-    reference = cv2.warpAffine(
-        astronaut, matrix, (crop_size, crop_size), flags=flags, borderMode=cv2.BORDER_REPLICATE
-    )
+    reference = cv2.warpAffine(astronaut, matrix, (crop_size, crop_size), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     assert crop.shape == (crop_size, crop_size, 3) and crop.dtype == np.uint8
     np.testing.assert_array_equal(crop, reference)
 
@@ -290,16 +286,12 @@ def test_warp_to_crop_strong_downscale_is_area_averaged(astronaut, landmarks):
     # Reference: warp at 8x the size (no shrinking there), then area-average down.
     big = crop_from_frame(landmarks, crop_size=size * factor)
     assert matrix_scale(big) >= 1.0
-    sharp = cv2.warpAffine(
-        astronaut, big, (size * factor,) * 2, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-    )
+    sharp = cv2.warpAffine(astronaut, big, (size * factor,) * 2, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     reference = cv2.resize(sharp, (size, size), interpolation=cv2.INTER_AREA).astype(np.float64)
     crop = warp_to_crop(astronaut, matrix, size)
     assert crop.shape == (size, size, 3)
     diff = np.abs(crop - reference).mean()
-    naive = cv2.warpAffine(
-        astronaut, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-    )
+    naive = cv2.warpAffine(astronaut, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     assert diff < 3.0
     assert diff < 0.6 * np.abs(naive - reference).mean()  # plain warping aliases
 

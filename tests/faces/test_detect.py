@@ -10,8 +10,7 @@ import pytest
 import skimage.data
 
 from facetwin.errors import InvalidOptionError, ModelFileError
-from facetwin.faces import DETECTORS, Detections, create_detector
-from facetwin.faces import models
+from facetwin.faces import DETECTORS, Detections, create_detector, models
 from facetwin.faces.detect import HogDetector, YuNetDetector, box_from_landmarks
 from facetwin.faces.track import box_iou
 
@@ -162,7 +161,9 @@ def test_create_detector_bad_options(name, options, message):
 
 
 def test_create_detector_unknown_option():
-    with pytest.raises(InvalidOptionError, match="option of the hog detector must be one of upsample, threshold, got 'threshold_typo'"):
+    with pytest.raises(
+        InvalidOptionError, match="option of the hog detector must be one of upsample, threshold, got 'threshold_typo'"
+    ):
         create_detector("hog", threshold_typo=1)
 
 
@@ -190,9 +191,7 @@ def test_wrong_checksum(monkeypatch, fresh_model_cache):
         YuNetDetector()
     path = info.value.path
     assert path.name == "face_detection_yunet_2023mar_int8bq.onnx"
-    assert str(info.value) == (
-        f"model file for yunet at {path} does not match its recorded sha256; reinstall facetwin"
-    )
+    assert str(info.value) == (f"model file for yunet at {path} does not match its recorded sha256; reinstall facetwin")
     assert isinstance(info.value, OSError)
 
 

@@ -22,8 +22,9 @@ def people(tmp_path_factory, astronaut, grace_hopper_path) -> Path:
     """Four views of the astronaut and, last, Grace Hopper: 128 px crops with identity vectors."""
     root = tmp_path_factory.mktemp("review")
     (root / "in").mkdir()
-    turned = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((256, 256), 8, 1.0), (512, 512),
-                            borderMode=cv2.BORDER_REPLICATE)
+    turned = cv2.warpAffine(
+        astronaut, cv2.getRotationMatrix2D((256, 256), 8, 1.0), (512, 512), borderMode=cv2.BORDER_REPLICATE
+    )
     views = [astronaut, astronaut[:, ::-1], cv2.resize(astronaut, (400, 400)), turned]
     for i, view in enumerate(views, 1):
         write_png(root / "in" / f"{i}.png", np.ascontiguousarray(view))

@@ -89,9 +89,7 @@ def test_tracker_new_track_after_a_scene_cut(astronaut, grace_hopper, yunet, pre
     frames = [astronaut, shifted(astronaut, 2, 1), grace, shifted(grace, 2, 1)]
     tracker = FaceTracker(yunet, predictor, redetect_every=10)
     results = _run(tracker, frames)
-    assert [[(f.track_id, f.new) for f in r] for r in results] == [
-        [(0, True)], [(0, False)], [(1, True)], [(1, False)]
-    ]
+    assert [[(f.track_id, f.new) for f in r] for r in results] == [[(0, True)], [(0, False)], [(1, True)], [(1, False)]]
     assert tracker.full_detections == 2  # the first frame and the cut
     # The face after the cut is Grace Hopper's, where her face is.
     assert results[2][0].box[1] > 100 and results[2][0].box[3] > results[1][0].box[3] + 50
@@ -164,12 +162,24 @@ def test_tracker_state_continues_exactly(panning, yunet, predictor):
     ("change", "message"),
     [
         (lambda s: s.update(tracks=3), "tracks: expected a list"),
-        (lambda s: s["tracks"][0].update(box=[1, 2, 3]), "tracks[0].box: expected finite numbers of shape (4,), got shape (3,)"),
+        (
+            lambda s: s["tracks"][0].update(box=[1, 2, 3]),
+            "tracks[0].box: expected finite numbers of shape (4,), got shape (3,)",
+        ),
         (lambda s: s["tracks"][0].update(id=-1), "tracks[0].id: expected an integer >= 0, got -1"),
         (lambda s: s["tracks"][0].update(extra=None), "tracks[0]: expected an object with an extra object"),
-        (lambda s: s["tracks"][0]["filter"].update(dx=[[0.0, 0.0]]), "tracks[0].filter: dx: expected finite numbers of shape (68, 2), got shape (1, 2)"),
-        (lambda s: s["tracks"][0]["filter"].update(t="now"), "tracks[0].filter: t: expected a finite number, got 'now'"),
-        (lambda s: s.update(thumb=[[0.0] * 64] * 35), "thumb: expected finite numbers of shape (36, 64), got shape (35, 64)"),
+        (
+            lambda s: s["tracks"][0]["filter"].update(dx=[[0.0, 0.0]]),
+            "tracks[0].filter: dx: expected finite numbers of shape (68, 2), got shape (1, 2)",
+        ),
+        (
+            lambda s: s["tracks"][0]["filter"].update(t="now"),
+            "tracks[0].filter: t: expected a finite number, got 'now'",
+        ),
+        (
+            lambda s: s.update(thumb=[[0.0] * 64] * 35),
+            "thumb: expected finite numbers of shape (36, 64), got shape (35, 64)",
+        ),
         (lambda s: s.update(next_id=True), "next_id: expected an integer >= 0, got True"),
         (lambda s: s.pop("since_full"), "since_full: expected an integer >= 0, got None"),
     ],
@@ -304,9 +314,7 @@ def test_box_iou_matches_pixel_counting():
         m[box[1] : box[3], box[0] : box[2]] = True
         return m
 
-    expected = np.array(
-        [[(mask(x) & mask(y)).sum() / (mask(x) | mask(y)).sum() for y in b] for x in a]
-    )
+    expected = np.array([[(mask(x) & mask(y)).sum() / (mask(x) | mask(y)).sum() for y in b] for x in a])
     iou = box_iou(a, b)
     assert iou.shape == (4, 5)
     np.testing.assert_allclose(iou, expected, atol=1e-12)

@@ -223,7 +223,11 @@ def test_unsigned_file_reports_absent(png: Path, mp4: Path) -> None:
     for path in (png, mp4):
         report = read_manifest(path)
         assert (report.present, report.valid, report.trusted, report.claim, report.problems) == (
-            False, False, False, None, ()
+            False,
+            False,
+            False,
+            None,
+            (),
         )
 
 

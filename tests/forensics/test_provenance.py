@@ -13,12 +13,11 @@ import av
 import cv2
 import numpy as np
 import pytest
-from _helpers import tiny_model_dir
 import torch
+from _helpers import tiny_model_dir
 from PIL import Image, PngImagePlugin
 
 from facetwin import __version__
-from facetwin.models.checkpoint import model_fingerprint
 from facetwin.forensics.provenance import (
     CLAIM_KEY,
     DIGITAL_SOURCE_TYPE,
@@ -38,7 +37,7 @@ from facetwin.io import read_image
 from facetwin.io.images import encode_png
 from facetwin.io.writers import ImageSequenceWriter, VideoWriter, open_writer
 from facetwin.models import create_model
-from facetwin.models.checkpoint import save_checkpoint
+from facetwin.models.checkpoint import model_fingerprint, save_checkpoint
 
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{32}")
 
@@ -83,8 +82,8 @@ def decoded(path: Path) -> list[np.ndarray]:
 def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     chunks, pos = [], 8
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunks.append((kind, data[pos + 8:pos + 8 + length]))
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunks.append((kind, data[pos + 8 : pos + 8 + length]))
         pos += 12 + length
     return chunks
 
@@ -110,7 +109,8 @@ def test_fingerprint_follows_the_weights_not_the_config(tmp_path):
     model = create_model("tiny64")
     config = {"model": model.config, "input_size": 64, "predicts_mask": True}
     save = lambda folder, **kw: save_checkpoint(  # noqa: E731
-        tmp_path / folder, model=model, optimizer=None, state={"step": 3, "seed": 0}, config=kw.get("config", config))
+        tmp_path / folder, model=model, optimizer=None, state={"step": 3, "seed": 0}, config=kw.get("config", config)
+    )
     save("a")
     save("same")
     save("other_config", config={**config, "note": "renamed"})
@@ -318,7 +318,7 @@ def test_extraction_crops_stay_pixel_exact(tmp_path, grace_hopper_path, grace_ho
 
     extract(grace_hopper_path, tmp_path / "faces")
     alignments = load_alignments(tmp_path / "faces" / "alignments.json")
-    (_, face), = alignments.faces()
+    ((_, face),) = alignments.faces()
     path = tmp_path / "faces" / face.crop
     assert np.array_equal(read_image(path), warp_to_crop(grace_hopper, face.matrix, alignments.crop_size))
     assert read_png_text(path.read_bytes()) == {}

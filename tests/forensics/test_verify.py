@@ -72,8 +72,8 @@ def tamper_one_pixel(data: bytes) -> bytes:
     """The PNG with the last byte of its last pixel changed, every chunk still well formed."""
     chunks, pos = [], 8
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunks.append((kind, data[pos + 8:pos + 8 + length]))
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunks.append((kind, data[pos + 8 : pos + 8 + length]))
         pos += 12 + length
     raw = bytearray(zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT")))
     raw[-1] ^= 0x10  # the last byte of the last row: no later pixel depends on it
@@ -163,7 +163,7 @@ def test_changed_video_data_makes_the_manifest_invalid(files, tmp_path):
     data = bytearray(files["marked_mp4"].read_bytes())
     pos = 0
     while pos < len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if kind == b"mdat":
             data[pos + size // 2] ^= 0x01
             break
@@ -329,8 +329,8 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     """(type, the whole chunk as stored) for each chunk of a PNG."""
     chunks, pos = [], 8
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunks.append((kind, data[pos:pos + 12 + length]))
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunks.append((kind, data[pos : pos + 12 + length]))
         pos += 12 + length
     return chunks
 
@@ -347,9 +347,9 @@ def copy_jpeg_app11(donor: bytes, real: bytes) -> bytes:
     """``real`` with the donor's APP11 segments (where JPEG keeps a C2PA manifest) after its SOI."""
     segments, pos = [], 2
     while donor[pos] == 0xFF and donor[pos + 1] not in (0xD9, 0xDA):  # up to the pixels
-        length = struct.unpack(">H", donor[pos + 2:pos + 4])[0]
+        length = struct.unpack(">H", donor[pos + 2 : pos + 4])[0]
         if donor[pos + 1] == 0xEB:
-            segments.append(donor[pos:pos + 2 + length])
+            segments.append(donor[pos : pos + 2 + length])
         pos += 2 + length
     assert segments
     return real[:2] + b"".join(segments) + real[2:]
@@ -382,8 +382,9 @@ def test_the_donors_are_genuine_and_prove_synthetic(files, forged):
         assert report.c2pa.valid and report.c2pa.trusted
 
 
-@pytest.mark.parametrize("name, real", [("png_text", "clean_png"), ("png_c2pa", "clean_png"),
-                                        ("png_both", "clean_png"), ("jpg_c2pa", None)])
+@pytest.mark.parametrize(
+    "name, real", [("png_text", "clean_png"), ("png_c2pa", "clean_png"), ("png_both", "clean_png"), ("jpg_c2pa", None)]
+)
 def test_copied_marks_on_a_real_photo_are_an_unverified_claim(files, forged, grace_hopper_path, name, real):
     original = files[real] if real else grace_hopper_path
     assert verify(original).status == "none"

@@ -54,7 +54,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def crop(image: np.ndarray, left: float, top: float, right: float, bottom: float) -> np.ndarray:
     h, w = image.shape[:2]
-    return np.ascontiguousarray(image[round(top * h): h - round(bottom * h), round(left * w): w - round(right * w)])
+    return np.ascontiguousarray(image[round(top * h) : h - round(bottom * h), round(left * w) : w - round(right * w)])
 
 
 def jpeg(image: np.ndarray, quality: int = 75) -> np.ndarray:
@@ -129,8 +129,9 @@ def v1_embed(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     cells = np.random.default_rng(0x66616365).choice(np.array([-1.0, 1.0], np.float32), size=(64, 64))
     pattern = cv2.resize(cells, (w, h), interpolation=cv2.INTER_LINEAR)
-    small = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (max(w // 4, 1), max(h // 4, 1)),
-                       interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = cv2.resize(
+        cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA
+    ).astype(np.float32)
     mean = cv2.GaussianBlur(small, (0, 0), 1.0)
     var = cv2.GaussianBlur(small * small, (0, 0), 1.0) - mean * mean
     activity = np.clip(0.5 + np.sqrt(np.maximum(var, 0.0)) / 8.0, 0.5, 1.5)
@@ -285,8 +286,9 @@ def test_reader_on_unmarked_video_stays_below(moving_video):
 
 def test_reader_finds_a_cropped_turned_reencoded_video(moving_video):
     # The same crop and turn in every frame: the frames still add up.
-    frames = [np.ascontiguousarray(np.rot90(crop(embed_watermark(f), 0.1, 0.05, 0.0, 0.1)))
-              for f in _decode(moving_video)]
+    frames = [
+        np.ascontiguousarray(np.rot90(crop(embed_watermark(f), 0.1, 0.05, 0.0, 0.1))) for f in _decode(moving_video)
+    ]
     reader = WatermarkReader()
     for frame in h264(frames, crf=28):
         reader.add(frame)
@@ -377,25 +379,45 @@ def test_720p_scaled_down_the_usual_ladder_is_found(size):
         assert watermark_score(cv2.resize(frame, size, interpolation=cv2.INTER_AREA)) < CLEAN_MAX
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("faceswap_test.mp4", marks=pytest.mark.xfail(strict=True, reason=(
-        "426x240 has 6 px cells; 5 frames spread over the clip are 5 scene changes for the "
-        "encoder, and one P-frame alone scores 4.7 after CRF 23 ultrafast (the v1 mark: 6.2 at "
-        "that frame; the video as a whole 14.7)"))),
-    *[name for name in REAL_VIDEOS if name != "faceswap_test.mp4"],
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            "faceswap_test.mp4",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "426x240 has 6 px cells; 5 frames spread over the clip are 5 scene changes for the "
+                    "encoder, and one P-frame alone scores 4.7 after CRF 23 ultrafast (the v1 mark: 6.2 at "
+                    "that frame; the video as a whole 14.7)"
+                ),
+            ),
+        ),
+        *[name for name in REAL_VIDEOS if name != "faceswap_test.mp4"],
+    ],
+)
 def test_real_video_frames_reencoded_each_found(name):
     frames = _spread_frames(shared_data("videos", name))
     scores = [watermark_score(f) for f in h264([embed_watermark(f) for f in frames])]
     assert min(scores) >= THRESHOLD, scores
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("faceswap_test.mp4", marks=pytest.mark.xfail(strict=True, reason=(
-        "426x240 halved is 213x120: cells of 3 px; frames alone then score 1.0-15 after CRF 23 "
-        "(the v1 mark: 3.7-5.4; the video as a whole 13.5)"))),
-    *[name for name in REAL_VIDEOS if name != "faceswap_test.mp4"],
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            "faceswap_test.mp4",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "426x240 halved is 213x120: cells of 3 px; frames alone then score 1.0-15 after CRF 23 "
+                    "(the v1 mark: 3.7-5.4; the video as a whole 13.5)"
+                ),
+            ),
+        ),
+        *[name for name in REAL_VIDEOS if name != "faceswap_test.mp4"],
+    ],
+)
 def test_real_video_frames_halved_then_reencoded_each_found(name):
     frames = _spread_frames(shared_data("videos", name))
     scores = [watermark_score(f) for f in h264([half(embed_watermark(f)) for f in frames])]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from _helpers import png_bomb, shared_data
 from PIL import Image
 
 from facetwin.errors import FacetwinError, InputNotFoundError, TooManyPixelsError, UnreadableMediaError
 from facetwin.io import encode_png, images, read_image, to_rgb8, write_png
 from facetwin.io.images import DEFAULT_MAX_PIXELS, max_pixels, set_max_pixels
-from _helpers import png_bomb, shared_data
 
 
 def _bgr(rgb: np.ndarray) -> np.ndarray:
@@ -155,8 +155,7 @@ def test_not_an_image(tmp_path, content):
         read_image(path)
     assert info.value.path == path
     assert str(info.value) == (
-        f"cannot read {path} as an image or video: "
-        "not a supported image format, or the file is damaged"
+        f"cannot read {path} as an image or video: not a supported image format, or the file is damaged"
     )
 
 

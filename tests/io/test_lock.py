@@ -28,8 +28,7 @@ with output_lock(sys.argv[1], sys.argv[2], kind=sys.argv[3]):
 
 def _hold_in_process(path: Path, command: str, kind: str = "folder") -> subprocess.Popen:
     """Another process holding the lock of ``path`` (it says so on stdout first)."""
-    child = subprocess.Popen([sys.executable, "-c", _HOLD, str(path), command, kind],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", _HOLD, str(path), command, kind], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "locked"
     return child
 
@@ -84,8 +83,10 @@ def test_a_file_output_is_locked_beside_it_and_other_files_stay_free(tmp_path):
     child = _hold_in_process(tmp_path / "fake.mp4", "convert", "file")
     try:
         assert (tmp_path / ".fake.mp4.facetwin.lock").exists()
-        with pytest.raises(OutputLockedError, match="facetwin convert"), output_lock(
-                tmp_path / "fake.mp4", "convert", kind="file"):
+        with (
+            pytest.raises(OutputLockedError, match="facetwin convert"),
+            output_lock(tmp_path / "fake.mp4", "convert", kind="file"),
+        ):
             pass
         with output_lock(tmp_path / "other.mp4", "convert", kind="file"):
             pass
@@ -143,8 +144,10 @@ def test_a_file_where_the_folder_should_be_is_left_to_the_command(tmp_path):
 
 def test_a_folder_that_cannot_be_made_is_an_output_write_error(tmp_path):
     (tmp_path / "x").write_text("a file")
-    with pytest.raises(OutputWriteError, match="cannot write .*x/out: Not a directory"), output_lock(
-            tmp_path / "x" / "out", "extract"):
+    with (
+        pytest.raises(OutputWriteError, match="cannot write .*x/out: Not a directory"),
+        output_lock(tmp_path / "x" / "out", "extract"),
+    ):
         pass
 
 
@@ -162,8 +165,9 @@ def test_locks_output_reads_the_argument_and_can_be_skipped(tmp_path):
 
 def test_an_unreadable_note_still_gives_one_sentence(tmp_path):
     error = OutputLockedError(tmp_path)
-    assert str(error) == (f"{tmp_path} is in use by another facetwin run; wait for it to finish or stop it, "
-                          "or choose another output")
+    assert str(error) == (
+        f"{tmp_path} is in use by another facetwin run; wait for it to finish or stop it, or choose another output"
+    )
     other = OutputLockedError(tmp_path, pid=7, command="train", host="gpu-2", started=0.0, this_host="laptop")
     assert "facetwin train (pid 7 on gpu-2, since 1970-01-01" in str(other)
 
@@ -177,10 +181,22 @@ def _touch(folder: Path, *names: str) -> None:
 
 
 def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
-    ours = [".000012_0.png.k2_9xq1a.tmp", ".alignments.json.abcdefgh.tmp", ".fake.mp4.3bor2rec.part",
-            "..fake.mp4.3bor2rec.part.zz0011yy.c2pa.tmp", ".history.csv.a1b2c3d4.tmp"]
-    others = ["notes.txt", ".notes.txt.abcdefgh.tmp", ".fake.mp4.part", ".fake.mp4.toolong12.part",
-              "fake.mp4.abcdefgh.part", ".weights.safetensors.staged", ".000012_0.png.ABCDEFGH.tmp"]
+    ours = [
+        ".000012_0.png.k2_9xq1a.tmp",
+        ".alignments.json.abcdefgh.tmp",
+        ".fake.mp4.3bor2rec.part",
+        "..fake.mp4.3bor2rec.part.zz0011yy.c2pa.tmp",
+        ".history.csv.a1b2c3d4.tmp",
+    ]
+    others = [
+        "notes.txt",
+        ".notes.txt.abcdefgh.tmp",
+        ".fake.mp4.part",
+        ".fake.mp4.toolong12.part",
+        "fake.mp4.abcdefgh.part",
+        ".weights.safetensors.staged",
+        ".000012_0.png.ABCDEFGH.tmp",
+    ]
     _touch(tmp_path, *ours, *others)
     assert remove_stale_temps(tmp_path) == len(ours)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(others)

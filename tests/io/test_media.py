@@ -8,6 +8,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from _helpers import shared_data, write_video
 
 from facetwin.errors import (
     EmptyInputError,
@@ -16,10 +17,8 @@ from facetwin.errors import (
     TruncatedMediaError,
     UnreadableMediaError,
 )
-from facetwin.io import IMAGE_SUFFIXES, open_media, write_png
-from facetwin.io import images
+from facetwin.io import IMAGE_SUFFIXES, images, open_media, write_png
 from facetwin.io.media import ImageSource, VideoSource, rotate_upright
-from _helpers import shared_data, write_video
 
 SIZE = 128
 FPS = 25
@@ -246,8 +245,7 @@ def test_truncated_video_with_index_at_end_fails_at_open(tmp_path, long_videos):
     with pytest.raises(UnreadableMediaError) as info:
         open_media(path)
     assert info.value.reason == (
-        "the video is damaged, truncated or in an unknown format "
-        "(FFmpeg: Invalid data found when processing input)"
+        "the video is damaged, truncated or in an unknown format (FFmpeg: Invalid data found when processing input)"
     )
 
 

@@ -306,9 +306,13 @@ def test_invalid_frames(pictures, tmp_path):
         with pytest.raises(InvalidOptionError, match=r"image must be of dtype uint8, got dtype float32"):
             writer.write(pictures[0].astype(np.float32))
         writer.write(pictures[0], time=0.2)
-        with pytest.raises(InvalidOptionError, match=r"image must be an array of shape \(64, 96, 3\), got shape \(32, 96, 3\)"):
+        with pytest.raises(
+            InvalidOptionError, match=r"image must be an array of shape \(64, 96, 3\), got shape \(32, 96, 3\)"
+        ):
             writer.write(pictures[1][:32])
-        with pytest.raises(InvalidOptionError, match=r"time must be later than the previous frame's time 0.200000 s, got 0.2"):
+        with pytest.raises(
+            InvalidOptionError, match=r"time must be later than the previous frame's time 0.200000 s, got 0.2"
+        ):
             writer.write(pictures[1], time=0.2)
         with pytest.raises(InvalidOptionError, match="time must be a finite number of seconds, got nan"):
             writer.write(pictures[1], time=float("nan"))
@@ -339,7 +343,9 @@ def test_image_sequence_keeps_source_names(pictures, tmp_path):
     writer = ImageSequenceWriter(tmp_path, pattern="frame_{index:03d}.png")
     assert writer.write(pictures[0], name="holiday.jpg").name == "holiday.png"
     assert writer.write(pictures[1]).name == "frame_001.png"
-    with pytest.raises(OutputConflictError, match=r"holiday\.png: would be written twice; give each frame a different name"):
+    with pytest.raises(
+        OutputConflictError, match=r"holiday\.png: would be written twice; give each frame a different name"
+    ):
         writer.write(pictures[2], name="holiday.jpeg")
 
 

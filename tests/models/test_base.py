@@ -12,8 +12,8 @@ from facetwin.config import TrainConfig
 from facetwin.errors import CorruptCheckpointError
 from facetwin.models import create_model
 from facetwin.models.base import BASE_DIR, base_info, base_path, base_weights, sha256_of
-from facetwin.training import train
 from facetwin.models.checkpoint import read_weights
+from facetwin.training import train
 
 ONE_STEP = dict(batch_size=2, steps=1, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
 

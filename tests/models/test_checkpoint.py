@@ -55,8 +55,10 @@ def _net(seed: int = 0, out: int = 5) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, out))
 
 
-_BATCH = (torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(1)),
-          torch.randn(6, 5, generator=torch.Generator().manual_seed(2)))
+_BATCH = (
+    torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(1)),
+    torch.randn(6, 5, generator=torch.Generator().manual_seed(2)),
+)
 
 
 def _train(model: nn.Module, optimizer: torch.optim.Optimizer, steps: int) -> None:
@@ -124,8 +126,9 @@ def test_resume_is_exact(tmp_path, name):
     model = _net(0)
     opt = OPTIMIZERS[name](model)
     _train(model, opt, 3)
-    save_checkpoint(tmp_path, model=model, optimizer=opt, state={"step": 3, "seed": 5, "note": "x"},
-                    config={"model": "tiny"})
+    save_checkpoint(
+        tmp_path, model=model, optimizer=opt, state={"step": 3, "seed": 5, "note": "x"}, config={"model": "tiny"}
+    )
 
     fresh = _net(1)
     fresh_opt = OPTIMIZERS[name](fresh)
@@ -138,9 +141,7 @@ def test_resume_is_exact(tmp_path, name):
     _train(fresh, fresh_opt, 1)
     assert _same(_params(fresh), _params(model))  # one more step lands on the same values
     for group, original in zip(fresh_opt.param_groups, opt.param_groups):
-        assert {k: v for k, v in group.items() if k != "params"} == {
-            k: v for k, v in original.items() if k != "params"
-        }
+        assert {k: v for k, v in group.items() if k != "params"} == {k: v for k, v in original.items() if k != "params"}
         assert type(group.get("betas")) is type(original.get("betas"))  # tuple, not list
 
 
@@ -161,18 +162,23 @@ def test_files_and_their_formats(tmp_path):
     assert config == {"format": "facetwin/model-config", "version": 1, "model": "tiny"}
     assert read_config(tmp_path) == {"model": "tiny"}
     state = json.loads((tmp_path / "state.json").read_text())
-    digests = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
-               for name in ("weights.safetensors", "optimizer.safetensors")}
-    assert state == {"format": "facetwin/train-state", "version": 1, "step": 3, "seed": 5,
-                     "checksums": {"step": 3, "sha256": digests}}
+    digests = {
+        name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+        for name in ("weights.safetensors", "optimizer.safetensors")
+    }
+    assert state == {
+        "format": "facetwin/train-state",
+        "version": 1,
+        "step": 3,
+        "seed": 5,
+        "checksums": {"step": 3, "sha256": digests},
+    }
 
     with safe_open(tmp_path / "weights.safetensors", "pt") as f:
         assert sorted(f.keys()) == sorted(model.state_dict())
         assert json.loads(f.metadata()["facetwin"]) == {"format": "facetwin/weights", "version": 1, "step": 3}
     with safe_open(tmp_path / "optimizer.safetensors", "pt") as f:
-        assert sorted(f.keys()) == sorted(
-            f"state.{i}.{n}" for i in range(4) for n in ("step", "exp_avg", "exp_avg_sq")
-        )
+        assert sorted(f.keys()) == sorted(f"state.{i}.{n}" for i in range(4) for n in ("step", "exp_avg", "exp_avg_sq"))
         header = json.loads(f.metadata()["facetwin"])
     assert header["format"] == "facetwin/optimizer-state" and header["step"] == 3
     assert header["optimizer"] == "Adam"
@@ -336,8 +342,9 @@ def test_bad_arguments_write_nothing(tmp_path):
     with pytest.raises(InvalidOptionError, match="config must be a dict without the reserved keys format, version"):
         save_checkpoint(folder, model=model, optimizer=None, state={"step": 1, "seed": 0}, config={"version": 2})
     with pytest.raises(InvalidOptionError, match="state must be a dict of JSON values"):
-        save_checkpoint(folder, model=model, optimizer=None, state={"step": 1, "seed": 0, "loss": float("nan")},
-                        config={})
+        save_checkpoint(
+            folder, model=model, optimizer=None, state={"step": 1, "seed": 0, "loss": float("nan")}, config={}
+        )
     assert not folder.exists()
 
 
@@ -535,8 +542,7 @@ def test_load_model_rebuilds_the_saved_architecture(tmp_path):
 
     torch.manual_seed(3)
     model = create_model("tiny64", width=4, mask=False)
-    save_checkpoint(tmp_path, model=model, optimizer=None, state={"step": 7, "seed": 0},
-                    config={"model": model.config})
+    save_checkpoint(tmp_path, model=model, optimizer=None, state={"step": 7, "seed": 0}, config={"model": model.config})
     loaded = facetwin.load_model(tmp_path)
     assert type(loaded) is type(model) and not loaded.training
     assert loaded.config == model.config and not loaded.predicts_mask
@@ -545,7 +551,9 @@ def test_load_model_rebuilds_the_saved_architecture(tmp_path):
         assert torch.equal(loaded(x, to="b"), model.eval()(x, to="b"))
 
 
-@pytest.mark.parametrize("model_config", [None, {"width": 4}, {"name": "no-such-model"}, {"name": "tiny64", "depth": 3}])
+@pytest.mark.parametrize(
+    "model_config", [None, {"width": 4}, {"name": "no-such-model"}, {"name": "tiny64", "depth": 3}]
+)
 def test_load_model_refuses_configs_it_cannot_build(tmp_path, model_config):
     config = {} if model_config is None else {"model": model_config}
     save_checkpoint(tmp_path, model=nn.Linear(2, 2), optimizer=None, state={"step": 0, "seed": 0}, config=config)
@@ -555,6 +563,7 @@ def test_load_model_refuses_configs_it_cannot_build(tmp_path, model_config):
 
 def test_read_state_gives_the_saved_step(tmp_path):
     from _helpers import tiny_model_dir
+
     from facetwin.models.checkpoint import read_state
 
     folder = tiny_model_dir(tmp_path / "m")
@@ -584,8 +593,13 @@ def test_a_flipped_byte_is_refused_in_one_line(tmp_path, name):
     with pytest.raises(CorruptCheckpointError) as caught:
         load_checkpoint(tmp_path, model=model, optimizer=OPTIMIZERS["adam"](model))
     message = str(caught.value)
-    assert message.startswith(f"model {tmp_path}: {name} is truncated or damaged (changed since it was saved: "
-                              "its sha256 is ") and "state.json recorded" in message and "\n" not in message
+    assert (
+        message.startswith(
+            f"model {tmp_path}: {name} is truncated or damaged (changed since it was saved: its sha256 is "
+        )
+        and "state.json recorded" in message
+        and "\n" not in message
+    )
     assert caught.value.file == name and _same(_params(model), before)  # nothing loaded
     if name == "weights.safetensors":
         assert message.endswith("; restore the folder from a backup, or train the model again")
@@ -613,8 +627,9 @@ def test_nan_or_infinite_weights_are_refused(tmp_path, value, checksums):
     save_checkpoint(tmp_path, model=model, optimizer=None, state={"step": 2, "seed": 0}, config={})
     if not checksums:
         _drop_checksums(tmp_path)
-    message = (f"model {tmp_path}: weights.safetensors is truncated or damaged "
-               "(tensor '3.bias' holds NaN or infinite values)")
+    message = (
+        f"model {tmp_path}: weights.safetensors is truncated or damaged (tensor '3.bias' holds NaN or infinite values)"
+    )
     with pytest.raises(CorruptCheckpointError) as caught:
         load_checkpoint(tmp_path, model=_net(1))
     assert str(caught.value).startswith(message)
@@ -654,8 +669,9 @@ def test_a_record_of_another_step_is_not_checked(tmp_path):
 
 def test_checksums_is_a_reserved_state_key(tmp_path):
     with pytest.raises(InvalidOptionError, match="reserved keys format, version, checksums"):
-        save_checkpoint(tmp_path / "m", model=_net(), optimizer=None,
-                        state={"step": 0, "seed": 0, "checksums": {}}, config={})
+        save_checkpoint(
+            tmp_path / "m", model=_net(), optimizer=None, state={"step": 0, "seed": 0, "checksums": {}}, config={}
+        )
     assert not (tmp_path / "m").exists()
 
 
@@ -671,8 +687,11 @@ def _killed_first_save(folder, source, renamed: int, writing: bool = False) -> N
         (folder / ".state.json.staged").rename(folder / "..state.json.staged.k2j4x9ab.tmp")
 
 
-@pytest.mark.parametrize(("renamed", "writing"), [(0, True), (0, False), (1, False), (3, False)],
-                         ids=["while-staging", "staged", "config-renamed", "all-but-state-renamed"])
+@pytest.mark.parametrize(
+    ("renamed", "writing"),
+    [(0, True), (0, False), (1, False), (3, False)],
+    ids=["while-staging", "staged", "config-renamed", "all-but-state-renamed"],
+)
 def test_an_unfinished_first_save_is_discarded(tmp_path, renamed, writing):
     _saved(tmp_path / "good")
     folder = tmp_path / "m"
@@ -681,7 +700,8 @@ def test_an_unfinished_first_save_is_discarded(tmp_path, renamed, writing):
     left = sorted(os.listdir(folder))
     assert not is_model_dir(folder) and checkpoint.discard_unfinished_save(folder) == []  # the lock counts
     assert checkpoint.discard_unfinished_save(folder, ignore={".facetwin.lock"}) == [
-        n for n in left if n != ".facetwin.lock"]
+        n for n in left if n != ".facetwin.lock"
+    ]
     assert os.listdir(folder) == [".facetwin.lock"]
 
 

@@ -19,9 +19,32 @@ from facetwin.training.plot import read_history
 def test_torchrun_two_processes(tmp_path, astronaut, grace_hopper, predictor):
     a = faceset(astronaut, tmp_path / "a", predictor)
     b = faceset(grace_hopper, tmp_path / "b", predictor)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "facetwin", "-q", "train", str(a), str(b), "-o", str(tmp_path / "m"), "--model", "tiny64",
-           "--steps", "3", "--batch-size", "2", "--precision", "fp32", "--log-every", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "facetwin",
+        "-q",
+        "train",
+        str(a),
+        str(b),
+        "-o",
+        str(tmp_path / "m"),
+        "--model",
+        "tiny64",
+        "--steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--precision",
+        "fp32",
+        "--log-every",
+        "1",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert done.returncode == 0, done.stderr[-2000:]

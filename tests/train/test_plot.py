@@ -19,8 +19,8 @@ def _rows(n: int, *, rate: bool = True) -> list[dict]:
     for i in range(1, n + 1):
         row = {
             "step": 10 * i,
-            "loss_a": float(0.13 * i ** -0.3 * math.exp(rng.normal(0, 0.1))),
-            "loss_b": float(0.12 * i ** -0.3 * math.exp(rng.normal(0, 0.1))),
+            "loss_a": float(0.13 * i**-0.3 * math.exp(rng.normal(0, 0.1))),
+            "loss_b": float(0.12 * i**-0.3 * math.exp(rng.normal(0, 0.1))),
         }
         if rate:
             row["samples_per_s"] = float(rng.uniform(5, 7))
@@ -65,7 +65,9 @@ def test_new_columns_are_refused(tmp_path):
 
 def test_bad_rows_are_named(tmp_path):
     path = tmp_path / "history.csv"
-    with pytest.raises(InvalidOptionError, match=r"row\['loss_a'\] must be a number or None \(call .item\(\) on a tensor\)"):
+    with pytest.raises(
+        InvalidOptionError, match=r"row\['loss_a'\] must be a number or None \(call .item\(\) on a tensor\)"
+    ):
         append_history(path, {"step": 1, "loss_a": torch.tensor(0.5)})
     with pytest.raises(InvalidOptionError, match=r"row\['note'\] must be a number or None .*, got 'fine'"):
         append_history(path, {"step": 1, "note": "fine"})

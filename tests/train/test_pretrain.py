@@ -33,7 +33,9 @@ def test_pretrain_trains_one_general_decoder_and_records_the_people(people, tmp_
     weights = read_weights(tmp_path / "base")
     # Decoder B is saved as a copy of the decoder that learnt every face.
     decoders = [n for n in weights if n.startswith("decoder_a.")]
-    assert decoders and all(torch.equal(weights[n], weights[n.replace("decoder_a.", "decoder_b.", 1)]) for n in decoders)
+    assert decoders and all(
+        torch.equal(weights[n], weights[n.replace("decoder_a.", "decoder_b.", 1)]) for n in decoders
+    )
     config = read_config(tmp_path / "base")
     assert config["face"]["type"] == "whole" and config["train"]["match_colour"] is False
     record = json.loads((tmp_path / "base" / PEOPLE_NAME).read_text())
@@ -77,5 +79,6 @@ def test_cli_ctrl_c_says_how_to_continue(capsys, tmp_path, people, monkeypatch):
     code = cli.main(["-q", "pretrain", str(people), "-o", str(tmp_path / "m"), "--steps", "5"])
     err = capsys.readouterr().err
     assert code == cli.EXIT_INTERRUPTED
-    assert err == (f"facetwin pretrain: interrupted at step 7; step 7 is saved in {tmp_path / 'm'}; "
-                   "continue with --resume\n")
+    assert err == (
+        f"facetwin pretrain: interrupted at step 7; step 7 is saved in {tmp_path / 'm'}; continue with --resume\n"
+    )

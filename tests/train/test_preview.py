@@ -107,9 +107,13 @@ def test_out_of_range_and_bf16_outputs_are_clipped(faces):
 
 def test_bad_inputs_are_named():
     good = torch.rand(2, 3, 8, 8)
-    with pytest.raises(InvalidOptionError, match=r"a must be a tensor of shape \(N, 3, H, W\), got shape \(2, 4, 8, 8\)"):
+    with pytest.raises(
+        InvalidOptionError, match=r"a must be a tensor of shape \(N, 3, H, W\), got shape \(2, 4, 8, 8\)"
+    ):
         make_preview(torch.rand(2, 4, 8, 8), good, lambda x, to: x)
-    with pytest.raises(InvalidOptionError, match=r"b must be a tensor of shape \(2, 3, 8, 8\), got shape \(1, 3, 8, 8\)"):
+    with pytest.raises(
+        InvalidOptionError, match=r"b must be a tensor of shape \(2, 3, 8, 8\), got shape \(1, 3, 8, 8\)"
+    ):
         make_preview(good, torch.rand(1, 3, 8, 8), lambda x, to: x)
     with pytest.raises(InvalidOptionError, match="a must be a floating-point tensor, got dtype torch.uint8"):
         make_preview(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), good, lambda x, to: x)

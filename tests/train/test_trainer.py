@@ -13,10 +13,10 @@ from _helpers import faceset, lock_held_elsewhere, shared_data
 
 from facetwin.config import TrainConfig
 from facetwin.data import load_faces
-from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
-from facetwin.training import train
 from facetwin.device import pick_device
+from facetwin.errors import FacesetError, InvalidOptionError, ModelDirError, TrainingDivergedError
 from facetwin.models.checkpoint import read_config, read_state, read_weights
+from facetwin.training import train
 from facetwin.training.plot import read_history
 
 FAST = dict(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32")
@@ -36,8 +36,16 @@ def test_writes_a_complete_model_dir(pair, tmp_path):
     summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 3, "preview_every": 3}))
     assert (summary.start_step, summary.step, summary.stopped_by) == (0, 3, "steps")
     names = {p.name for p in (tmp_path / "m").iterdir()}
-    assert {"config.json", "weights.safetensors", "optimizer.safetensors", "state.json", "history.csv",
-            "loss.png", "preview.png", "previews"} <= names
+    assert {
+        "config.json",
+        "weights.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+        "history.csv",
+        "loss.png",
+        "preview.png",
+        "previews",
+    } <= names
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["format"] == "facetwin/model-config" and config["model"]["name"] == "tiny64"
     state = json.loads((tmp_path / "m" / "state.json").read_text())
@@ -93,15 +101,21 @@ def test_should_stop_ends_the_run_and_resume_continues_exactly(pair, tmp_path):
         asked.append(reported[-1])  # progress has already reported this step
         return reported[-1] >= 3
 
-    summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 50}),
-                    progress=lambda event: reported.append(event.done), should_stop=stop_from_3)
+    summary = train(
+        *pair,
+        tmp_path / "m",
+        config=TrainConfig(**{**FAST, "steps": 50}),
+        progress=lambda event: reported.append(event.done),
+        should_stop=stop_from_3,
+    )
     assert (summary.start_step, summary.step, summary.stopped_by) == (0, 3, "requested")
     assert reported == asked == [1, 2, 3]
     assert read_state(tmp_path / "m")["step"] == 3
     assert (tmp_path / "m" / "previews" / "step_0000003.png").exists() and (tmp_path / "m" / "loss.png").exists()
 
-    summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 5}), resume=True,
-                    should_stop=lambda: False)
+    summary = train(
+        *pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 5}), resume=True, should_stop=lambda: False
+    )
     assert (summary.start_step, summary.step, summary.stopped_by) == (3, 5, "steps")
     assert list(read_history(tmp_path / "m" / "history.csv")["step"]) == [1, 2, 3, 4, 5]
     train(*pair, tmp_path / "straight", config=TrainConfig(**{**FAST, "steps": 5}))
@@ -114,6 +128,7 @@ def test_resume_from_an_older_checkpoint_drops_later_history(pair, tmp_path):
     """Killed without a final save: the history past the checkpoint is trained again."""
     train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 4, "save_every": 2}))
     from facetwin.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: F401
+
     # Pretend the run died after step 4's history row but before step 4's save:
     # rewind the checkpoint to step 2 by training a twin to 2.
     train(*pair, tmp_path / "twin", config=TrainConfig(**{**FAST, "steps": 2}))
@@ -155,8 +170,12 @@ def test_nan_every_time_gives_up(pair, tmp_path, monkeypatch):
 
 def test_init_from_and_freeze(pair, tmp_path):
     train(*pair, tmp_path / "first", config=TrainConfig(**{**FAST, "steps": 3}))
-    summary = train(*pair, tmp_path / "second", init_from=tmp_path / "first",
-                    config=TrainConfig(**{**FAST, "steps": 3, "freeze": ("encoder",)}))
+    summary = train(
+        *pair,
+        tmp_path / "second",
+        init_from=tmp_path / "first",
+        config=TrainConfig(**{**FAST, "steps": 3, "freeze": ("encoder",)}),
+    )
     assert summary.transfer == f"from {tmp_path / 'first'}: loaded all 38 model tensors"
     first, second = weights(tmp_path / "first"), weights(tmp_path / "second")
     for key in first:
@@ -167,8 +186,12 @@ def test_init_from_and_freeze(pair, tmp_path):
 
 def test_init_from_another_architecture_reports_mismatches(pair, tmp_path):
     train(*pair, tmp_path / "tiny", config=TrainConfig(**{**FAST, "steps": 1}))
-    summary = train(*pair, tmp_path / "fast", init_from=tmp_path / "tiny",
-                    config=TrainConfig(**{**FAST, "model": "fast64", "steps": 1, "batch_size": 2}))
+    summary = train(
+        *pair,
+        tmp_path / "fast",
+        init_from=tmp_path / "tiny",
+        config=TrainConfig(**{**FAST, "model": "fast64", "steps": 1, "batch_size": 2}),
+    )
     assert "for another shape" in summary.transfer and not summary.transfer == "loaded all 38 model tensors"
 
 
@@ -181,8 +204,11 @@ def test_time_limit(pair, tmp_path):
     ("setup", "error", "message"),
     [
         (lambda t, a, b: dict(model_dir=t / "m", resume=True), ModelDirError, "holds no trained model to resume"),
-        (lambda t, a, b: dict(model_dir=(t / "m").mkdir() or (t / "m" / "x.txt").write_text("x") and t / "m"),
-         ModelDirError, "other files in it"),
+        (
+            lambda t, a, b: dict(model_dir=(t / "m").mkdir() or (t / "m" / "x.txt").write_text("x") and t / "m"),
+            ModelDirError,
+            "other files in it",
+        ),
         (lambda t, a, b: dict(model_dir=t / "m", init_from=t), ModelDirError, "holds no trained model to start from"),
     ],
     ids=["resume-nothing", "folder-not-empty", "init-from-nothing"],
@@ -231,19 +257,63 @@ def test_config_validation():
 def test_cli_train_and_errors(pair, tmp_path, capsys):
     from facetwin import cli
 
-    code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m"), "--model", "tiny64",
-                     "--steps", "2", "--batch-size", "2", "--precision", "fp32"])
+    code = cli.main(
+        [
+            "-q",
+            "train",
+            str(pair[0]),
+            str(pair[1]),
+            "-o",
+            str(tmp_path / "m"),
+            "--model",
+            "tiny64",
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--precision",
+            "fp32",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0 and "steps 0 -> 2" in out, err
     # The summary says where the weights started: the shipped base fits another architecture.
     assert "start: from scratch (the base model is fast128 whole-face; this one is tiny64 whole-face)" in out
-    code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "s"), "--model", "tiny64",
-                     "--steps", "1", "--batch-size", "2", "--from-scratch"])
+    code = cli.main(
+        [
+            "-q",
+            "train",
+            str(pair[0]),
+            str(pair[1]),
+            "-o",
+            str(tmp_path / "s"),
+            "--model",
+            "tiny64",
+            "--steps",
+            "1",
+            "--batch-size",
+            "2",
+            "--from-scratch",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "start:" not in out
     with pytest.raises(SystemExit) as exited:  # argparse's own usage error
-        cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "x"), "--steps", "1",
-                  "--from-scratch", "--init-from", str(tmp_path / "m")])
+        cli.main(
+            [
+                "-q",
+                "train",
+                str(pair[0]),
+                str(pair[1]),
+                "-o",
+                str(tmp_path / "x"),
+                "--steps",
+                "1",
+                "--from-scratch",
+                "--init-from",
+                str(tmp_path / "m"),
+            ]
+        )
     assert exited.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
     code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m2"), "--model", "tiny64"])
     err = capsys.readouterr().err
@@ -251,16 +321,18 @@ def test_cli_train_and_errors(pair, tmp_path, capsys):
     code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m"), "--steps", "3"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "already holds a trained model" in err
-    code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m3"), "--steps", "1",
-                     "--batch-size", "0"])
+    code = cli.main(
+        ["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m3"), "--steps", "1", "--batch-size", "0"]
+    )
     assert code == 2 and "--batch-size must be >= 1" in capsys.readouterr().err
 
 
 def test_trump_cage_loss_falls(tmp_path):
     """The classic pair: a few steps of fast64 lower the loss (real data, skipped without it)."""
     a, b = shared_data("faces", "trump"), shared_data("faces", "cage")
-    config = TrainConfig(model="tiny64", batch_size=16, steps=30, lr=1e-3, log_every=5,
-                         preview_every=1000, save_every=1000)
+    config = TrainConfig(
+        model="tiny64", batch_size=16, steps=30, lr=1e-3, log_every=5, preview_every=1000, save_every=1000
+    )
     train(load_faces(a), load_faces(b), tmp_path / "m", config=config)
     h = read_history(tmp_path / "m" / "history.csv")
     assert h["loss_a"][-1] < h["loss_a"][0] and h["loss_b"][-1] < h["loss_b"][0]
@@ -372,20 +444,28 @@ def test_interrupted_with_nan_weights_says_the_older_step_is_kept(pair, tmp_path
     with pytest.raises(TrainingInterrupted) as caught:
         train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 5}), progress=poison_at_2)
     assert (caught.value.step, caught.value.saved_step, caught.value.saved) == (2, 0, False)
-    assert str(caught.value) == (f"interrupted at step 2; its weights had become NaN or infinite, so {tmp_path / 'm'} "
-                                 "keeps the checkpoint of step 0")
+    assert str(caught.value) == (
+        f"interrupted at step 2; its weights had become NaN or infinite, so {tmp_path / 'm'} "
+        "keeps the checkpoint of step 0"
+    )
     assert read_state(tmp_path / "m")["step"] == 0
     assert all(torch.isfinite(t).all() for t in weights(tmp_path / "m").values())
 
 
 def test_resume_with_other_settings_or_faces_says_so(pair, tmp_path, caplog):
     train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 2, "lr": 1e-4}))
-    same = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 3, "lr": 1e-4, "save_every": 7}),
-                 resume=True)
+    same = train(
+        *pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 3, "lr": 1e-4, "save_every": 7}), resume=True
+    )
     assert same.notes == []  # limits and how often to save change nothing computed
     with caplog.at_level("WARNING", logger="facetwin.training.trainer"):
-        changed = train(pair[1], pair[0], tmp_path / "m", resume=True,  # A and B swapped
-                        config=TrainConfig(**{**FAST, "steps": 4, "batch_size": 2}))
+        changed = train(
+            pair[1],
+            pair[0],
+            tmp_path / "m",
+            resume=True,  # A and B swapped
+            config=TrainConfig(**{**FAST, "steps": 4, "batch_size": 2}),
+        )
     n_a, n_b = len(load_faces(pair[0])), len(load_faces(pair[1]))
     assert changed.notes == [
         f"resumed at step 3 with batch_size 4 -> 2; lr 0.0001 -> 5e-05; other faces for A ({n_a} before, {n_b} now); "

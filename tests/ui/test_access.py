@@ -19,10 +19,22 @@ from facetwin.ui.access import (
 from facetwin.ui.project import Project
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True),
-                                            ("localhost", True), ("LocalHost", True), ("0.0.0.0", False),
-                                            ("::", False), ("192.168.1.20", False), ("", False),
-                                            ("my-server.lan", False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("", False),
+        ("my-server.lan", False),
+    ],
+)
 def test_loopback_hosts(host, loopback):
     assert is_loopback(host) is loopback
 
@@ -49,9 +61,17 @@ def machine(tmp_path, grace_hopper_path):
 
 def test_a_path_outside_the_roots_gives_one_message_whether_or_not_it_exists(machine):
     roots, private = machine
-    typed = [str(private / "secret.jpg"), str(private / "unreadable.jpg"), str(private / "missing.jpg"),
-             str(private / "nowhere" / "missing.jpg"), f"{roots[0]}/../private/secret.jpg",
-             str(roots[0] / "escape.jpg"), "~nosuchuser12345/x.jpg", "~/x.jpg", "bad\x00name.jpg"]
+    typed = [
+        str(private / "secret.jpg"),
+        str(private / "unreadable.jpg"),
+        str(private / "missing.jpg"),
+        str(private / "nowhere" / "missing.jpg"),
+        f"{roots[0]}/../private/secret.jpg",
+        str(roots[0] / "escape.jpg"),
+        "~nosuchuser12345/x.jpg",
+        "~/x.jpg",
+        "bad\x00name.jpg",
+    ]
     messages = set()
     for text in typed:
         with pytest.raises(PathNotAllowedError) as info:
@@ -59,8 +79,10 @@ def test_a_path_outside_the_roots_gives_one_message_whether_or_not_it_exists(mac
         assert isinstance(info.value, PermissionError)
         assert str(info.value).startswith(f"not an allowed path: {text} ")
         messages.add(str(info.value).replace(text, "TYPED"))
-    assert messages == {f"not an allowed path: TYPED (this server reads videos, images and folders under "
-                        f"{roots[0]} only; upload anything else)"}
+    assert messages == {
+        f"not an allowed path: TYPED (this server reads videos, images and folders under "
+        f"{roots[0]} only; upload anything else)"
+    }
 
 
 def test_a_path_under_a_root_is_resolved(machine):
@@ -86,6 +108,11 @@ def test_only_what_the_page_shows_is_served(tmp_path):
     project = Project(tmp_path / "p")
     allowed, blocked = served_files(project)
     root = str(project.root)
-    assert sorted(p.removeprefix(root) for p in allowed) == ["/faces/a", "/faces/b", "/model/loss.png",
-                                                             "/model/preview.png", "/outputs"]
+    assert sorted(p.removeprefix(root) for p in allowed) == [
+        "/faces/a",
+        "/faces/b",
+        "/model/loss.png",
+        "/model/preview.png",
+        "/outputs",
+    ]
     assert sorted(p.removeprefix(root) for p in blocked) == ["/faces/a/alignments.json", "/faces/b/alignments.json"]

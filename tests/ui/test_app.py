@@ -33,8 +33,9 @@ def test_an_image_conversion_shows_the_picture_and_its_marks(tmp_path, grace_hop
         tiny_model_dir(project.model_dir)
         source = project.set_source("input", grace_hopper_path)
         config = ConvertConfig(to="b")
-        server.queue.submit("convert", "convert", lambda ctx: tasks.convert_task(ctx, project, source, config,
-                                                                                device="cpu"))
+        server.queue.submit(
+            "convert", "convert", lambda ctx: tasks.convert_task(ctx, project, source, config, device="cpu")
+        )
         assert server.queue.wait(120)
         job = server.queue.latest("convert")
         assert job.state == "done", job.error
@@ -101,8 +102,13 @@ def test_served_to_others_it_asks_for_a_log_in_and_serves_only_what_the_page_sho
             for shown in ("faces/a/000000_0.png", "model/preview.png", "outputs/grace_hopper_to_b.png"):
                 reply = client.get(f"/gradio_api/file={root}/{shown}")
                 assert reply.status_code == 200 and reply.content == (root / shown).read_bytes(), shown
-            for kept in ("model/weights.safetensors", "project.json", "sources/a/grace_hopper.jpg",
-                         "faces/a/alignments.json", "logs/job-1.log"):
+            for kept in (
+                "model/weights.safetensors",
+                "project.json",
+                "sources/a/grace_hopper.jpg",
+                "faces/a/alignments.json",
+                "logs/job-1.log",
+            ):
                 assert (root / kept).is_file()
                 assert client.get(f"/gradio_api/file={root}/{kept}").status_code == 403, kept
     finally:
@@ -138,8 +144,10 @@ def test_a_shared_page_reads_typed_paths_only_under_the_roots(tmp_path, grace_ho
         use_path = _handler(app, "use_path")
         outside = [str(grace_hopper_path), "/etc/shadow", "/root/.ssh/id_rsa", str(tmp_path / "missing.mp4")]
         messages = {use_path(text)[1].replace(text, "TYPED") for text in outside}
-        assert messages == {f"⚠ not an allowed path: TYPED (this server reads videos, images and folders under "
-                            f"{allowed.resolve()} only; upload anything else)"}
+        assert messages == {
+            f"⚠ not an allowed path: TYPED (this server reads videos, images and folders under "
+            f"{allowed.resolve()} only; upload anything else)"
+        }
         assert app.facetwin_server.project.source("a") is None
         line, message = use_path(str(allowed / "portrait.jpg"))
         assert message == "" and line == "Source: `portrait.jpg`"
@@ -158,8 +166,10 @@ def test_a_shared_page_will_not_discard_the_owners_model(tmp_path):
         before = sorted(p.name for p in project.model_dir.iterdir())
         start_training = _handler(app, "start_training")
         message = start_training(True)  # as a visitor's API call would, the checkbox being hidden
-        assert message == ("⚠ cannot start over (discard the model) on a shared server: only the owner can, in a "
-                           "facetwin ui served to this machine only")
+        assert message == (
+            "⚠ cannot start over (discard the model) on a shared server: only the owner can, in a "
+            "facetwin ui served to this machine only"
+        )
         assert sorted(p.name for p in project.model_dir.iterdir()) == before
         assert app.facetwin_server.queue.snapshot() == []
     finally:
@@ -170,6 +180,7 @@ def test_a_failed_job_is_one_line_in_the_job_table(tmp_path):
     app = ui_app.build_app(tmp_path / "p", refresh=5)
     server = app.facetwin_server
     try:
+
         def crash(ctx):
             raise RuntimeError("CUDA error: an illegal memory access | was encountered\n" + "detail\n" * 400)
 
@@ -178,8 +189,10 @@ def test_a_failed_job_is_one_line_in_the_job_table(tmp_path):
         table = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})[0]
         rows = [line for line in table.splitlines() if line.startswith("| 1 ")]
         assert len(rows) == 1 and rows[0].count(" | ") == 3  # the "|" of the message does not split the row
-        assert "failed: internal error: RuntimeError: CUDA error: an illegal memory access \\| was encountered …" \
+        assert (
+            "failed: internal error: RuntimeError: CUDA error: an illegal memory access \\| was encountered …"
             in rows[0]
+        )
         assert "detail" not in table and len(rows[0]) < 400
         log = next((server.project.root / "logs").glob("job-1-*.log"))
         assert "detail\n" * 400 in log.read_text() and str(log) in rows[0]  # the whole message, kept

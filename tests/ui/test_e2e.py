@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _helpers import write_video
 
 gradio = pytest.importorskip("gradio", reason="the web UI needs facetwin[ui] (pip install 'facetwin[ui]')")
@@ -28,8 +27,16 @@ if not Path(CHROMIUM).exists():
 
 # The machine's network is closed: no component updates, sync or other background
 # requests, and a profile of its own so nothing is shared with another run.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 MAX_UPLOAD = 1 << 20
 TIMEOUT_MS = 120_000
 
@@ -43,12 +50,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     import cv2
+    import matplotlib.cbook
     import skimage.data
 
     from facetwin.demo import portrait_views
     from facetwin.io.images import read_image, write_png
-
-    import matplotlib.cbook
 
     folder = tmp_path_factory.mktemp("inputs")
     grace = read_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
@@ -61,8 +67,14 @@ def inputs(tmp_path_factory):
     coffee = folder / "coffee.png"  # a photo without a face
     write_png(coffee, np.ascontiguousarray(skimage.data.coffee()))
     assert cv2 is not None
-    return {"a": sorted(a.glob("*.png")), "b": sorted(b.glob("*.png")), "clip": clip,
-            "notes": folder / "notes.mp4", "huge": folder / "huge.mp4", "coffee": coffee}
+    return {
+        "a": sorted(a.glob("*.png")),
+        "b": sorted(b.glob("*.png")),
+        "clip": clip,
+        "notes": folder / "notes.mp4",
+        "huge": folder / "huge.mp4",
+        "coffee": coffee,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +82,7 @@ def server(tmp_path_factory):
     from facetwin.ui.app import launch
 
     port = _free_port()
-    app = launch(tmp_path_factory.mktemp("project") / "p", port=port, max_upload=MAX_UPLOAD, device="cpu",
-                 block=False)
+    app = launch(tmp_path_factory.mktemp("project") / "p", port=port, max_upload=MAX_UPLOAD, device="cpu", block=False)
     yield f"http://127.0.0.1:{port}/", app
     app.facetwin_server.queue.close()
     app.close()
@@ -83,8 +94,12 @@ def browser(tmp_path_factory):
 
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            headless=True, accept_downloads=True, viewport={"width": 1400, "height": 1000},
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            accept_downloads=True,
+            viewport={"width": 1400, "height": 1000},
         )
         yield context
         context.close()
@@ -102,7 +117,8 @@ def _wait_text(page, selector: str, *needles: str, timeout: int = TIMEOUT_MS) ->
         page.wait_for_function(
             "([sel, needles]) => { const e = document.querySelector(sel);"
             " return e && needles.some(n => e.innerText.includes(n)); }",
-            arg=[selector, list(needles)], timeout=timeout,
+            arg=[selector, list(needles)],
+            timeout=timeout,
         )
     except TimeoutError:
         pytest.fail(f"{selector} never showed {needles}; the page said:\n{page.inner_text('body')[:3000]}")
@@ -145,8 +161,7 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     message = _wait_text(page, "#message-a", "cannot read")
     assert message.startswith("⚠ cannot read notes.mp4 as an image or video") and "Traceback" not in message
     page.locator("#upload-a input[type=file]").set_input_files([inputs["huge"]])
-    page.wait_for_function("document.body.innerText.includes('exceed the maximum allowed size')",
-                           timeout=TIMEOUT_MS)
+    page.wait_for_function("document.body.innerText.includes('exceed the maximum allowed size')", timeout=TIMEOUT_MS)
     page.locator("#upload-b input[type=file]").set_input_files([inputs["coffee"]])
     _wait_text(page, "#source-b", "folder")
     page.click("#extract-b")
@@ -181,8 +196,13 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     model.click()
     model.fill("tiny64")
     page.keyboard.press("Enter")
-    for field, value in {"batch-size": "4", "steps": "120", "preview-every": "6", "log-every": "2",
-                         "save-every": "40"}.items():
+    for field, value in {
+        "batch-size": "4",
+        "steps": "120",
+        "preview-every": "6",
+        "log-every": "2",
+        "save-every": "40",
+    }.items():
         page.locator(f"#opt-{field} input, #opt-{field} textarea").first.fill(value)
     page.click("#train-start")
     _wait_text(page, "#train-status", "running")
@@ -224,7 +244,10 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     feather.press("Enter")
     page.wait_for_function(
         "([sel, old]) => { const s = [...document.querySelectorAll(sel + ' img')].map(e => e.src);"
-        " return s.length == 2 && s[1] != old; }", arg=["#convert-compare", first[1]], timeout=TIMEOUT_MS)
+        " return s.length == 2 && s[1] != old; }",
+        arg=["#convert-compare", first[1]],
+        timeout=TIMEOUT_MS,
+    )
     page.click("#convert-run")
     assert "6 / 6 frames" in _wait_text(page, "#convert-status", "done", "failed")
     provenance = _wait_text(page, "#convert-provenance", "SYNTHETIC")

@@ -23,9 +23,17 @@ def test_empty_form_gives_the_default_configs():
 
 
 def test_form_values_reach_the_config():
-    values = {"model": "tiny64", "steps": "120", "time_limit": "1h30m", "batch_size": 4.0, "lr": 1e-4,
-              "channels_last": True,  # the --no-channels-last box ticked
-              "mask": "no", "freeze": ["encoder"], "tensorboard": False}
+    values = {
+        "model": "tiny64",
+        "steps": "120",
+        "time_limit": "1h30m",
+        "batch_size": 4.0,
+        "lr": 1e-4,
+        "channels_last": True,  # the --no-channels-last box ticked
+        "mask": "no",
+        "freeze": ["encoder"],
+        "tensorboard": False,
+    }
     config = forms.config_from_form(TrainConfig, TRAIN_OPTIONS, _values(TRAIN_OPTIONS, values))
     assert (config.model, config.steps, config.time_limit, config.batch_size) == ("tiny64", 120, 5400.0, 4)
     assert config.lr == 1e-4 and config.channels_last is False and config.mask is False
@@ -34,11 +42,14 @@ def test_form_values_reach_the_config():
     assert keep.mask is None
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("steps", "many", "--steps.*a number"),
-    ("time_limit", "soon", "--time.*not a duration"),
-    ("batch_size", 0, "--batch-size"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("steps", "many", "--steps.*a number"),
+        ("time_limit", "soon", "--time.*not a duration"),
+        ("batch_size", 0, "--batch-size"),
+    ],
+)
 def test_bad_form_values_name_the_option(field, value, message):
     with pytest.raises(InvalidOptionError, match=message):
         forms.config_from_form(TrainConfig, TRAIN_OPTIONS, _values(TRAIN_OPTIONS, {field: value}))

@@ -41,6 +41,7 @@ def test_jobs_run_one_at_a_time_in_order(queue):
                 running.remove(name)
                 order.append(name)
             return name.upper()
+
         return fn
 
     jobs = [queue.submit("k", name, work(name)) for name in ("one", "two", "three")]
@@ -184,8 +185,9 @@ def test_a_long_or_many_line_error_is_kept_as_one_line(queue, tmp_path, caplog):
     a, b = queue.submit("k", "bad", bad), queue.submit("k", "bug", bug)
     with caplog.at_level("ERROR", logger="facetwin.ui.jobs"):
         assert queue.wait(10)
-    assert queue.get(a.id).error == ("cannot read clip.mp4 as an image or video: Invalid data found when "
-                                     "processing input …")
+    assert queue.get(a.id).error == (
+        "cannot read clip.mp4 as an image or video: Invalid data found when processing input …"
+    )
     error = queue.get(b.id).error
     assert "\n" not in error and error.startswith("internal error: MemoryError: out of memory … (traceback in ")
     (record,) = caplog.records  # the terminal gets the same one line, not the traceback
@@ -204,8 +206,12 @@ def test_every_stage_reports_through_one_adapter(queue):
     job = queue.submit("k", "steps", fn)
     _until(lambda: queue.get(job.id).state in ("done", "failed"))
     job = queue.get(job.id)
-    assert job.state == "done" and (job.done, job.total, job.unit, job.detail) == (7, None, "step",
-                                                                                   "loss A 0.0500 B 0.0600")
+    assert job.state == "done" and (job.done, job.total, job.unit, job.detail) == (
+        7,
+        None,
+        "step",
+        "loss A 0.0500 B 0.0600",
+    )
 
 
 def test_the_adapter_stops_a_job_unless_it_polls_itself(queue):
@@ -219,6 +225,7 @@ def test_the_adapter_stops_a_job_unless_it_polls_itself(queue):
                 if ctx.stop_requested() and polls:
                     return "ended cleanly"
                 time.sleep(0.005)
+
         return run
 
     for polls in (False, True):

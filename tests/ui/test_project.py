@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from _helpers import write_video
+
 from facetwin.errors import InputNotFoundError, UnreadableMediaError, UploadTooLargeError
 from facetwin.io.images import write_png
 from facetwin.ui.project import Project

@@ -19,8 +19,9 @@ def test_training_job_pauses_resumes_and_stops_with_a_checkpoint(tmp_path, astro
     faceset(astronaut, project.faces_dir("a"), predictor)
     faceset(grace_hopper, project.faces_dir("b"), predictor)
     queue = JobQueue()
-    config = TrainConfig(model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000,
-                         precision="fp32")  # no step limit: runs until stopped
+    config = TrainConfig(
+        model="tiny64", batch_size=4, log_every=1, preview_every=1000, save_every=1000, precision="fp32"
+    )  # no step limit: runs until stopped
     try:
         job = queue.submit("train", "train", lambda ctx: tasks.train_task(ctx, project, config, False, "cpu"))
         deadline = time.monotonic() + 60
@@ -60,8 +61,11 @@ def test_an_image_folder_converts_to_a_folder_and_a_zip(tmp_path, astronaut, gra
     write_png(photos / "two.png", grace_hopper)
     queue = JobQueue()
     try:
-        job = queue.submit("convert", "convert", lambda ctx: tasks.convert_task(
-            ctx, project, photos, ConvertConfig(to="a"), device="cpu"))
+        job = queue.submit(
+            "convert",
+            "convert",
+            lambda ctx: tasks.convert_task(ctx, project, photos, ConvertConfig(to="a"), device="cpu"),
+        )
         assert queue.wait(120)
         done = queue.get(job.id)
         assert done.state == "done", done.error

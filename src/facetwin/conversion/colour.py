@@ -86,9 +86,7 @@ def rgb_to_lab(image: torch.Tensor) -> torch.Tensor:
     matrix = torch.tensor(_XYZ_FROM_LINEAR_RGB, dtype=image.dtype, device=image.device)
     white = torch.tensor(_WHITE_D65, dtype=image.dtype, device=image.device)
     xyz = torch.einsum("ij,bjhw->bihw", matrix, linear) / white[:, None, None]
-    f = torch.where(
-        xyz > _EPSILON, xyz.clamp_min(_EPSILON) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0
-    )
+    f = torch.where(xyz > _EPSILON, xyz.clamp_min(_EPSILON) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
     fx, fy, fz = f.unbind(dim=1)
     return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=1)
 
@@ -261,9 +259,7 @@ def _weighted_cdf(images: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return cumulative / cumulative[..., -1:]
 
 
-def _match_cdf(
-    face: torch.Tensor, face_cdf: torch.Tensor, target_cdf: torch.Tensor
-) -> torch.Tensor:
+def _match_cdf(face: torch.Tensor, face_cdf: torch.Tensor, target_cdf: torch.Tensor) -> torch.Tensor:
     """Map each channel through its own CDF, then through the inverse target CDF.
 
     Both CDFs are read as piecewise linear, each bin's mass spread evenly over the bin's
@@ -275,9 +271,7 @@ def _match_cdf(
     position = face.clamp(0.0, 1.0).flatten(2) * (_BINS - 1)  # in levels
     level = position.round().long().clamp(0, _BINS - 1)
     below = F.pad(face_cdf, (1, 0))[..., :-1]  # mass of the bins before each bin
-    quantile = below.gather(2, level) + (face_cdf - below).gather(2, level) * (
-        position - level + 0.5
-    )
+    quantile = below.gather(2, level) + (face_cdf - below).gather(2, level) * (position - level + 0.5)
     # A quantile of 0 would select the first bin even when it is empty; a hair above
     # it selects the first bin that holds any mass.
     quantile = quantile.clamp(1e-6, 1.0).contiguous()

@@ -30,9 +30,7 @@ _CHIN = 8
 _BROWS = slice(17, 27)
 
 
-def landmark_hull_mask(
-    landmarks: torch.Tensor, size: int, *, forehead: float = 0.0
-) -> torch.Tensor:
+def landmark_hull_mask(landmarks: torch.Tensor, size: int, *, forehead: float = 0.0) -> torch.Tensor:
     """Convex hull of the 68 landmarks, rasterised with an antialiased edge.
 
     With ``forehead > 0`` the ten brow points are copied and moved up along the face's
@@ -174,9 +172,7 @@ def fade_at_edges(mask: torch.Tensor, width: float) -> torch.Tensor:
     return mask * (ramp(h)[:, None] * ramp(w)[None, :])
 
 
-def combine_masks(
-    hull: torch.Tensor | None, learned: torch.Tensor | None, mode: MaskMode
-) -> torch.Tensor:
+def combine_masks(hull: torch.Tensor | None, learned: torch.Tensor | None, mode: MaskMode) -> torch.Tensor:
     """Choose or combine the landmark hull and the model's learned mask.
 
     ``"both"`` takes the pixelwise minimum (the fuzzy intersection): a pixel is kept

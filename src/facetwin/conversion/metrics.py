@@ -21,9 +21,7 @@ _LUMA = (0.299, 0.587, 0.114)
 _EPS = 1e-6
 
 
-def seam_score(
-    output: torch.Tensor, original: torch.Tensor, mask: torch.Tensor, *, width: int = 2
-) -> torch.Tensor:
+def seam_score(output: torch.Tensor, original: torch.Tensor, mask: torch.Tensor, *, width: int = 2) -> torch.Tensor:
     """How much edge the blend adds along the mask's border, per image.
 
     The band is every pixel within ``width`` pixels of both sides of the mask's 0.5

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from facetwin._check import check_config, check_path
 from facetwin.alignments import load_alignments
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.conversion.swap import FaceSwapper, SwapFace
+from facetwin.device import pick_device, use_bf16
 from facetwin.errors import InvalidAlignmentsError, OutputConflictError, TruncatedMediaError
 from facetwin.faces.find import FaceFinder
 from facetwin.forensics.provenance import Provenance, write_marked_png
@@ -29,9 +30,8 @@ from facetwin.io.lock import output_lock
 from facetwin.io.media import Frame, open_media, prefetch
 from facetwin.io.paths import refuse_input_file
 from facetwin.io.writers import open_writer
-from facetwin.progress import Progress, ProgressFn
 from facetwin.models.checkpoint import load_model
-from facetwin.device import pick_device, use_bf16
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["convert", "ConvertSummary", "ConvertedFrame"]
 
@@ -109,8 +109,11 @@ def convert(
         (``OutputLockedError``), or an alignments file of another input.
     """
     started = time.perf_counter()
-    inputs, model_dir, output = (check_path(inputs, "inputs"), check_path(model_dir, "model_dir"),
-                                 check_path(output, "output"))
+    inputs, model_dir, output = (
+        check_path(inputs, "inputs"),
+        check_path(model_dir, "model_dir"),
+        check_path(output, "output"),
+    )
     alignments = check_path(alignments, "alignments") if alignments is not None else None
     config = check_config(config, "config", ConvertConfig)
     faces = check_config(faces, "faces", ExtractConfig)
@@ -128,8 +131,9 @@ def convert(
     with open_media(inputs) as source, output_lock(output, "convert", kind="folder" if into_folder else "file"):
         single_image = source.kind == "images" and output.suffix.lower() == ".png"
         if single_image and source.frame_count != 1:
-            raise OutputConflictError(output, f"is one image, but the input has {source.frame_count}",
-                                      "give a folder as the output")
+            raise OutputConflictError(
+                output, f"is one image, but the input has {source.frame_count}", "give a folder as the output"
+            )
         known = _read_alignments(alignments, source.frame_count) if alignments is not None else None
         finder = FaceFinder(faces, video=source.kind == "video") if known is None else None
         out = _Output(output, source, config, single_image, provenance)
@@ -147,9 +151,16 @@ def convert(
                         summary.frames_with_faces += bool(found)
                         summary.faces_swapped += len(found)
                         if progress is not None:
-                            progress(Progress("convert", summary.frames, total or None, "frame",
-                                              detail=f"{summary.faces_swapped} faces swapped",
-                                              facts={"faces_swapped": summary.faces_swapped}))
+                            progress(
+                                Progress(
+                                    "convert",
+                                    summary.frames,
+                                    total or None,
+                                    "frame",
+                                    detail=f"{summary.faces_swapped} faces swapped",
+                                    facts={"faces_swapped": summary.faces_swapped},
+                                )
+                            )
             except TruncatedMediaError:
                 # The error says the frames before the damage were kept: so they are,
                 # converted and written, and the error still ends the run (exit 2).
@@ -197,13 +208,20 @@ def _batches(frames, faces_of, max_faces: int):
 class _Output:
     """Frames out, in order: a video or a folder written on a thread of its own, or one PNG."""
 
-    def __init__(self, output: Path, source, config: ConvertConfig, single_image: bool,
-                 provenance: Provenance) -> None:
+    def __init__(self, output: Path, source, config: ConvertConfig, single_image: bool, provenance: Provenance) -> None:
         self.output, self.single_image, self.provenance = output, single_image, provenance
         video = source.kind == "video"
-        self.writer = None if single_image else open_writer(
-            output, like=source if video else None, fps=None if video else source.fps,
-            crf=config.crf, preset=config.preset, provenance=provenance,
+        self.writer = (
+            None
+            if single_image
+            else open_writer(
+                output,
+                like=source if video else None,
+                fps=None if video else source.fps,
+                crf=config.crf,
+                preset=config.preset,
+                provenance=provenance,
+            )
         )
         self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-encode")
         self.pending: Future | None = None
@@ -241,11 +259,15 @@ def _read_alignments(path: str | Path, frame_count: int) -> dict[int, list[SwapF
     doc = load_alignments(path)
     if frame_count and doc.source.get("frame_count") not in (None, frame_count):
         raise InvalidAlignmentsError(
-            path, "source", f"it describes {doc.source.get('frame_count')} frames but the input has {frame_count}; "
+            path,
+            "source",
+            f"it describes {doc.source.get('frame_count')} frames but the input has {frame_count}; "
             "use the alignments file extracted from this input",
         )
     return {
-        frame.index: [SwapFace(np.asarray(face.landmarks, np.float64), face.track, np.asarray(face.box, np.float64))
-                      for face in frame.faces]
+        frame.index: [
+            SwapFace(np.asarray(face.landmarks, np.float64), face.track, np.asarray(face.box, np.float64))
+            for face in frame.faces
+        ]
         for frame in doc.frames
     }

@@ -14,11 +14,11 @@ import numpy as np
 
 from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.conversion.swap import FaceSwapper, SwapFace
+from facetwin.device import pick_device, use_bf16
 from facetwin.errors import InvalidOptionError
 from facetwin.faces.find import FaceFinder
 from facetwin.io.media import open_media
 from facetwin.models.checkpoint import load_model
-from facetwin.device import pick_device, use_bf16
 
 __all__ = ["FramePreview", "PreviewFrame"]
 

@@ -95,8 +95,10 @@ class FaceSwapper:
         self.size = int(model.input_size)
         self.face = model_face(model, config.coverage)
         if model.face is not None and config.coverage is not None:
-            log.warning("--coverage is for models from before face types; this one records its window (%s face)",
-                        model.face.name)
+            log.warning(
+                "--coverage is for models from before face types; this one records its window (%s face)",
+                model.face.name,
+            )
         self.device = next(model.parameters(), torch.empty(0)).device
         self._colour: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         if config.mask != "hull" and not model.predicts_mask:
@@ -159,9 +161,11 @@ class FaceSwapper:
         out = torch.cat(outputs)
         swapped = out[:, :3]
 
-        points = torch.from_numpy(
-            np.stack([transform_points(f.landmarks, m) for f, m in zip(faces, matrices)])
-        ).float().to(self.device)
+        points = (
+            torch.from_numpy(np.stack([transform_points(f.landmarks, m) for f, m in zip(faces, matrices)]))
+            .float()
+            .to(self.device)
+        )
         hull = landmark_hull_mask(points, size, forehead=cfg.forehead)
         learned = out[:, 3:4] if self.model.predicts_mask else None
         mode = cfg.mask if learned is not None else "hull"
@@ -221,9 +225,7 @@ class FaceSwapper:
         local[:, 2] += matrix[:, :2] @ np.array([x0, y0], dtype=np.float64)
         roi_size = (x1 - x0, y1 - y0)
         flags = cv2.WARP_INVERSE_MAP
-        face_roi = cv2.warpAffine(
-            face, local, roi_size, flags=flags | cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-        )
+        face_roi = cv2.warpAffine(face, local, roi_size, flags=flags | cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         mask_roi = cv2.warpAffine(
             mask, local, roi_size, flags=flags | cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
         )

@@ -170,9 +170,7 @@ def augment_batch(
         check_tensor(images, "images", ["B", 3, "N", "N"])
         source = images
     else:
-        raise InvalidOptionError(
-            "images", described(images.dtype, "dtype"), "uint8 (B, N, N, 3) or float (B, 3, N, N)"
-        )
+        raise InvalidOptionError("images", described(images.dtype, "dtype"), "uint8 (B, N, N, 3) or float (B, 3, N, N)")
     batch, side = source.shape[0], source.shape[-1]
     if extra is not None:
         check_tensor(extra, "extra", [batch, "K", side, side], floating=True)
@@ -187,12 +185,10 @@ def augment_batch(
 
     device = images.device
     # Draw everything up front in a fixed layout, on the generator's device.
-    uniform = torch.rand(
-        batch, 8, generator=generator, device=generator.device, dtype=torch.float32
-    ).to(device)
-    noise = torch.randn(
-        batch, _GRID, _GRID, 2, generator=generator, device=generator.device, dtype=torch.float32
-    ).to(device)
+    uniform = torch.rand(batch, 8, generator=generator, device=generator.device, dtype=torch.float32).to(device)
+    noise = torch.randn(batch, _GRID, _GRID, 2, generator=generator, device=generator.device, dtype=torch.float32).to(
+        device
+    )
     signed = 2.0 * uniform - 1.0  # uniform in [-1, 1]
 
     angle = config.rotation * signed[:, _ANGLE]
@@ -207,9 +203,7 @@ def augment_batch(
     step = size / (_GRID - 1)
     nodes = torch.arange(_GRID, device=device, dtype=torch.float32) * step - 0.5
     output_grid = torch.stack(torch.meshgrid(nodes, nodes, indexing="xy"), dim=-1)
-    fitted = umeyama_batched(
-        noisy.reshape(batch, -1, 2), output_grid.reshape(1, -1, 2).expand(batch, -1, -1)
-    )
+    fitted = umeyama_batched(noisy.reshape(batch, -1, 2), output_grid.reshape(1, -1, 2).expand(batch, -1, -1))
     target_from_crop = fitted @ transformed_from_crop  # (B, 3, 3)
 
     # Bilinear interpolation commutes with the affine inverse transform, so map the 25
@@ -244,9 +238,7 @@ def augment_batch(
     )
 
 
-def umeyama_batched(
-    src: torch.Tensor, dst: torch.Tensor, *, estimate_scale: bool = True
-) -> torch.Tensor:
+def umeyama_batched(src: torch.Tensor, dst: torch.Tensor, *, estimate_scale: bool = True) -> torch.Tensor:
     """Least-squares similarity transforms taking each ``src`` point set onto ``dst``.
 
     Umeyama (1991) for a batch: SVD of the 2x2 cross-covariances, with the reflection
@@ -328,9 +320,7 @@ def _regular_grid(side: int, coverage: float, device: torch.device) -> torch.Ten
 
 def _upsample_weights(size: int, device: torch.device) -> torch.Tensor:
     """(size, 5) bilinear weights: output pixel i reads the grid at 4 (i + 0.5) / size."""
-    position = (torch.arange(size, device=device, dtype=torch.float32) + 0.5) * (
-        (_GRID - 1) / size
-    )
+    position = (torch.arange(size, device=device, dtype=torch.float32) + 0.5) * ((_GRID - 1) / size)
     nodes = torch.arange(_GRID, device=device, dtype=torch.float32)
     return (1.0 - (position[:, None] - nodes).abs()).clamp_min(0.0)
 
@@ -370,13 +360,16 @@ def _invert(matrix: torch.Tensor) -> torch.Tensor:
     """Inverse of (B, 3, 3) affine matrices (last row 0, 0, 1), in closed form."""
     linear = matrix[:, :2, :2]
     det = _det2(linear)
-    inv = torch.stack(
-        [
-            torch.stack([linear[:, 1, 1], -linear[:, 0, 1]], dim=-1),
-            torch.stack([-linear[:, 1, 0], linear[:, 0, 0]], dim=-1),
-        ],
-        dim=1,
-    ) / det[:, None, None]
+    inv = (
+        torch.stack(
+            [
+                torch.stack([linear[:, 1, 1], -linear[:, 0, 1]], dim=-1),
+                torch.stack([-linear[:, 1, 0], linear[:, 0, 0]], dim=-1),
+            ],
+            dim=1,
+        )
+        / det[:, None, None]
+    )
     out = torch.zeros_like(matrix)
     out[:, :2, :2] = inv
     out[:, :2, 2] = -(inv @ matrix[:, :2, 2:])[..., 0]

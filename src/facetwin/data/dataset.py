@@ -78,8 +78,11 @@ def _list_files(folder: Path) -> tuple[list[Path], float]:
         listed = [folder / face.crop for _, face in doc.faces()]
         present = [p for p in listed if p.exists()]
         if len(present) < len(listed):
-            log.warning("%s: %d crops listed in alignments.json are missing (removed by hand?)",
-                        folder, len(listed) - len(present))
+            log.warning(
+                "%s: %d crops listed in alignments.json are missing (removed by hand?)",
+                folder,
+                len(listed) - len(present),
+            )
         return present, float(doc.settings.get("coverage", CLASSIC_COVERAGE))
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     return files, CLASSIC_COVERAGE
@@ -116,7 +119,7 @@ def load_faces(folder: str | Path, *, workers: int = 2, min_faces: int = MIN_FAC
         odd = next(f.name for f, im in zip(files, images) if im.shape[:2] != common)
         sizes = ", ".join(f"{w}x{h} ({c} faces)" for (h, w), c in shapes.most_common())
         raise FacesetError(folder, f"faces of mixed sizes: {sizes}, e.g. {odd}; extract them again at one --crop-size")
-    (h, w), = shapes
+    ((h, w),) = shapes
     if h != w:
         raise FacesetError(folder, f"faces must be square, these are {w}x{h}")
     return Faces(torch.from_numpy(np.stack(images)), [f.name for f in files], folder, coverage)
@@ -147,9 +150,13 @@ def frame_faces(faces: Faces, face: FaceType, window: int, *, window_fraction: f
     # border: augmentation only now and then turns it into view).
     reach = face.span / 2 + max(abs(c - 0.5) for c in face.centre)
     if reach > 0.5 / faces.coverage + 1e-6:
-        log.warning("%s: the %s-face window reaches past these crops (extracted at coverage %.3g); the repeated "
-                    "border would be learnt as face: extract them again at --coverage 0.35",
-                    faces.source, face.name, faces.coverage)
+        log.warning(
+            "%s: the %s-face window reaches past these crops (extracted at coverage %.3g); the repeated "
+            "border would be learnt as face: extract them again at --coverage 0.35",
+            faces.source,
+            face.name,
+            faces.coverage,
+        )
     # Mean-face point p sits at (p - 0.5) * n * coverage + (n - 1) / 2 in the source crop
     # and at (p - centre) * k + (side - 1) / 2 in the training crop.
     k = side * window_fraction / face.span  # training-crop pixels per mean-face unit

@@ -20,7 +20,6 @@ from facetwin.dataset.generate import METHOD
 __all__ = ["check_pair"]
 
 
-
 def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, Any]:
     """Consistency of one finished pair: frame counts of every video against the labels,
     and how well the mask covers the pixels that changed.
@@ -48,10 +47,15 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
         target = Path(labels["target"]["video"]).stem
         real = out / "original" / level / f"{target}.mp4"  # marked like the fake: only the swap differs
         grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
-        with av.open(str(lossless)) as f, av.open(str(real)) as r, av.open(str(out / "masks" / METHOD / f"{name}.mp4")) as m:
+        with (
+            av.open(str(lossless)) as f,
+            av.open(str(real)) as r,
+            av.open(str(out / "masks" / METHOD / f"{name}.mp4")) as m,
+        ):
             for i, (ff, rf, mf) in enumerate(zip(f.decode(video=0), r.decode(video=0), m.decode(video=0))):
-                difference = np.abs(ff.to_ndarray(format="rgb24").astype(np.int16)
-                                    - rf.to_ndarray(format="rgb24").astype(np.int16)).max(axis=2)
+                difference = np.abs(
+                    ff.to_ndarray(format="rgb24").astype(np.int16) - rf.to_ndarray(format="rgb24").astype(np.int16)
+                ).max(axis=2)
                 grey = mf.to_ndarray(format="gray")
                 # Away from the swap (the mask grown by 15 px, past where the mark's
                 # strength still follows the new face) both classes must be the same pixels.
@@ -72,16 +76,21 @@ def check_pair(out: str | Path, name: str, *, threshold: int = 12) -> dict[str, 
         "frames_labelled": labels["frames"],
         "target_frames": labels["target_frames"],
         "video_frames": counts,
-        "counts_match": all(c == labels["frames"] for c in counts.values()) and labels["frames"] == labels["target_frames"],
+        "counts_match": all(c == labels["frames"] for c in counts.values())
+        and labels["frames"] == labels["target_frames"],
         "fake_frames": labels["fake_frames"],
         "mask_iou_median": float(np.median(ious)) if ious else None,
         "mask_iou_mean": float(np.mean(ious)) if ious else None,
         "changed_inside_mask": float(np.mean(inside)) if inside else None,
         "mask_changed": float(np.median(covered)) if covered else None,
         "outside_mask": _difference_stats(outside),
-        "cues": {lvl: _cues(out / "original" / lvl / f"{Path(labels['target']['video']).stem}.mp4",
-                            out / "manipulated" / METHOD / lvl / f"{name}.mp4")
-                 for lvl in sorted(p.parent.name for p in out.glob(f"manipulated/{METHOD}/*/{name}.mp4"))},
+        "cues": {
+            lvl: _cues(
+                out / "original" / lvl / f"{Path(labels['target']['video']).stem}.mp4",
+                out / "manipulated" / METHOD / lvl / f"{name}.mp4",
+            )
+            for lvl in sorted(p.parent.name for p in out.glob(f"manipulated/{METHOD}/*/{name}.mp4"))
+        },
     }
 
 
@@ -90,8 +99,12 @@ def _difference_stats(parts: list[np.ndarray]) -> dict[str, float] | None:
     if not parts:
         return None
     values = np.concatenate(parts)
-    return {"mean": round(float(values.mean()), 4), "p99": float(np.percentile(values, 99)),
-            "max": int(values.max()), "pixels": int(values.size)}
+    return {
+        "mean": round(float(values.mean()), 4),
+        "p99": float(np.percentile(values, 99)),
+        "max": int(values.max()),
+        "pixels": int(values.size),
+    }
 
 
 def _cues(original: Path, fake: Path) -> dict[str, Any]:
@@ -117,12 +130,20 @@ def _stream_facts(path: Path) -> dict[str, Any]:
         video = container.streams.video[0]
         ctx = video.codec_context
         frames = sum(1 for _ in container.decode(video=0))
-        audio = [(a.codec_context.name, a.codec_context.sample_rate, a.codec_context.channels)
-                 for a in container.streams.audio]
+        audio = [
+            (a.codec_context.name, a.codec_context.sample_rate, a.codec_context.channels)
+            for a in container.streams.audio
+        ]
         return {
-            "codec": ctx.name, "profile": ctx.profile, "pix_fmt": ctx.format.name if ctx.format else None,
-            "color_range": int(ctx.color_range), "colorspace": int(ctx.colorspace),
-            "size": [ctx.width, ctx.height], "rate": str(video.average_rate), "frames": frames,
-            "audio": [list(a) for a in audio], "tag_keys": sorted(k.lower() for k in container.metadata),
+            "codec": ctx.name,
+            "profile": ctx.profile,
+            "pix_fmt": ctx.format.name if ctx.format else None,
+            "color_range": int(ctx.color_range),
+            "colorspace": int(ctx.colorspace),
+            "size": [ctx.width, ctx.height],
+            "rate": str(video.average_rate),
+            "frames": frames,
+            "audio": [list(a) for a in audio],
+            "tag_keys": sorted(k.lower() for k in container.metadata),
             "bytes": path.stat().st_size,
         }

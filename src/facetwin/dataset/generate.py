@@ -48,7 +48,12 @@ import numpy as np
 from facetwin._check import check_config, check_path, described
 from facetwin.config import DATASET_STEPS, DEFAULT_LADDER, DatasetConfig, parse_variant
 from facetwin.errors import (
-    ClusterUnreachableError, FacetwinError, InputNotFoundError, InvalidOptionError, ModelDirError, OutputConflictError,
+    ClusterUnreachableError,
+    FacetwinError,
+    InputNotFoundError,
+    InvalidOptionError,
+    ModelDirError,
+    OutputConflictError,
 )
 from facetwin.io.atomic import atomic_write_bytes, atomic_write_json
 from facetwin.io.lock import locks_output
@@ -75,9 +80,9 @@ FORMAT, VERSION = "facetwin/dataset", 2
 #: What manifest.json says about the marks (docs/design.md: "A dataset without a mark to learn").
 MARKS = {
     "watermark": "on every frame of originals and fakes alike, at every level and variant: "
-                 "it cannot tell real from fake",
+    "it cannot tell real from fake",
     "real_or_fake": "labels/*.json, the files' metadata, and their signed C2PA manifests "
-                    "(digitalCapture for originals, trainedAlgorithmicMedia for fakes)",
+    "(digitalCapture for originals, trainedAlgorithmicMedia for fakes)",
     "verify": "facetwin verify --trust-dir DATASET/signer reads the originals as REAL and the fakes as SYNTHETIC",
     "untouched_sources": "original/<video> (hard link or copy of the input, no facetwin mark)",
 }
@@ -221,17 +226,20 @@ def run_pair(
         return result
     except (FacetwinError, OSError, ValueError) as exc:
         log.warning("pair %s failed: %s", pair.name, exc)
-        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                "seconds": round(time.perf_counter() - started, 1)}
+        return {
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "seconds": round(time.perf_counter() - started, 1),
+        }
 
 
-def _prepare_video(out: Path, video: Path, config: DatasetConfig, key_dir: str | Path | None,
-                   report: ProgressFn) -> None:
+def _prepare_video(
+    out: Path, video: Path, config: DatasetConfig, key_dir: str | Path | None, report: ProgressFn
+) -> None:
     from facetwin.extraction import extract
 
     faces = out / "work" / "faces" / video.stem
-    extract(video, faces, config=config.extract,
-            progress=lambda event: report(replace(event, item=video.stem)))
+    extract(video, faces, config=config.extract, progress=lambda event: report(replace(event, item=video.stem)))
     _link_original(video, out / "original" / video.name, copy=config.copy_originals)
     _write_original_levels(out, video, config, key_dir)
 
@@ -278,15 +286,20 @@ def _write_original_levels(out: Path, video: Path, config: DatasetConfig, key_di
     targets = {k: v for k, v in _lossy_outputs(out, "original", video.stem, config).items() if not v[0].exists()}
     if not targets:
         return
-    provenance = Provenance(None, Path(key_dir) if key_dir is not None else None,
-                            {"dataset_video": video.name}, kind="dataset_original")
+    provenance = Provenance(
+        None, Path(key_dir) if key_dir is not None else None, {"dataset_video": video.name}, kind="dataset_original"
+    )
     with open_media(video) as source:
-        writers = {k: VideoWriter(path, like=source, crf=crf, preset=config.convert.preset, provenance=provenance)
-                   for k, (path, crf, _) in targets.items()}
+        writers = {
+            k: VideoWriter(path, like=source, crf=crf, preset=config.convert.preset, provenance=provenance)
+            for k, (path, crf, _) in targets.items()
+        }
         try:
             for frame in source.frames():
                 for k, writer in writers.items():
-                    image = _apply_variant(frame.image, targets[k][2], _variant_seed(config.seed, video.stem, frame.index))
+                    image = _apply_variant(
+                        frame.image, targets[k][2], _variant_seed(config.seed, video.stem, frame.index)
+                    )
                     writer.write(image, time=frame.time)
             for writer in writers.values():
                 writer.close()
@@ -297,8 +310,8 @@ def _write_original_levels(out: Path, video: Path, config: DatasetConfig, key_di
 
 
 def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, report: ProgressFn) -> Path:
-    from facetwin.training import train
     from facetwin.models.checkpoint import is_model_dir, read_state
+    from facetwin.training import train
 
     if pair.model is not None:
         if not is_model_dir(pair.model):
@@ -312,25 +325,40 @@ def _train_pair(pair: Pair, out: Path, config: DatasetConfig, device: str, repor
         return model_dir
     if not resume and model_dir.exists():
         shutil.rmtree(model_dir)  # a model folder cut short before its first checkpoint
-    train(faces / pair.target.stem, faces / pair.source.stem, model_dir, config=train_config, resume=resume,
-          init_from=None if resume else config.init_from, device=device,
-          progress=lambda event: report(replace(event, item=pair.name)))
+    train(
+        faces / pair.target.stem,
+        faces / pair.source.stem,
+        model_dir,
+        config=train_config,
+        resume=resume,
+        init_from=None if resume else config.init_from,
+        device=device,
+        progress=lambda event: report(replace(event, item=pair.name)),
+    )
     return model_dir
 
 
 def _convert_pair(
-    pair: Pair, out: Path, config: DatasetConfig, model_dir: Path, key_dir: str | Path | None,
-    device: str, report: ProgressFn,
+    pair: Pair,
+    out: Path,
+    config: DatasetConfig,
+    model_dir: Path,
+    key_dir: str | Path | None,
+    device: str,
+    report: ProgressFn,
 ) -> dict[str, Any]:
     from facetwin.conversion import convert
     from facetwin.forensics.provenance import Provenance
-    from facetwin.models.checkpoint import model_fingerprint
     from facetwin.io.media import open_media
     from facetwin.io.writers import VideoWriter
+    from facetwin.models.checkpoint import model_fingerprint
 
     fingerprint = model_fingerprint(model_dir)
-    provenance = Provenance(fingerprint, Path(key_dir) if key_dir is not None else None,
-                            {"dataset_pair": pair.name, "target": pair.target.name, "source": pair.source.name})
+    provenance = Provenance(
+        fingerprint,
+        Path(key_dir) if key_dir is not None else None,
+        {"dataset_pair": pair.name, "target": pair.target.name, "source": pair.source.name},
+    )
     outputs = _lossy_outputs(out, "manipulated", pair.name, config)
     first = next(iter(config.ladder))
     main_path, main_crf, _ = outputs.pop(first)
@@ -350,14 +378,24 @@ def _convert_pair(
         masks.write(np.repeat(grey[..., None], 3, axis=2), time=frame.time)
         for k, writer in writers.items():
             variant = outputs[k][2]
-            writer.write(_apply_variant(frame.image, variant, _variant_seed(config.seed, pair.target.stem, frame.index)),
-                         time=frame.time)
+            writer.write(
+                _apply_variant(frame.image, variant, _variant_seed(config.seed, pair.target.stem, frame.index)),
+                time=frame.time,
+            )
         rows.append(_label_row(frame))
 
     try:
-        convert(pair.target, model_dir, main_path, config=replace(config.convert, crf=main_crf), faces=config.extract,
-                device=device, key_dir=key_dir, on_frame=record,
-                progress=lambda event: report(replace(event, item=pair.name)))
+        convert(
+            pair.target,
+            model_dir,
+            main_path,
+            config=replace(config.convert, crf=main_crf),
+            faces=config.extract,
+            device=device,
+            key_dir=key_dir,
+            on_frame=record,
+            progress=lambda event: report(replace(event, item=pair.name)),
+        )
         masks.close()
         for writer in writers.values():
             writer.close()
@@ -368,8 +406,12 @@ def _convert_pair(
         raise
     labels = _labels(pair, out, config, fingerprint, rows, fps, total)
     _write_labels(out, pair.name, labels)  # last: marks the pair done
-    return {"model_fingerprint": fingerprint, "frames": len(rows), "fake_frames": labels["fake_frames"],
-            "model": str(model_dir)}
+    return {
+        "model_fingerprint": fingerprint,
+        "frames": len(rows),
+        "fake_frames": labels["fake_frames"],
+        "model": str(model_dir),
+    }
 
 
 def _label_row(frame) -> dict[str, Any]:
@@ -378,8 +420,13 @@ def _label_row(frame) -> dict[str, Any]:
     for face in frame.faces:
         landmarks = np.asarray(face.landmarks, np.float64)
         box = face.box if face.box is not None else np.r_[landmarks.min(axis=0), landmarks.max(axis=0)]
-        faces.append({"track": int(face.track_id), "box": [round(float(v), 2) for v in box],
-                      "landmarks": np.round(landmarks, 2).tolist()})
+        faces.append(
+            {
+                "track": int(face.track_id),
+                "box": [round(float(v), 2) for v in box],
+                "landmarks": np.round(landmarks, 2).tolist(),
+            }
+        )
     return {
         "frame": int(frame.index),
         "real_frame": int(frame.index),
@@ -390,10 +437,12 @@ def _label_row(frame) -> dict[str, Any]:
     }
 
 
-def _labels(pair: Pair, out: Path, config: DatasetConfig, fingerprint: str, rows: list[dict], fps: float,
-            total: int) -> dict[str, Any]:
+def _labels(
+    pair: Pair, out: Path, config: DatasetConfig, fingerprint: str, rows: list[dict], fps: float, total: int
+) -> dict[str, Any]:
     return {
-        "format": "facetwin/dataset-labels", "version": VERSION,
+        "format": "facetwin/dataset-labels",
+        "version": VERSION,
         "video": f"{pair.name}.mp4",
         "method": METHOD,
         "target": {"video": pair.target.name, "identity": _mean_identity(out, pair.target.stem)},
@@ -428,8 +477,17 @@ def _write_labels(out: Path, name: str, labels: dict[str, Any]) -> None:
     writer = csv.writer(text)
     writer.writerow(["frame", "real_frame", "time", "label", "faces", "mask_fraction", "boxes"])
     for row in labels["rows"]:
-        writer.writerow([row["frame"], row["real_frame"], row["time"], row["label"], len(row["faces"]),
-                         row["mask_fraction"], json.dumps([f["box"] for f in row["faces"]])])
+        writer.writerow(
+            [
+                row["frame"],
+                row["real_frame"],
+                row["time"],
+                row["label"],
+                len(row["faces"]),
+                row["mask_fraction"],
+                json.dumps([f["box"] for f in row["faces"]]),
+            ]
+        )
     atomic_write_bytes(folder / f"{name}.csv", text.getvalue().encode("utf-8"))
     atomic_write_json(folder / f"{name}.json", {**labels, "complete": True})
 
@@ -466,25 +524,40 @@ def _open_manifest(out: Path, config: DatasetConfig, pairs: Sequence[Pair]) -> d
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if manifest.get("settings") != settings:
             raise InvalidOptionError(
-                "settings", str(path), "the settings of the run that started this dataset (give the same options, "
-                "or another output folder)",
+                "settings",
+                str(path),
+                "the settings of the run that started this dataset (give the same options, or another output folder)",
             )
         if manifest.get("version") != VERSION:
             raise OutputConflictError(
-                out, f"holds a dataset of format version {manifest.get('version')}, whose originals carry no "
-                "watermark: finishing it would mix marked and unmarked originals", "choose another output folder")
+                out,
+                f"holds a dataset of format version {manifest.get('version')}, whose originals carry no "
+                "watermark: finishing it would mix marked and unmarked originals",
+                "choose another output folder",
+            )
     else:
-        manifest = {"format": FORMAT, "version": VERSION, "method": METHOD, "settings": settings,
-                    "seed": config.seed, "software": _software(), "pairs": {}, "marks": MARKS,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        manifest = {
+            "format": FORMAT,
+            "version": VERSION,
+            "method": METHOD,
+            "settings": settings,
+            "seed": config.seed,
+            "software": _software(),
+            "pairs": {},
+            "marks": MARKS,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
     manifest["software_last_run"] = _software()
     for pair in pairs:
         entry = manifest["pairs"].setdefault(pair.name, {"status": "pending"})
-        entry.update({"target": pair.target.name, "source": pair.source.name, "seed": _pair_seed(config.seed, pair.name)})
+        entry.update(
+            {"target": pair.target.name, "source": pair.source.name, "seed": _pair_seed(config.seed, pair.name)}
+        )
         if _pair_done(out, pair):
             entry["status"] = "done"
-    manifest["splits"] = split_pairs({name: (e["target"], e["source"]) for name, e in manifest["pairs"].items()},
-                                     seed=config.seed)
+    manifest["splits"] = split_pairs(
+        {name: (e["target"], e["source"]) for name, e in manifest["pairs"].items()}, seed=config.seed
+    )
     return manifest
 
 
@@ -587,9 +660,12 @@ def _run_in_processes(todo, out, config, key_dir, device, finished, report) -> N
         queue = manager.Queue()
         with ProcessPoolExecutor(max_workers=config.jobs, mp_context=context) as pool:
             # Pairs take the GPUs in turn, so several jobs do not all land on the first.
-            futures = {pool.submit(_pair_in_process, pair, out, config, key_dir,
-                                   f"cuda:{i % gpus}" if gpus else device, threads, queue): pair
-                       for i, pair in enumerate(todo)}
+            futures = {
+                pool.submit(
+                    _pair_in_process, pair, out, config, key_dir, f"cuda:{i % gpus}" if gpus else device, threads, queue
+                ): pair
+                for i, pair in enumerate(todo)
+            }
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -604,8 +680,7 @@ def _run_in_processes(todo, out, config, key_dir, device, finished, report) -> N
 
 
 def _pair_in_process(pair, out, config, key_dir, device, threads, queue) -> dict[str, Any]:
-    return run_pair(pair, out, config, key_dir=key_dir, device=device, threads=threads,
-                    progress=queue.put)
+    return run_pair(pair, out, config, key_dir=key_dir, device=device, threads=threads, progress=queue.put)
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -651,4 +726,3 @@ def _run_on_ray(address, todo, out, config, key_dir, device, finished) -> None:
             last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]  # Ray prefixes a traceback
             result = {"status": "failed", "error": f"ray task failed: {last}"}
         finished(refs[done[0]], result)
-

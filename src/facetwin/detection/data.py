@@ -30,8 +30,17 @@ from facetwin.io.atomic import atomic_write_bytes
 from facetwin.progress import Progress, ProgressFn
 
 __all__ = [
-    "DatasetFolder", "PairCrops", "open_dataset", "crop_square", "cut_face", "pair_crops", "load_crops", "crop_cache",
-    "fake_rows", "METHOD", "CROPS_FOLDER",
+    "DatasetFolder",
+    "PairCrops",
+    "open_dataset",
+    "crop_square",
+    "cut_face",
+    "pair_crops",
+    "load_crops",
+    "crop_cache",
+    "fake_rows",
+    "METHOD",
+    "CROPS_FOLDER",
 ]
 
 log = logging.getLogger(__name__)
@@ -95,7 +104,8 @@ class DatasetFolder:
         missing = [level for level in levels if level not in self.levels]
         if missing:
             raise DatasetFolderError(
-                self.root, f"has no level {', '.join(missing)} (it has {', '.join(self.levels) or 'none'})",
+                self.root,
+                f"has no level {', '.join(missing)} (it has {', '.join(self.levels) or 'none'})",
                 f"give {option} from those",
             )
 
@@ -108,8 +118,9 @@ def open_dataset(path: str | Path) -> DatasetFolder:
     """
     root = check_path(path, "dataset")
     if not root.is_dir():
-        raise DatasetFolderError(root, "is not a folder" if root.exists() else "does not exist",
-                                 "give a folder written by facetwin dataset")
+        raise DatasetFolderError(
+            root, "is not a folder" if root.exists() else "does not exist", "give a folder written by facetwin dataset"
+        )
     manifest_path = root / "manifest.json"
     if not manifest_path.is_file():
         raise DatasetFolderError(root, "has no manifest.json: it is not a folder written by facetwin dataset")
@@ -130,8 +141,11 @@ def open_dataset(path: str | Path) -> DatasetFolder:
         if isinstance(target, str) and isinstance(source, str):
             pairs[name] = {"target": target, "source": source}
     if not pairs:
-        raise DatasetFolderError(root, f"has no finished pairs ({len(manifest['pairs'])} listed, none with "
-                                 "complete labels)", "run facetwin dataset to finish them")
+        raise DatasetFolderError(
+            root,
+            f"has no finished pairs ({len(manifest['pairs'])} listed, none with complete labels)",
+            "run facetwin dataset to finish them",
+        )
     folder = root / "manipulated" / METHOD
     present = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
     levels = tuple(name for name in (*ladder, *variants) if name in present)
@@ -179,7 +193,7 @@ def cut_face(frame: np.ndarray, box: Sequence[float], *, size: int, scale: float
     square = np.zeros((side, side, 3), np.uint8)
     x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + side, w), min(top + side, h)
     if x1 > x0 and y1 > y0:
-        square[y0 - top:y1 - top, x0 - left:x1 - left] = frame[y0:y1, x0:x1]
+        square[y0 - top : y1 - top, x0 - left : x1 - left] = frame[y0:y1, x0:x1]
     if side == size:
         return square
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
@@ -249,8 +263,9 @@ def pair_crops(
         cached = _load_cached(path, key, probe)
         if cached is not None:
             return cached
-    crops = _cut_pair(dataset, pair, level, size=size, scale=scale, frames_per_video=frames_per_video,
-                      probe=probe, progress=progress)
+    crops = _cut_pair(
+        dataset, pair, level, size=size, scale=scale, frames_per_video=frames_per_video, probe=probe, progress=progress
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, _encode(crops, key))
@@ -294,8 +309,19 @@ def load_crops(
     for level in levels:
         for pair in pairs:
             before = done
-            out.append(pair_crops(dataset, pair, level, size=size, scale=scale, frames_per_video=frames_per_video,
-                                  probe=probe, cache=cache, progress=advanced))
+            out.append(
+                pair_crops(
+                    dataset,
+                    pair,
+                    level,
+                    size=size,
+                    scale=scale,
+                    frames_per_video=frames_per_video,
+                    probe=probe,
+                    cache=cache,
+                    progress=advanced,
+                )
+            )
             advanced(max(0, needed[pair] - (done - before)))  # a cached pair counts at once
     return out
 
@@ -305,8 +331,11 @@ def fake_rows(dataset: DatasetFolder, pair: str, frames_per_video: int | None) -
     rows = [r for r in dataset.labels(pair).get("rows", []) if r.get("label") == "fake" and r.get("faces")]
     if any(r.get("real_frame", r.get("frame")) != r.get("frame") for r in rows):
         # Fake and real frames are decoded side by side; every facetwin dataset maps frame i to i.
-        raise DatasetFolderError(dataset.root, f"labels/{pair}.json maps fake frames to other real frames",
-                                 "this detector reads datasets whose fake frame i is made from real frame i")
+        raise DatasetFolderError(
+            dataset.root,
+            f"labels/{pair}.json maps fake frames to other real frames",
+            "this detector reads datasets whose fake frame i is made from real frame i",
+        )
     if frames_per_video is not None and len(rows) > frames_per_video:
         picks = np.linspace(0, len(rows) - 1, frames_per_video).round().astype(int)
         rows = [rows[i] for i in sorted(set(picks.tolist()))]
@@ -328,8 +357,11 @@ def _cut_pair(dataset, pair, level, *, size, scale, frames_per_video, probe, pro
     fake_path, real_path = dataset.fake_video(pair, level), dataset.real_video(pair, level)
     for path in (fake_path, real_path):
         if not path.is_file():
-            raise DatasetFolderError(dataset.root, f"has no {path.relative_to(dataset.root)} (pair {pair}, level {level})",
-                                     "run facetwin dataset again to finish it")
+            raise DatasetFolderError(
+                dataset.root,
+                f"has no {path.relative_to(dataset.root)} (pair {pair}, level {level})",
+                "run facetwin dataset again to finish it",
+            )
     decoded = 0
     for index, fake, real in _frames_together(dataset.root, fake_path, real_path, last):
         decoded += 1
@@ -345,8 +377,12 @@ def _cut_pair(dataset, pair, level, *, size, scale, frames_per_video, probe, pro
         if probe:
             real_other, fake_other = _change_mark(real, real_marked), _change_mark(fake, True)
             if index in score_frames:
-                for name, image in (("real", real), ("real_changed", real_other), ("fake", fake),
-                                    ("fake_changed", fake_other)):
+                for name, image in (
+                    ("real", real),
+                    ("real_changed", real_other),
+                    ("fake", fake),
+                    ("fake_changed", fake_other),
+                ):
                     scores[name].append(watermark_score(image))
         for face in row["faces"]:
             box = [float(v) for v in face["box"]]
@@ -367,11 +403,17 @@ def _cut_pair(dataset, pair, level, *, size, scale, frames_per_video, probe, pro
         return np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
 
     return PairCrops(
-        pair=pair, level=level, target=dataset.pairs[pair]["target"],
-        frames=np.asarray(frames, np.int64), tracks=np.asarray(tracks, np.int64),
-        fake=stack(fakes), real=stack(reals),
-        real_changed=stack(real_changed) if probe else None, fake_changed=stack(fake_changed) if probe else None,
-        real_mark=("removed" if real_marked else "added") if probe else None, fake_mark="removed" if probe else None,
+        pair=pair,
+        level=level,
+        target=dataset.pairs[pair]["target"],
+        frames=np.asarray(frames, np.int64),
+        tracks=np.asarray(tracks, np.int64),
+        fake=stack(fakes),
+        real=stack(reals),
+        real_changed=stack(real_changed) if probe else None,
+        fake_changed=stack(fake_changed) if probe else None,
+        real_mark=("removed" if real_marked else "added") if probe else None,
+        fake_mark="removed" if probe else None,
         watermark={k: np.asarray(v, np.float32) for k, v in scores.items()} if probe else None,
     )
 
@@ -454,10 +496,15 @@ def _file_stamp(path: Path) -> list[int]:
 def _cache_key(dataset, pair, level, size, scale, frames_per_video) -> dict[str, Any]:
     labels = dataset.root / "labels" / f"{pair}.json"
     return {
-        "version": _CACHE_VERSION, "pair": pair, "level": level, "size": size, "scale": scale,
+        "version": _CACHE_VERSION,
+        "pair": pair,
+        "level": level,
+        "size": size,
+        "scale": scale,
         "frames_per_video": frames_per_video,
         "labels": hashlib.sha256(labels.read_bytes()).hexdigest(),
-        "fake": _file_stamp(dataset.fake_video(pair, level)), "real": _file_stamp(dataset.real_video(pair, level)),
+        "fake": _file_stamp(dataset.fake_video(pair, level)),
+        "real": _file_stamp(dataset.real_video(pair, level)),
         "mask": _file_stamp(dataset.root / "masks" / METHOD / f"{pair}.mp4"),
     }
 
@@ -482,7 +529,7 @@ def _load_cached(path: Path, key: dict[str, Any], probe: bool) -> PairCrops | No
     try:
         data = path.read_bytes()
         header_len = int.from_bytes(data[:8], "little")
-        meta = json.loads(json.loads(data[8:8 + header_len])["__metadata__"]["facetwin"])
+        meta = json.loads(json.loads(data[8 : 8 + header_len])["__metadata__"]["facetwin"])
         if meta["key"] != key:
             return None
         t = load(data)
@@ -492,11 +539,20 @@ def _load_cached(path: Path, key: dict[str, Any], probe: bool) -> PairCrops | No
     if probe and "real_changed" not in t:
         return None
     return PairCrops(
-        pair=key["pair"], level=key["level"], target=meta["target"], frames=t["frames"], tracks=t["tracks"],
-        fake=t["fake"], real=t["real"], real_changed=t.get("real_changed"), fake_changed=t.get("fake_changed"),
-        real_mark=meta.get("real_mark"), fake_mark=meta.get("fake_mark"),
-        watermark=({k.split(".", 1)[1]: v for k, v in t.items() if k.startswith("watermark.")}
-                   if "real_changed" in t else None),
+        pair=key["pair"],
+        level=key["level"],
+        target=meta["target"],
+        frames=t["frames"],
+        tracks=t["tracks"],
+        fake=t["fake"],
+        real=t["real"],
+        real_changed=t.get("real_changed"),
+        fake_changed=t.get("fake_changed"),
+        real_mark=meta.get("real_mark"),
+        fake_mark=meta.get("fake_mark"),
+        watermark=(
+            {k.split(".", 1)[1]: v for k, v in t.items() if k.startswith("watermark.")} if "real_changed" in t else None
+        ),
     )
 
 

@@ -32,10 +32,10 @@ from facetwin.detection.data import PairCrops, crop_cache, load_crops, open_data
 from facetwin.detection.metrics import detection_figures, group_means, roc_auc
 from facetwin.detection.model import load_detector, score_crops, use_bf16
 from facetwin.detection.splits import SPLITS, dataset_splits
+from facetwin.device import pick_device
 from facetwin.errors import DatasetFolderError
 from facetwin.io.atomic import atomic_write_json
 from facetwin.models.checkpoint import read_state
-from facetwin.device import pick_device
 from facetwin.progress import ProgressFn
 
 __all__ = ["evaluate_detector", "write_detect_report", "format_detect_report", "REPORT_FORMAT", "THRESHOLD"]
@@ -93,9 +93,17 @@ def evaluate_detector(
     tested = list(levels) if levels else list(folder.levels)
     folder.check_levels(tested, "--levels")
     trained = list(config.get("levels", []))
-    crops = load_crops(folder, pairs, tested, size=int(config["crop_size"]), scale=float(config["box_scale"]),
-                       frames_per_video=frames_per_video, probe=probe, cache=crop_cache(detector, folder),
-                       progress=progress)
+    crops = load_crops(
+        folder,
+        pairs,
+        tested,
+        size=int(config["crop_size"]),
+        scale=float(config["box_scale"]),
+        frames_per_video=frames_per_video,
+        probe=probe,
+        cache=crop_cache(detector, folder),
+        progress=progress,
+    )
     bf16 = use_bf16(config.get("train", {}).get("precision", "auto"), dev)
 
     def score(images: np.ndarray) -> np.ndarray:
@@ -110,10 +118,15 @@ def evaluate_detector(
         frames = detection_figures(scored["fake"], scored["real"], THRESHOLD)
         fake_videos = group_means(scored["fake"], scored["fake_video"])
         real_videos = group_means(scored["real"], scored["real_video"])
-        videos = detection_figures(np.array(list(fake_videos.values())), np.array(list(real_videos.values())),
-                                   THRESHOLD)
-        per_level[level] = {"variant": folder.variants.get(level), "trained": level in trained,
-                            "frames": frames, "videos": videos}
+        videos = detection_figures(
+            np.array(list(fake_videos.values())), np.array(list(real_videos.values())), THRESHOLD
+        )
+        per_level[level] = {
+            "variant": folder.variants.get(level),
+            "trained": level in trained,
+            "frames": frames,
+            "videos": videos,
+        }
         pooled["fake"].append(scored["fake"])
         pooled["real"].append(scored["real"])
         pooled["fake_videos"] += list(fake_videos.values())
@@ -132,8 +145,13 @@ def evaluate_detector(
         "step": int(state.get("step", 0)),
         "dataset": str(folder.root),
         "trained_on": trained,
-        "split": {"tested": split, "method": splits.method, "note": splits.note, "pairs": pairs,
-                  "trained_on_dataset": config.get("dataset")},
+        "split": {
+            "tested": split,
+            "method": splits.method,
+            "note": splits.note,
+            "pairs": pairs,
+            "trained_on_dataset": config.get("dataset"),
+        },
         "threshold": THRESHOLD,
         "crop_size": int(config["crop_size"]),
         "box_scale": float(config["box_scale"]),
@@ -178,8 +196,11 @@ def _score_level(crops: list[PairCrops], score, probe: bool) -> dict[str, Any]:
 
 def _probe_figures(scored: dict[str, Any], crops: list[PairCrops]) -> dict[str, Any]:
     def kind(scores: np.ndarray, mark: str | None = None) -> dict[str, Any]:
-        figures = {"crops": int(scores.size), "mean_score": _mean(scores),
-                   "share_fake": _mean((scores >= THRESHOLD).astype(float))}
+        figures = {
+            "crops": int(scores.size),
+            "mean_score": _mean(scores),
+            "share_fake": _mean((scores >= THRESHOLD).astype(float)),
+        }
         return figures if mark is None else {"mark": mark, **figures}
 
     def mark_of(side: str) -> str | None:
@@ -188,8 +209,12 @@ def _probe_figures(scored: dict[str, Any], crops: list[PairCrops]) -> dict[str, 
 
     keys = ("real", "real_changed", "fake", "fake_changed")
     real, real_changed, fake, fake_changed = (scored[k] for k in keys)
-    marks = {k: np.concatenate([c.watermark[k] for c in crops if c.watermark is not None and k in c.watermark]
-                               or [np.zeros(0)]) for k in keys}
+    marks = {
+        k: np.concatenate(
+            [c.watermark[k] for c in crops if c.watermark is not None and k in c.watermark] or [np.zeros(0)]
+        )
+        for k in keys
+    }
 
     def auc(changed: np.ndarray, plain: np.ndarray) -> float | None:
         # The changed crops (1) against the same crops as they are (0): 0.5 when the mark
@@ -200,8 +225,10 @@ def _probe_figures(scored: dict[str, Any], crops: list[PairCrops]) -> dict[str, 
         return _mean(((changed >= THRESHOLD) != (plain >= THRESHOLD)).astype(float))
 
     return {
-        "real": kind(real), "real_changed": kind(real_changed, mark_of("real")),
-        "fake": kind(fake), "fake_changed": kind(fake_changed, mark_of("fake")),
+        "real": kind(real),
+        "real_changed": kind(real_changed, mark_of("real")),
+        "fake": kind(fake),
+        "fake_changed": kind(fake_changed, mark_of("fake")),
         "shift_real": _diff(_mean(real_changed), _mean(real)),
         "shift_fake": _diff(_mean(fake_changed), _mean(fake)),
         "auc_real_changed": auc(real_changed, real),
@@ -215,8 +242,9 @@ def _probe_figures(scored: dict[str, Any], crops: list[PairCrops]) -> dict[str, 
 
 
 def _probe_summary(levels: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    changed = [v for p in levels.values() for v in (p["decisions_changed_real"], p["decisions_changed_fake"])
-               if v is not None]
+    changed = [
+        v for p in levels.values() for v in (p["decisions_changed_real"], p["decisions_changed_fake"]) if v is not None
+    ]
     return {"levels": levels, "decisions_changed_max": max(changed) if changed else None}
 
 
@@ -236,8 +264,10 @@ def format_detect_report(report: dict[str, Any]) -> str:
 
     split = report["split"]
     how = {"videos": "no video in two splits", "pairs": "split by pairs", "manifest": "the dataset's splits"}
-    lines = [f"detector {report['detector']} (step {report['step']}, trained on {report['cross_level']['trained_on']}), "
-             f"{split['tested']} split: {len(split['pairs'])} pairs ({how.get(split['method'], split['method'])})"]
+    lines = [
+        f"detector {report['detector']} (step {report['step']}, trained on {report['cross_level']['trained_on']}), "
+        f"{split['tested']} split: {len(split['pairs'])} pairs ({how.get(split['method'], split['method'])})"
+    ]
     if split.get("note"):
         lines.append(f"  note: {split['note']}")
     lines.append(f"{'level':<16} {'frames f/r':>11} {'acc':>6} {'AUC':>6}   {'videos f/r':>10} {'acc':>6} {'AUC':>6}")
@@ -245,22 +275,29 @@ def format_detect_report(report: dict[str, Any]) -> str:
     rows.append(("  all levels", report["all"]))
     for name, v in rows:
         fr, vi = v["frames"], v["videos"]
-        lines.append(f"{name:<16} {fr['fake']:>5}/{fr['real']:<5} {f(fr['accuracy']):>6} {f(fr['auc']):>6}   "
-                     f"{vi['fake']:>4}/{vi['real']:<5} {f(vi['accuracy']):>6} {f(vi['auc']):>6}")
+        lines.append(
+            f"{name:<16} {fr['fake']:>5}/{fr['real']:<5} {f(fr['accuracy']):>6} {f(fr['auc']):>6}   "
+            f"{vi['fake']:>4}/{vi['real']:<5} {f(vi['accuracy']):>6} {f(vi['auc']):>6}"
+        )
     lines.append("(* trained on this level)")
     probe = report.get("probe")
     if probe:
-        lines.append("shortcut probe, the same crops with the watermark added or removed: share called fake as they "
-                     "are -> changed, AUC changed vs as they are (0.5: the mark is not used), watermark sigma")
+        lines.append(
+            "shortcut probe, the same crops with the watermark added or removed: share called fake as they "
+            "are -> changed, AUC changed vs as they are (0.5: the mark is not used), watermark sigma"
+        )
         for name, p in probe["levels"].items():
             wm, real, fake = p["watermark"], p["real_changed"], p["fake_changed"]
             lines.append(
                 f"  {name:<14} real {f(p['real']['share_fake'], 2)} -> {f(real['share_fake'], 2)} mark {real['mark']} "
                 f"(AUC {f(p['auc_real_changed'], 2)}, sigma {f(wm['real'], 1)} -> {f(wm['real_changed'], 1)}); "
                 f"fake {f(p['fake']['share_fake'], 2)} -> {f(fake['share_fake'], 2)} mark {fake['mark']} "
-                f"(AUC {f(p['auc_fake_changed'], 2)}, sigma {f(wm['fake'], 1)} -> {f(wm['fake_changed'], 1)})")
-        lines.append(f"  decisions that follow the mark: at most {f(probe['decisions_changed_max'], 3)} of the crops "
-                     "of a level and kind")
+                f"(AUC {f(p['auc_fake_changed'], 2)}, sigma {f(wm['fake'], 1)} -> {f(wm['fake_changed'], 1)})"
+            )
+        lines.append(
+            f"  decisions that follow the mark: at most {f(probe['decisions_changed_max'], 3)} of the crops "
+            "of a level and kind"
+        )
     return "\n".join(lines)
 
 

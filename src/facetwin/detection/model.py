@@ -17,8 +17,14 @@ from facetwin.errors import CheckpointFormatError, FacetwinError, ModelDirError,
 from facetwin.models.blocks import ConvBlock, LayerFactory, ResBlock
 
 __all__ = [
-    "DetectorNet", "score_crops", "build_detector", "load_detector", "is_detector_dir", "read_detector_config",
-    "use_bf16", "DETECTOR_KIND",
+    "DetectorNet",
+    "score_crops",
+    "build_detector",
+    "load_detector",
+    "is_detector_dir",
+    "read_detector_config",
+    "use_bf16",
+    "DETECTOR_KIND",
 ]
 
 
@@ -109,7 +115,7 @@ def score_crops(
     out = []
     with torch.no_grad():
         for start in range(0, len(crops), batch_size):
-            x = crops[start:start + batch_size].to(device).permute(0, 3, 1, 2).float().div_(255.0)
+            x = crops[start : start + batch_size].to(device).permute(0, 3, 1, 2).float().div_(255.0)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -149,8 +155,11 @@ def read_detector_config(path: str | Path) -> dict[str, Any]:
         raise NotAModelDirError(path, "is not a detector folder: it holds no config.json")
     config = read_config(path)
     if config.get("kind") != DETECTOR_KIND:
-        raise ModelDirError(path, "holds a face-swap model, not a detector" if "model" in config else
-                            "is not a detector folder", "give a folder written by facetwin detect train")
+        raise ModelDirError(
+            path,
+            "holds a face-swap model, not a detector" if "model" in config else "is not a detector folder",
+            "give a folder written by facetwin detect train",
+        )
     if not isinstance(config.get("detector"), dict):
         raise CheckpointFormatError(path, "config.json", "describes no detector network")
     return config
@@ -173,6 +182,8 @@ def load_detector(path: str | Path, *, device: str | torch.device = "cpu") -> tu
     try:
         model = build_detector(config["detector"])
     except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointFormatError(path, "config.json", f"describes a detector this facetwin cannot build ({error})") from error
+        raise CheckpointFormatError(
+            path, "config.json", f"describes a detector this facetwin cannot build ({error})"
+        ) from error
     load_checkpoint(path, model=model)
     return model.to(device).eval(), config

@@ -35,8 +35,9 @@ class Splits(dict):
         note: a sentence for the report when the split is not video-disjoint.
     """
 
-    def __init__(self, splits: dict[str, list[str]], method: Literal["manifest", "videos", "pairs"],
-                 note: str | None = None) -> None:
+    def __init__(
+        self, splits: dict[str, list[str]], method: Literal["manifest", "videos", "pairs"], note: str | None = None
+    ) -> None:
         super().__init__({name: list(splits.get(name, [])) for name in SPLITS})
         self.method = method
         self.note = note
@@ -64,14 +65,19 @@ def dataset_splits(dataset_dir: str | Path | DatasetFolder) -> Splits:
             return Splits(splits, "manifest")
         # One group of linked videos: the dataset put every pair in one split.
     if len(pairs) < 2:
-        raise DatasetFolderError(folder.root, f"has {len(pairs)} finished pair: a detector needs one pair to train on "
-                                 "and another to test on", "add pairs to the dataset")
+        raise DatasetFolderError(
+            folder.root,
+            f"has {len(pairs)} finished pair: a detector needs one pair to train on and another to test on",
+            "add pairs to the dataset",
+        )
     groups = _video_groups(pairs)
     if len(groups) >= 2:
         return Splits(_assign(groups), "videos")
     videos = {v for p in pairs.values() for v in (p["target"], p["source"])}
-    note = (f"the {len(pairs)} pairs link all {len(videos)} videos into one group, so no split keeps videos apart: "
-            "pairs were split, and test videos were seen in training in another pair")
+    note = (
+        f"the {len(pairs)} pairs link all {len(videos)} videos into one group, so no split keeps videos apart: "
+        "pairs were split, and test videos were seen in training in another pair"
+    )
     log.info("%s: %s", folder.root, note)  # the reports carry the note
     return Splits(_assign([[name] for name in pairs]), "pairs", note)
 

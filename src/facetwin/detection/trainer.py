@@ -39,13 +39,13 @@ from facetwin.detection.data import CROPS_FOLDER, PairCrops, crop_cache, load_cr
 from facetwin.detection.metrics import detection_figures
 from facetwin.detection.model import DETECTOR_KIND, build_detector, read_detector_config, score_crops, use_bf16
 from facetwin.detection.splits import dataset_splits
+from facetwin.device import Distributed, pick_device
 from facetwin.errors import DatasetFolderError, ModelDirError, TrainingInterrupted
 from facetwin.io.lock import LOCK_NAME, locks_output
 from facetwin.models.checkpoint import load_checkpoint, prepare_run_dir, save_checkpoint
+from facetwin.progress import Progress, ProgressFn
 from facetwin.training.interrupts import interrupts_held
 from facetwin.training.plot import append_history, truncate_history
-from facetwin.device import Distributed, pick_device
-from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["train_detector", "DetectTrainSummary", "augment_crops"]
 
@@ -86,8 +86,11 @@ def _keep_architecture(config: DetectConfig, old: dict[str, Any], output: Path) 
     for name in DetectConfig.ARCHITECTURE:
         before, asked = old.get(name), getattr(config, name)
         if asked != before and asked != defaults[name].default:
-            raise ModelDirError(output, f"was trained with {name}={before!r}, not {asked!r}",
-                                "the network cannot change on resume; train a new detector")
+            raise ModelDirError(
+                output,
+                f"was trained with {name}={before!r}, not {asked!r}",
+                "the network cannot change on resume; train a new detector",
+            )
         kept[name] = before
     return DetectConfig(**{**config.to_json(), **kept})
 
@@ -105,7 +108,7 @@ def augment_crops(crops: torch.Tensor, *, flip: float, jitter: int, generator: t
     if jitter > 0:
         padded = F.pad(x, (jitter,) * 4, mode="reflect")
         offsets = torch.randint(0, 2 * jitter + 1, (b, 2), generator=generator).tolist()
-        x = torch.stack([padded[i, :, dy:dy + s, dx:dx + s] for i, (dy, dx) in enumerate(offsets)])
+        x = torch.stack([padded[i, :, dy : dy + s, dx : dx + s] for i, (dy, dx) in enumerate(offsets)])
     if flip > 0:
         flipped = torch.rand(b, generator=generator) < flip
         x = torch.where(flipped[:, None, None, None], x.flip(3), x)
@@ -127,8 +130,12 @@ def _stacked(crops: list[PairCrops], attr: str) -> torch.Tensor:
     return torch.from_numpy(np.concatenate(arrays)) if arrays else torch.zeros((0, 1, 1, 3), dtype=torch.uint8)
 
 
-@locks_output("output", "detect train", clean=(f"{CROPS_FOLDER}/*/*",),
-              unless=lambda args: args["distributed"] is not None and args["distributed"].rank != 0)
+@locks_output(
+    "output",
+    "detect train",
+    clean=(f"{CROPS_FOLDER}/*/*",),
+    unless=lambda args: args["distributed"] is not None and args["distributed"].rank != 0,
+)
 def train_detector(
     dataset: str | Path,
     output: str | Path,
@@ -183,8 +190,16 @@ def train_detector(
     cache = crop_cache(output, folder)
 
     def crops_of(pairs: list[str], report: ProgressFn | None) -> list[PairCrops]:
-        return load_crops(folder, pairs, levels, size=config.crop_size, scale=config.box_scale,
-                          frames_per_video=config.frames_per_video, cache=cache, progress=report)
+        return load_crops(
+            folder,
+            pairs,
+            levels,
+            size=config.crop_size,
+            scale=config.box_scale,
+            frames_per_video=config.frames_per_video,
+            cache=cache,
+            progress=report,
+        )
 
     if dist.enabled and not is_main:
         torch.distributed.barrier()  # rank 0 cuts first
@@ -194,8 +209,9 @@ def train_detector(
         torch.distributed.barrier()
     fake, real = _stacked(train_crops, "fake"), _stacked(train_crops, "real")
     if len(fake) == 0:
-        raise DatasetFolderError(folder.root, f"its train pairs ({', '.join(splits['train'])}) hold no swapped faces "
-                                 f"at {', '.join(levels)}")
+        raise DatasetFolderError(
+            folder.root, f"its train pairs ({', '.join(splits['train'])}) hold no swapped faces at {', '.join(levels)}"
+        )
     val_fake, val_real = _stacked(val_crops, "fake"), _stacked(val_crops, "real")
 
     # --- model, optimiser, state -------------------------------------------------------
@@ -208,14 +224,20 @@ def train_detector(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=False)
     state: dict[str, Any] = {"step": 0, "seed": config.seed, "seconds": 0.0}
     notes: list[str] = []
-    data = {"dataset": str(folder.root), "levels": levels, "train_pairs": splits["train"],
-            "crops": int(len(fake)), "fingerprint": _fingerprint(train_crops)}
+    data = {
+        "dataset": str(folder.root),
+        "levels": levels,
+        "train_pairs": splits["train"],
+        "crops": int(len(fake)),
+        "fingerprint": _fingerprint(train_crops),
+    }
     if previous is not None:
         state = load_checkpoint(output, model=model, optimizer=optimizer)
         changes = _resume_changes(previous.get("train", {}), config, state.get("data"), data)
         if changes:
-            notes.append(f"resumed at step {state['step']} with {'; '.join(changes)}: "
-                         "it does not continue the saved run exactly")
+            notes.append(
+                f"resumed at step {state['step']} with {'; '.join(changes)}: it does not continue the saved run exactly"
+            )
             log.warning("%s: %s", output, notes[-1])
     state["data"] = data
     split_record = {"method": splits.method, "note": splits.note, **{k: list(v) for k, v in splits.items()}}
@@ -250,12 +272,16 @@ def train_detector(
     def save(step: int) -> None:
         nonlocal last_saved, validation
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-            log.warning("step %d: the weights are NaN or infinite, not saved (the folder keeps step %d)", step, last_saved)
+            log.warning(
+                "step %d: the weights are NaN or infinite, not saved (the folder keeps step %d)", step, last_saved
+            )
             return
         if is_main:
             validation = validate()
             state["validation"] = validation
-            save_checkpoint(output, model=model, optimizer=optimizer, state={**state, "step": step}, config=saved_config)
+            save_checkpoint(
+                output, model=model, optimizer=optimizer, state={**state, "step": step}, config=saved_config
+            )
         last_saved = step
 
     if is_main:
@@ -299,8 +325,9 @@ def train_detector(
                     gen = _step_generator(config.seed, step, dist.rank)
                     pick_fake = torch.randint(len(fake), (half,), generator=gen)
                     pick_real = torch.randint(len(real), (config.batch_size - half,), generator=gen)
-                    x = augment_crops(torch.cat([fake[pick_fake], real[pick_real]]), flip=config.flip,
-                                      jitter=jitter, generator=gen).to(dev, non_blocking=True)
+                    x = augment_crops(
+                        torch.cat([fake[pick_fake], real[pick_real]]), flip=config.flip, jitter=jitter, generator=gen
+                    ).to(dev, non_blocking=True)
                     if config.channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     for group in optimizer.param_groups:  # the learning rate is a function of the step
@@ -317,18 +344,37 @@ def train_detector(
                         loss_value = loss.item()
                         accuracy_value = float(((logits.detach().float() > 0) == (labels > 0.5)).float().mean())
                         now = time.perf_counter()
-                        crops_per_s = (config.batch_size * (step - last_log_step) * dist.world_size
-                                       / max(now - last_log_time, 1e-9))
+                        crops_per_s = (
+                            config.batch_size
+                            * (step - last_log_step)
+                            * dist.world_size
+                            / max(now - last_log_time, 1e-9)
+                        )
                         last_log_time, last_log_step = now, step
                         if is_main:
-                            _append(history, step=step, seconds=round(seconds_before + now - started, 3),
-                                    loss=round(loss_value, 6), accuracy=round(accuracy_value, 4),
-                                    crops_per_s=round(crops_per_s, 2), lr=_learning_rate(config, step - 1))
+                            _append(
+                                history,
+                                step=step,
+                                seconds=round(seconds_before + now - started, 3),
+                                loss=round(loss_value, 6),
+                                accuracy=round(accuracy_value, 4),
+                                crops_per_s=round(crops_per_s, 2),
+                                lr=_learning_rate(config, step - 1),
+                            )
                     if is_main and progress is not None:
-                        progress(Progress("detect train", step, config.steps, "step",
-                                          detail="" if loss_value != loss_value else  # NaN: not logged yet
-                                          f"loss {loss_value:.4f}, batch accuracy {accuracy_value:.3f}",
-                                          facts={"loss": loss_value, "accuracy": accuracy_value}))
+                        progress(
+                            Progress(
+                                "detect train",
+                                step,
+                                config.steps,
+                                "step",
+                                detail=""
+                                if loss_value != loss_value
+                                # NaN: not logged yet
+                                else f"loss {loss_value:.4f}, batch accuracy {accuracy_value:.3f}",
+                                facts={"loss": loss_value, "accuracy": accuracy_value},
+                            )
+                        )
                     if step % config.save_every == 0:
                         state["seconds"] = seconds_before + time.perf_counter() - started
                         save(step)
@@ -351,11 +397,19 @@ def train_detector(
     except KeyboardInterrupt as interrupt:
         raise TrainingInterrupted(output, step=step, saved_step=last_saved) from interrupt
     return DetectTrainSummary(
-        output=output, start_step=start_step, step=step, loss=loss_value, accuracy=accuracy_value,
+        output=output,
+        start_step=start_step,
+        step=step,
+        loss=loss_value,
+        accuracy=accuracy_value,
         seconds=time.perf_counter() - started,
         crops_per_s=config.batch_size * (step - start_step) * dist.world_size / max(loop_seconds, 1e-9),
-        stopped_by=stopped_by, levels=levels, split=split_record,
-        crops={"train": int(len(fake)), "val": int(len(val_fake))}, validation=validation, notes=notes,
+        stopped_by=stopped_by,
+        levels=levels,
+        split=split_record,
+        crops={"train": int(len(fake)), "val": int(len(val_fake))},
+        validation=validation,
+        notes=notes,
     )
 
 

@@ -15,14 +15,37 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["evaluate", "EvaluateConfig", "Evaluation", "write_report", "format_table", "summary",
-           "evaluate_pairs", "load_pairs", "pairs_summary", "format_pairs_table", "write_pairs_report",
-           "build_gallery", "gallery_sources"]
+__all__ = [
+    "evaluate",
+    "EvaluateConfig",
+    "Evaluation",
+    "write_report",
+    "format_table",
+    "summary",
+    "evaluate_pairs",
+    "load_pairs",
+    "pairs_summary",
+    "format_pairs_table",
+    "write_pairs_report",
+    "build_gallery",
+    "gallery_sources",
+]
 
-_HOME = {"evaluate": "runner", "EvaluateConfig": "runner", "Evaluation": "runner", "write_report": "report",
-         "format_table": "report", "summary": "report", "evaluate_pairs": "pairs",
-         "load_pairs": "pairs", "pairs_summary": "pairs", "format_pairs_table": "pairs",
-         "write_pairs_report": "pairs", "build_gallery": "gallery", "gallery_sources": "gallery"}
+_HOME = {
+    "evaluate": "runner",
+    "EvaluateConfig": "runner",
+    "Evaluation": "runner",
+    "write_report": "report",
+    "format_table": "report",
+    "summary": "report",
+    "evaluate_pairs": "pairs",
+    "load_pairs": "pairs",
+    "pairs_summary": "pairs",
+    "format_pairs_table": "pairs",
+    "write_pairs_report": "pairs",
+    "build_gallery": "gallery",
+    "gallery_sources": "gallery",
+}
 
 
 def __getattr__(name: str):

@@ -29,7 +29,6 @@ from facetwin.progress import Progress, ProgressFn
 __all__ = ["Gallery", "Person", "gallery_sources", "person_vectors", "build_gallery", "target_ranks", "top_k"]
 
 
-
 def _unit(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float64)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
@@ -103,7 +102,7 @@ def target_ranks(vectors: np.ndarray, gallery: np.ndarray, target: int) -> np.nd
     gallery = check_array(np.asarray(gallery, dtype=np.float64), "gallery", ["P", vectors.shape[1]])
     check_range(target, "target", low=0, high=len(gallery) - 1)
     distances = 1.0 - _unit(vectors) @ _unit(gallery).T  # (N, P)
-    own = distances[:, target:target + 1]
+    own = distances[:, target : target + 1]
     others = np.delete(distances, target, axis=1)
     return 1 + (others <= own).sum(axis=1)
 
@@ -202,7 +201,11 @@ def _name(source: Path) -> str:
 
 
 def build_gallery(
-    sources: Sequence[Path], tools, *, frames: int = 12, cache: str | Path | None = None,
+    sources: Sequence[Path],
+    tools,
+    *,
+    frames: int = 12,
+    cache: str | Path | None = None,
     progress: ProgressFn | None = None,
 ) -> Gallery:
     """A gallery of the people of ``sources`` (see ``gallery_sources``); footage without a
@@ -226,8 +229,14 @@ def build_gallery(
         stamp = f"{_stamp(source)}|frames={frames}"
         entry = stored.get(str(Path(source).resolve()))
         if entry and entry["stamp"] == stamp and all(r in entry["vectors"] for r in recognisers):
-            gallery.add(Person(entry["name"], str(Path(source).resolve()),
-                               {r: np.asarray(v) for r, v in entry["vectors"].items()}, entry["faces"]))
+            gallery.add(
+                Person(
+                    entry["name"],
+                    str(Path(source).resolve()),
+                    {r: np.asarray(v) for r, v in entry["vectors"].items()},
+                    entry["faces"],
+                )
+            )
         else:
             try:
                 person = person_vectors(source, tools, frames=frames)
@@ -235,8 +244,12 @@ def build_gallery(
                 gallery.skipped[str(source)] = str(exc)
             else:
                 gallery.add(person)
-                stored[person.key] = {"name": person.name, "stamp": stamp, "faces": person.faces,
-                                      "vectors": {r: v.tolist() for r, v in person.vectors.items()}}
+                stored[person.key] = {
+                    "name": person.name,
+                    "stamp": stamp,
+                    "faces": person.faces,
+                    "vectors": {r: v.tolist() for r, v in person.vectors.items()},
+                }
                 _write_cache(cache, stored)
         report(Progress("gallery", i + 1, len(sources), "person"))
     if sources and not len(gallery):

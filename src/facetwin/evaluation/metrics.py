@@ -247,7 +247,7 @@ def _stable_template() -> np.ndarray:
     from facetwin.faces.align import MEAN_FACE
 
     points = np.asarray(MEAN_FACE)[_STABLE - 17]
-    right, left = MEAN_FACE[36 - 17:42 - 17].mean(axis=0), MEAN_FACE[42 - 17:48 - 17].mean(axis=0)
+    right, left = MEAN_FACE[36 - 17 : 42 - 17].mean(axis=0), MEAN_FACE[42 - 17 : 48 - 17].mean(axis=0)
     return (points - points.mean(axis=0)) / np.linalg.norm(left - right)
 
 

@@ -32,11 +32,16 @@ from facetwin.evaluation.runner import EvaluateConfig, Evaluation, evaluate, loa
 from facetwin.pairs import Pair, read_pairs
 from facetwin.progress import Progress, ProgressFn
 
-__all__ = ["PairsEvaluation", "load_pairs", "evaluate_pairs", "pairs_summary", "format_pairs_table",
-           "write_pairs_report"]
+__all__ = [
+    "PairsEvaluation",
+    "load_pairs",
+    "evaluate_pairs",
+    "pairs_summary",
+    "format_pairs_table",
+    "write_pairs_report",
+]
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -91,8 +96,10 @@ def dataset_pairs(folder: str | Path) -> list[Pair]:
         entries = doc["pairs"]
     except (ValueError, KeyError, TypeError):
         raise InvalidOptionError("pairs", str(manifest), "a manifest written by facetwin dataset") from None
-    pairs = [Pair(folder / "original" / e["target"], folder / "original" / e["source"], folder / "work" / "models" / name)
-             for name, e in entries.items()]
+    pairs = [
+        Pair(folder / "original" / e["target"], folder / "original" / e["source"], folder / "work" / "models" / name)
+        for name, e in entries.items()
+    ]
     if not pairs:
         raise InvalidOptionError("pairs", str(manifest), "at least one pair")
     return pairs
@@ -122,15 +129,27 @@ def evaluate_pairs(
     started = time.perf_counter()
     report = progress or (lambda event: None)
     tools = load_tools()
-    extra = (build_gallery(list(gallery), tools, frames=gallery_frames, cache=gallery_cache, progress=report)
-             if gallery else Gallery())
+    extra = (
+        build_gallery(list(gallery), tools, frames=gallery_frames, cache=gallery_cache, progress=report)
+        if gallery
+        else Gallery()
+    )
     done: dict[str, Evaluation] = {}
     failed: dict[str, str] = {}
     for i, pair in enumerate(pairs):
         try:
-            done[pair.name] = evaluate(pair.model, pair.target, pair.source, config=config, convert=convert,
-                                       faces=faces, gallery=extra, device=device, tools=tools,
-                                       progress=lambda event, name=pair.name: report(replace(event, item=name)))
+            done[pair.name] = evaluate(
+                pair.model,
+                pair.target,
+                pair.source,
+                config=config,
+                convert=convert,
+                faces=faces,
+                gallery=extra,
+                device=device,
+                tools=tools,
+                progress=lambda event, name=pair.name: report(replace(event, item=name)),
+            )
         except FacetwinError as exc:
             log.warning("pair %s failed: %s", pair.name, exc)
             failed[pair.name] = str(exc)
@@ -178,9 +197,16 @@ def pairs_summary(result: PairsEvaluation) -> dict[str, Any]:
             "max": float(np.max(values)) if values else None,
             "pairs": len(values),
         }
-    return {"rows": rows, "pairs": per_pair, "overall": overall, "gallery_size": len(result.gallery),
-            "gallery": [p.name for p in result.gallery.people], "gallery_skipped": result.gallery.skipped,
-            "failed": result.failed, "seconds": round(result.seconds, 1)}
+    return {
+        "rows": rows,
+        "pairs": per_pair,
+        "overall": overall,
+        "gallery_size": len(result.gallery),
+        "gallery": [p.name for p in result.gallery.people],
+        "gallery_skipped": result.gallery.skipped,
+        "failed": result.failed,
+        "seconds": round(result.seconds, 1),
+    }
 
 
 #: The summary table's rows: key, label, format, scale.
@@ -203,13 +229,19 @@ _TABLE = [
 ]
 #: The per-row table's columns: key, heading, format, scale.
 _COLUMNS = [
-    ("id_top1_dlib", "top1 dlib", "{:.0f}", 100), ("id_top5_dlib", "top5 dlib", "{:.0f}", 100),
-    ("id_top1_sface", "top1 SF", "{:.0f}", 100), ("id_top5_sface", "top5 SF", "{:.0f}", 100),
-    ("id_retrieval_dlib", "2way dlib", "{:.0f}", 100), ("id_retrieval_sface", "2way SF", "{:.0f}", 100),
-    ("pose_error_l2", "pose", "{:.2f}", 1), ("expression_error", "expr", "{:.4f}", 1),
+    ("id_top1_dlib", "top1 dlib", "{:.0f}", 100),
+    ("id_top5_dlib", "top5 dlib", "{:.0f}", 100),
+    ("id_top1_sface", "top1 SF", "{:.0f}", 100),
+    ("id_top5_sface", "top5 SF", "{:.0f}", 100),
+    ("id_retrieval_dlib", "2way dlib", "{:.0f}", 100),
+    ("id_retrieval_sface", "2way SF", "{:.0f}", 100),
+    ("pose_error_l2", "pose", "{:.2f}", 1),
+    ("expression_error", "expr", "{:.4f}", 1),
     ("expression_error_still", "expr still", "{:.4f}", 1),
-    ("motion_ratio", "motion", "{:.2f}", 1), ("detail_ratio", "detail", "{:.2f}", 1),
-    ("flicker", "flicker", "{:.2f}", 1), ("seam", "seam", "{:.2f}", 1),
+    ("motion_ratio", "motion", "{:.2f}", 1),
+    ("detail_ratio", "detail", "{:.2f}", 1),
+    ("flicker", "flicker", "{:.2f}", 1),
+    ("seam", "seam", "{:.2f}", 1),
 ]
 
 
@@ -229,15 +261,19 @@ def format_pairs_table(result: PairsEvaluation, data: dict[str, Any] | None = No
         if not stats or stats["mean"] is None:
             continue
         spread = f"{_cell(stats['mean'], fmt, scale)} ± {_cell(stats['std'], fmt, scale)}"
-        lines.append(f"{label:<{width}}  {spread:>18}  {_cell(stats['min'], fmt, scale):>8}  "
-                     f"{_cell(stats['max'], fmt, scale):>8}")
+        lines.append(
+            f"{label:<{width}}  {spread:>18}  {_cell(stats['min'], fmt, scale):>8}  "
+            f"{_cell(stats['max'], fmt, scale):>8}"
+        )
     lines.append("")
     heads = [head for _, head, _, _ in _COLUMNS]
     first = max([len("swap")] + [len(r["direction"]) for r in data["rows"]])
     lines.append(f"{'swap':<{first}}  " + "  ".join(f"{h:>9}" for h in heads))
     for row in data["rows"]:
-        lines.append(f"{row['direction']:<{first}}  " + "  ".join(
-            f"{_cell(row.get(key), fmt, scale):>9}" for key, _, fmt, scale in _COLUMNS))
+        lines.append(
+            f"{row['direction']:<{first}}  "
+            + "  ".join(f"{_cell(row.get(key), fmt, scale):>9}" for key, _, fmt, scale in _COLUMNS)
+        )
     for name, reason in result.failed.items():
         lines.append(f"failed {name}: {reason}")
     return "\n".join(lines)
@@ -256,8 +292,9 @@ def write_pairs_report(result: PairsEvaluation, folder: str | Path) -> dict[str,
         write_report(evaluation, folder / name)
     data = pairs_summary(result)
     paths = {"summary": folder / "summary.json", "csv": folder / "summary.csv"}
-    atomic_write_json(paths["summary"], {"format": f"{FORMAT}-pairs", "version": VERSION, "facetwin": __version__,
-                                         **data})
+    atomic_write_json(
+        paths["summary"], {"format": f"{FORMAT}-pairs", "version": VERSION, "facetwin": __version__, **data}
+    )
     keys = [k for k in data["rows"][0] if k not in ("pair", "direction")] if data["rows"] else []
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")

@@ -51,33 +51,41 @@ def summary(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
             "id_top5_dlib": top_k([f.rank_dlib for f in faces if f.rank_dlib is not None], 5),
             "identity_dlib_to_target": _median(f.dlib_to_target for f in faces),
             "identity_dlib_to_source": _median(f.dlib_to_source for f in faces),
-            "id_retrieval_dlib": float(np.mean([f.dlib_to_target < f.dlib_to_source for f in faces])) if faces else None,
+            "id_retrieval_dlib": float(np.mean([f.dlib_to_target < f.dlib_to_source for f in faces]))
+            if faces
+            else None,
         }
         if evaluation.sface:
-            row.update({
-                "identity_sface_to_target": _median(f.sface_to_target for f in faces),
-                "identity_sface_to_source": _median(f.sface_to_source for f in faces),
-                "id_retrieval_sface": float(np.mean([f.sface_to_target < f.sface_to_source for f in faces])) if faces else None,
-                "id_top1_sface": top_k([f.rank_sface for f in faces if f.rank_sface is not None], 1),
-                "id_top5_sface": top_k([f.rank_sface for f in faces if f.rank_sface is not None], 5),
-            })
+            row.update(
+                {
+                    "identity_sface_to_target": _median(f.sface_to_target for f in faces),
+                    "identity_sface_to_source": _median(f.sface_to_source for f in faces),
+                    "id_retrieval_sface": float(np.mean([f.sface_to_target < f.sface_to_source for f in faces]))
+                    if faces
+                    else None,
+                    "id_top1_sface": top_k([f.rank_sface for f in faces if f.rank_sface is not None], 1),
+                    "id_top5_sface": top_k([f.rank_sface for f in faces if f.rank_sface is not None], 5),
+                }
+            )
         poses = np.array([f.pose_error for f in faces]) if faces else np.zeros((0, 3))
-        row.update({
-            "landmark_error": _median(f.landmark_error for f in faces),
-            "pose_error_yaw": _median(poses[:, 0].tolist()),
-            "pose_error_pitch": _median(poses[:, 1].tolist()),
-            "pose_error_roll": _median(poses[:, 2].tolist()),
-            "pose_error_l2": _mean(pose_distance(poses).tolist()) if len(poses) else None,
-            "expression_error": _mean(f.expression_error for f in faces),
-            "expression_error_still": evaluation.temporal[name].get("expression_still"),
-            "motion_ratio": evaluation.temporal[name].get("motion_ratio"),
-            "detail_ratio": _median(f.detail for f in faces),
-            "seam": _median(f.seam for f in faces),
-            "flicker": evaluation.temporal[name]["flicker"],
-            "jitter_ratio": evaluation.temporal[name]["jitter_ratio"],
-            f"reconstruction_psnr_{source}": evaluation.reconstruction[source]["psnr"],
-            f"reconstruction_ssim_{source}": evaluation.reconstruction[source]["ssim"],
-        })
+        row.update(
+            {
+                "landmark_error": _median(f.landmark_error for f in faces),
+                "pose_error_yaw": _median(poses[:, 0].tolist()),
+                "pose_error_pitch": _median(poses[:, 1].tolist()),
+                "pose_error_roll": _median(poses[:, 2].tolist()),
+                "pose_error_l2": _mean(pose_distance(poses).tolist()) if len(poses) else None,
+                "expression_error": _mean(f.expression_error for f in faces),
+                "expression_error_still": evaluation.temporal[name].get("expression_still"),
+                "motion_ratio": evaluation.temporal[name].get("motion_ratio"),
+                "detail_ratio": _median(f.detail for f in faces),
+                "seam": _median(f.seam for f in faces),
+                "flicker": evaluation.temporal[name]["flicker"],
+                "jitter_ratio": evaluation.temporal[name]["jitter_ratio"],
+                f"reconstruction_psnr_{source}": evaluation.reconstruction[source]["psnr"],
+                f"reconstruction_ssim_{source}": evaluation.reconstruction[source]["ssim"],
+            }
+        )
         out[name] = {k: _finite(v) for k, v in row.items()}
     return out
 
@@ -91,8 +99,11 @@ def report_json(evaluation: Evaluation) -> dict[str, Any]:
     from facetwin.models.checkpoint import model_fingerprint
 
     return {
-        "format": FORMAT, "version": VERSION, "facetwin": __version__,
-        "model": str(evaluation.model_dir), "model_fingerprint": model_fingerprint(evaluation.model_dir),
+        "format": FORMAT,
+        "version": VERSION,
+        "facetwin": __version__,
+        "model": str(evaluation.model_dir),
+        "model_fingerprint": model_fingerprint(evaluation.model_dir),
         "videos": {k: str(v) for k, v in evaluation.videos.items()},
         "splits": evaluation.splits,
         "sface": evaluation.sface,
@@ -108,7 +119,8 @@ def report_json(evaluation: Evaluation) -> dict[str, Any]:
 def _face_row(face: FaceResult) -> dict[str, Any]:
     return {
         "frame": face.frame,
-        "dlib_to_target": round(face.dlib_to_target, 5), "dlib_to_source": round(face.dlib_to_source, 5),
+        "dlib_to_target": round(face.dlib_to_target, 5),
+        "dlib_to_source": round(face.dlib_to_source, 5),
         "sface_to_target": None if face.sface_to_target is None else round(face.sface_to_target, 5),
         "sface_to_source": None if face.sface_to_source is None else round(face.sface_to_source, 5),
         "landmark_error": round(face.landmark_error, 5),
@@ -116,7 +128,8 @@ def _face_row(face: FaceResult) -> dict[str, Any]:
         "seam": round(face.seam, 5),
         "detail": round(face.detail, 5) if math.isfinite(face.detail) else None,
         "expression_error": round(face.expression_error, 5) if math.isfinite(face.expression_error) else None,
-        "rank_dlib": face.rank_dlib, "rank_sface": face.rank_sface,
+        "rank_dlib": face.rank_dlib,
+        "rank_sface": face.rank_sface,
     }
 
 
@@ -160,8 +173,12 @@ def format_table(evaluation: Evaluation) -> str:
         lines.append((label, [_fmt(data[n].get(key), fmt) for n in names]))
     for side in ("a", "b"):
         rec = evaluation.reconstruction[side]
-        lines.append((f"reconstruction {side.upper()}->{side.upper()}: PSNR dB / SSIM",
-                      [f"{rec['psnr']:.2f} / {rec['ssim']:.3f}"] + [""] * (len(names) - 1)))
+        lines.append(
+            (
+                f"reconstruction {side.upper()}->{side.upper()}: PSNR dB / SSIM",
+                [f"{rec['psnr']:.2f} / {rec['ssim']:.3f}"] + [""] * (len(names) - 1),
+            )
+        )
     width = max(len(label) for label, _ in lines)
     col = max(12, *(len(v) for _, vals in lines for v in vals))
     return "\n".join(f"{label:<{width}}  " + "  ".join(f"{v:>{col}}" for v in vals) for label, vals in lines)
@@ -197,8 +214,16 @@ def contact_sheet(evaluation: Evaluation, path: Path, *, per_side: int = 4) -> N
                 continue
             cells = [_cell(f) for f in group]
             label = np.full((28, sum(c.shape[1] for c in cells), 3), 255, np.uint8)
-            cv2.putText(label, f"{name.replace('_to_', ' -> ').upper()}: {title}", (6, 20),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.putText(
+                label,
+                f"{name.replace('_to_', ' -> ').upper()}: {title}",
+                (6, 20),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.55,
+                (0, 0, 0),
+                1,
+                cv2.LINE_AA,
+            )
             rows.append(np.concatenate([label, np.concatenate(cells, axis=1)], axis=0))
     if not rows:
         return

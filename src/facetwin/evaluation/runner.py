@@ -42,7 +42,6 @@ __all__ = ["evaluate", "rank_faces", "load_tools", "Tools", "EvaluateConfig", "E
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class FaceResult:
     """One swapped face of the test part."""
@@ -113,8 +112,8 @@ def evaluate(
     inputs, a bad model folder, or a test part without faces.
     """
     from facetwin.conversion.swap import FaceSwapper
-    from facetwin.models.checkpoint import load_model
     from facetwin.device import pick_device
+    from facetwin.models.checkpoint import load_model
 
     started = time.perf_counter()
     model_dir = check_path(model_dir, "model_dir")
@@ -138,16 +137,29 @@ def evaluate(
     for source, target in (("a", "b"), ("b", "a")):
         swapper = FaceSwapper(model, replace(convert, to=target), bf16=False)
         results, temporal[f"{source}_to_{target}"] = _swap_and_measure(
-            parts[source].test, swapper, tools, means[target], means[source], report, f"{source}->{target}",
+            parts[source].test,
+            swapper,
+            tools,
+            means[target],
+            means[source],
+            report,
+            f"{source}->{target}",
         )
         directions[f"{source}_to_{target}"] = results
     reconstruction = {side: _reconstruction(model, parts[side].test, side, convert, dev) for side in ("a", "b")}
     evaluation = Evaluation(
-        Path(model_dir), videos, {side: part.split_json for side, part in parts.items()}, directions, temporal,
-        reconstruction, time.perf_counter() - started, tools.sface is not None, people,
+        Path(model_dir),
+        videos,
+        {side: part.split_json for side, part in parts.items()},
+        directions,
+        temporal,
+        reconstruction,
+        time.perf_counter() - started,
+        tools.sface is not None,
+        people,
     )
     everyone = Gallery([people["a"], people["b"]])
-    for person in (gallery.people if gallery else []):
+    for person in gallery.people if gallery else []:
         everyone.add(person)
     rank_faces(evaluation, everyone)
     if gallery is not None:
@@ -170,8 +182,9 @@ def rank_faces(evaluation: Evaluation, gallery: Gallery) -> None:
         for recogniser in ("dlib", "sface"):
             if getattr(faces[0], f"{recogniser}_vector") is None:
                 continue
-            ranks = target_ranks(np.stack([getattr(f, f"{recogniser}_vector") for f in faces]),
-                                 gallery.matrix(recogniser), target)
+            ranks = target_ranks(
+                np.stack([getattr(f, f"{recogniser}_vector") for f in faces]), gallery.matrix(recogniser), target
+            )
             for face, rank in zip(faces, ranks):
                 setattr(face, f"rank_{recogniser}", int(rank))
 
@@ -211,9 +224,15 @@ def _read_parts(path: Path, config: EvaluateConfig, faces: ExtractConfig, report
 
     with open_media(path) as source:
         split = time_split(source.frame_count, source.fps, held_out=config.held_out, gap_seconds=config.gap_seconds)
-        test_stop = split.test.stop if not config.max_frames else min(split.test.stop, split.test.start + config.max_frames)
-        picks = set(np.linspace(split.train.start, split.train.stop - 1,
-                                num=min(config.reference_frames, len(split.train))).round().astype(int).tolist())
+        test_stop = (
+            split.test.stop if not config.max_frames else min(split.test.stop, split.test.start + config.max_frames)
+        )
+        picks = set(
+            np.linspace(split.train.start, split.train.stop - 1, num=min(config.reference_frames, len(split.train)))
+            .round()
+            .astype(int)
+            .tolist()
+        )
         reference, test = [], []
         finder = FaceFinder(faces, video=True)
         for frame in source.frames():
@@ -227,17 +246,25 @@ def _read_parts(path: Path, config: EvaluateConfig, faces: ExtractConfig, report
             if frame.index + 1 >= test_stop:
                 break
     if not reference:
-        raise NoFaceFoundError(str(path), len(picks), "no face in the training part to learn the person's identity from")
+        raise NoFaceFoundError(
+            str(path), len(picks), "no face in the training part to learn the person's identity from"
+        )
     if not any(found for _, _, found in test):
         raise NoFaceFoundError(str(path), len(test), "no face in the held-out part")
-    split_json = {"frames": len(split.train) + len(split.test) + split.gap, "train": [split.train.start, split.train.stop],
-                  "test": [split.test.start, split.test.stop], "tested": [split.test.start, test_stop]}
+    split_json = {
+        "frames": len(split.train) + len(split.test) + split.gap,
+        "train": [split.train.start, split.train.stop],
+        "test": [split.test.start, split.test.stop],
+        "tested": [split.test.start, test_stop],
+    }
     return _Part(reference, test, split_json)
 
 
 def _reference_vectors(reference, tools: Tools) -> dict[str, list[np.ndarray]]:
-    return {"dlib": [tools.dlib(image, lm) for image, lm in reference],
-            "sface": [tools.sface(image, lm) for image, lm in reference] if tools.sface else []}
+    return {
+        "dlib": [tools.dlib(image, lm) for image, lm in reference],
+        "sface": [tools.sface(image, lm) for image, lm in reference] if tools.sface else [],
+    }
 
 
 # --- the swap ---------------------------------------------------------------------------
@@ -286,20 +313,35 @@ def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, rep
             s_source = float(sface_distance(s_vector, source_mean["sface"]))
         seam = float(seam_score(_tensor(output), _tensor(frame), torch.from_numpy(mask)[None, None])[0])
         crop_in, crop_out = _face_crop(frame, face.landmarks), _face_crop(output, face.landmarks)
-        results.append(FaceResult(
-            index, to_target, to_source, s_target, s_source,
-            float(landmark_error(landmarks_out, landmarks_in)),
-            pose_error(head_pose(landmarks_out, size), head_pose(landmarks_in, size)),
-            seam, detail_ratio(crop_out, crop_in), crop_in, crop_out, vector, s_vector,
-        ))
+        results.append(
+            FaceResult(
+                index,
+                to_target,
+                to_source,
+                s_target,
+                s_source,
+                float(landmark_error(landmarks_out, landmarks_in)),
+                pose_error(head_pose(landmarks_out, size), head_pose(landmarks_in, size)),
+                seam,
+                detail_ratio(crop_out, crop_in),
+                crop_in,
+                crop_out,
+                vector,
+                s_vector,
+            )
+        )
         outputs.append(output)
         inputs.append(frame)
         masks.append(mask)
         track_in.append(landmarks_in)
         track_out.append(landmarks_out)
         report(Progress(stage, i + 1, len(test), "face"))
-    temporal = {"flicker": float("nan"), "jitter_ratio": float("nan"), "motion_ratio": float("nan"),
-                "expression_still": float("nan")}
+    temporal = {
+        "flicker": float("nan"),
+        "jitter_ratio": float("nan"),
+        "motion_ratio": float("nan"),
+        "expression_still": float("nan"),
+    }
     if len(outputs) >= 2:
         tracks_out, tracks_in = np.stack(track_out), np.stack(track_in)
         errors = expression_errors(tracks_out, tracks_in)
@@ -310,8 +352,9 @@ def _swap_and_measure(test, swapper, tools: Tools, target_mean, source_mean, rep
     if len(outputs) >= 3:
         box = _union_box(masks)
         crop = lambda images: torch.stack([_tensor(im[box])[0] for im in images])  # noqa: E731
-        temporal["flicker"] = float(flicker_score(crop(outputs), crop(inputs),
-                                                  torch.stack([torch.from_numpy(m[box])[None] for m in masks])))
+        temporal["flicker"] = float(
+            flicker_score(crop(outputs), crop(inputs), torch.stack([torch.from_numpy(m[box])[None] for m in masks]))
+        )
         temporal["jitter_ratio"] = float(jitter_ratio(np.stack(track_out), np.stack(track_in)))
     return results, temporal
 
@@ -328,7 +371,9 @@ def _union_box(masks: list[np.ndarray]) -> tuple[slice, slice]:
         return slice(None), slice(None)
     pad = 8
     h, w = touched.shape
-    return slice(max(ys.min() - pad, 0), min(ys.max() + pad + 1, h)), slice(max(xs.min() - pad, 0), min(xs.max() + pad + 1, w))
+    return slice(max(ys.min() - pad, 0), min(ys.max() + pad + 1, h)), slice(
+        max(xs.min() - pad, 0), min(xs.max() + pad + 1, w)
+    )
 
 
 def _face_crop(image: np.ndarray, landmarks: np.ndarray, size: int = 160) -> np.ndarray:
@@ -350,11 +395,14 @@ def _reconstruction(model, test, side: str, convert: ConvertConfig, dev: torch.d
 
     size = int(model.input_size)
     face = model_face(model, convert.coverage)
-    crops = [warp_to_crop(frame, model_window(largest_face(found).landmarks, size, face), size)
-             for _, frame, found in test if found]
+    crops = [
+        warp_to_crop(frame, model_window(largest_face(found).landmarks, size, face), size)
+        for _, frame, found in test
+        if found
+    ]
     psnrs, ssims = [], []
     for start in range(0, len(crops), 32):
-        batch = np.stack(crops[start:start + 32])
+        batch = np.stack(crops[start : start + 32])
         x = torch.from_numpy(batch).to(dev).permute(0, 3, 1, 2).float().div_(255)
         out = model(x, to=side).float()[:, :3]
         # Mean colour matched to the input first, as conversion does: training shifts

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facetwin._check import check_config, check_path, check_paths
 from facetwin.alignments import (
     Alignments,
     FaceRecord,
@@ -34,7 +35,6 @@ from facetwin.alignments import (
     load_alignments,
     save_alignments,
 )
-from facetwin._check import check_config, check_path, check_paths
 from facetwin.config import ExtractConfig
 from facetwin.errors import (
     FacetwinError,
@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 ALIGNMENTS_NAME = "alignments.json"
 _CROP_NAME = re.compile(r"(\d{6,})_(\d+)\.png")
 _SAVE_EVERY_S = 3.0
-
 
 
 @dataclass
@@ -285,11 +284,21 @@ def _run(
                 matrix = crop_from_frame(face.landmarks, crop_size=config.crop_size, coverage=config.coverage)
                 name = f"{frame.index:06d}_{len(record.faces)}.png"
                 pending.append(
-                    writer.submit(_write_crop, out / name, frame.image, matrix, config.crop_size, config.png_compression)
+                    writer.submit(
+                        _write_crop, out / name, frame.image, matrix, config.crop_size, config.png_compression
+                    )
                 )
                 record.faces.append(
-                    FaceRecord(len(record.faces), face.track_id, face.box, face.score, face.landmarks, matrix, name,
-                               face.identity)
+                    FaceRecord(
+                        len(record.faces),
+                        face.track_id,
+                        face.box,
+                        face.score,
+                        face.landmarks,
+                        matrix,
+                        name,
+                        face.identity,
+                    )
                 )
             alignments.frames.append(record)
             # After every frame, not at each save: an interruption inside the finder
@@ -298,8 +307,9 @@ def _run(
             done += 1
             saved += len(record.faces)
             if progress is not None:
-                progress(Progress("extract", done, total or None, "frame", detail=f"{saved} faces",
-                                  facts={"faces": saved}))
+                progress(
+                    Progress("extract", done, total or None, "frame", detail=f"{saved} faces", facts={"faces": saved})
+                )
             if time.perf_counter() - last_save > _SAVE_EVERY_S:
                 _flush(pending)
                 save_alignments(out / ALIGNMENTS_NAME, alignments, cache=json_cache)
@@ -337,8 +347,10 @@ def _run(
 def _restore_finder(finder: FaceFinder, alignments: Alignments, out: Path, summary: ExtractSummary) -> None:
     """Give the finder its state after the last recorded frame, so tracks continue unchanged."""
     if alignments.resume is None:  # written by a facetwin that did not keep it
-        note = (f"tracking restarts at frame {summary.resumed_at}: the alignments file does not keep the "
-                "tracker's state, so faces from there on may differ slightly from an uninterrupted run")
+        note = (
+            f"tracking restarts at frame {summary.resumed_at}: the alignments file does not keep the "
+            "tracker's state, so faces from there on may differ slightly from an uninterrupted run"
+        )
         summary.notes.append(note)
         log.warning("%s", note)
         return
@@ -385,4 +397,3 @@ def _count(summary: ExtractSummary, alignments: Alignments) -> None:
     summary.frames_read = len(alignments.frames)
     summary.faces_saved = alignments.face_count
     summary.frames_without_face = sum(1 for f in alignments.frames if not f.faces)
-

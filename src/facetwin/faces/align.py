@@ -40,6 +40,7 @@ ALIGN_POINTS = np.arange(17, 68)
 #: centred on (0.5, 0.5). Our own estimate: generalised Procrustes analysis of dlib's
 #: 68 landmarks on 758 real faces (tools/derive_mean_face.py), rotated so the eyes are
 #: level. Uniform scaling keeps the face's aspect, so crops are not squashed.
+# fmt: off
 MEAN_FACE = np.array(
     [
         [0.0000, 0.1317], [0.0754, 0.0529], [0.1876, 0.0241], [0.3065, 0.0333],
@@ -58,12 +59,14 @@ MEAN_FACE = np.array(
     ],
     dtype=np.float64,
 )
+# fmt: on
 MEAN_FACE.flags.writeable = False
 
 #: Mean position of the 17 jaw points (0-16) in the same units, after the 51 points are
 #: fitted onto ``MEAN_FACE``: chin tip at y 1.27, jaw ends 0.15 outside the brows. Our
 #: measurement over 4 people's footage (every 10th face of ../shared/data's talking_d3,
 #: talking_d13, portrait_s18, talking_obama); used to draw where a whole face ends.
+# fmt: off
 MEAN_JAW = np.array(
     [
         [-0.146, 0.255], [-0.141, 0.420], [-0.124, 0.585], [-0.092, 0.748], [-0.038, 0.901],
@@ -73,6 +76,7 @@ MEAN_JAW = np.array(
     ],
     dtype=np.float64,
 )
+# fmt: on
 MEAN_JAW.flags.writeable = False
 
 
@@ -253,9 +257,7 @@ def warp_to_crop(frame: np.ndarray, matrix: np.ndarray, crop_size: int) -> np.nd
     if scale < 0.5:
         factor = int(np.floor(1.0 / scale))
         h, w = frame.shape[:2]
-        small = cv2.resize(
-            frame, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
-        )
+        small = cv2.resize(frame, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
         # Pixel centres: frame x maps to small (x + 0.5) / f' - 0.5 with f' per axis.
         fx, fy = small.shape[1] / w, small.shape[0] / h
         to_small = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1]])
@@ -264,6 +266,4 @@ def warp_to_crop(frame: np.ndarray, matrix: np.ndarray, crop_size: int) -> np.nd
     # Bicubic only where it matters, when enlarging a small face; for shrinking,
     # bilinear looks the same and is 3.7x faster (0.46 against 1.71 ms for 256 px).
     flags = cv2.INTER_CUBIC if matrix_scale(matrix) > 1.0 else cv2.INTER_LINEAR
-    return cv2.warpAffine(
-        frame, matrix, (crop_size, crop_size), flags=flags, borderMode=cv2.BORDER_REPLICATE
-    )
+    return cv2.warpAffine(frame, matrix, (crop_size, crop_size), flags=flags, borderMode=cv2.BORDER_REPLICATE)

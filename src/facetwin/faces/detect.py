@@ -111,9 +111,7 @@ class HogDetector:
         rects, scores, _ = self._detector.run(np.ascontiguousarray(grey), self.upsample, self.threshold)
         if not rects:
             return Detections.empty()
-        boxes = np.array(
-            [[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects], np.float32
-        )
+        boxes = np.array([[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects], np.float32)
         return Detections(boxes, np.asarray(scores, np.float32))
 
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -80,7 +80,9 @@ class FaceFinder:
             if config.ref_faces and self.encoder is not None
             else None
         )
-        smooth = {"min_cutoff": config.smooth_min_cutoff, "beta": config.smooth_beta} if config.smooth and video else None
+        smooth = (
+            {"min_cutoff": config.smooth_min_cutoff, "beta": config.smooth_beta} if config.smooth and video else None
+        )
         self.tracker = FaceTracker(
             detector,
             self.predictor,

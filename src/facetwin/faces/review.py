@@ -88,8 +88,9 @@ def review_faces(folder: str | Path, *, workers: int = 2) -> list[FaceReview]:
     inner = min(1.0, _INNER * float(alignments.settings.get("coverage", _INNER_COVERAGE)) / _INNER_COVERAGE)
     faces = [(frame, face) for frame, face in listed if (folder / face.crop).is_file()]
     if len(faces) < len(listed):
-        log.warning("%s: %d crops listed in alignments.json are missing (removed by hand?)",
-                    folder, len(listed) - len(faces))
+        log.warning(
+            "%s: %d crops listed in alignments.json are missing (removed by hand?)", folder, len(listed) - len(faces)
+        )
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
         scores = list(pool.map(lambda pair: crop_sharpness(read_image(folder / pair[1].crop), inner=inner), faces))
     vectors = [face.identity for _, face in faces if face.identity is not None]
@@ -107,9 +108,7 @@ def review_faces(folder: str | Path, *, workers: int = 2) -> list[FaceReview]:
     ]
 
 
-def order_for_review(
-    reviews: Sequence[FaceReview], by: Literal["sharpness", "identity"]
-) -> list[FaceReview]:
+def order_for_review(reviews: Sequence[FaceReview], by: Literal["sharpness", "identity"]) -> list[FaceReview]:
     """The reviews worst first: least sharp first, or farthest identity first.
 
     Faces without an identity vector come last when ordering by identity; ties keep

@@ -266,9 +266,7 @@ class FaceTracker:
         region = cv2.resize(region, (rw, rh), interpolation=interp)
         left = min(size - rw, max(0, round((x0 - wx0) * scale)))
         top = min(size - rh, max(0, round((y0 - wy0) * scale)))
-        window = cv2.copyMakeBorder(
-            region, top, size - rh - top, left, size - rw - left, cv2.BORDER_CONSTANT, value=0
-        )
+        window = cv2.copyMakeBorder(region, top, size - rh - top, left, size - rw - left, cv2.BORDER_CONSTANT, value=0)
         found = self.window_detector(window)
         self.window_detections += 1
         if not len(found):
@@ -368,8 +366,13 @@ class FaceTracker:
             "full_detections": self.full_detections,
             "window_detections": self.window_detections,
             "tracks": [
-                {"id": t.track_id, "box": t.box.tolist(), "age": t.age, "extra": copy.deepcopy(t.extra),
-                 "filter": t.filter.state()}
+                {
+                    "id": t.track_id,
+                    "box": t.box.tolist(),
+                    "age": t.age,
+                    "extra": copy.deepcopy(t.extra),
+                    "filter": t.filter.state(),
+                }
                 for t in self._tracks
             ],
             # Last: 2,304 numbers (the 64x36 grey thumbnail).
@@ -397,17 +400,21 @@ class FaceTracker:
                 smoother.restore(entry.get("filter"))
             except ValueError as exc:
                 raise ValueError(f"{where}.filter: {exc}") from None
-            tracks.append(_Track(
-                _state_number(entry.get("id"), f"{where}.id", integral=True),
-                _state_array(entry.get("box"), f"{where}.box", np.float32, (4,)),
-                smoother,
-                _state_number(entry.get("age"), f"{where}.age", integral=True),
-                copy.deepcopy(entry["extra"]),
-            ))
+            tracks.append(
+                _Track(
+                    _state_number(entry.get("id"), f"{where}.id", integral=True),
+                    _state_array(entry.get("box"), f"{where}.box", np.float32, (4,)),
+                    smoother,
+                    _state_number(entry.get("age"), f"{where}.age", integral=True),
+                    copy.deepcopy(entry["extra"]),
+                )
+            )
         thumb = state.get("thumb")
         thumb = None if thumb is None else _state_array(thumb, "thumb", np.float32, (36, 64))
-        counts = [_state_number(state.get(key), key, integral=True)
-                  for key in ("next_id", "since_full", "full_detections", "window_detections")]
+        counts = [
+            _state_number(state.get(key), key, integral=True)
+            for key in ("next_id", "since_full", "full_detections", "window_detections")
+        ]
         # Only now, all checked: a damaged state leaves the tracker as it was.
         self._tracks, self._thumb = tracks, thumb
         self._next_id, self._since_full, self.full_detections, self.window_detections = counts

@@ -12,7 +12,11 @@ from facetwin.forensics.report import FileReport, format_report, verify
 from facetwin.forensics.watermark import WatermarkReader, embed_watermark, watermark_score
 
 __all__ = [
-    "verify", "FileReport", "format_report",
+    "verify",
+    "FileReport",
+    "format_report",
     "Provenance",
-    "embed_watermark", "watermark_score", "WatermarkReader",
+    "embed_watermark",
+    "watermark_score",
+    "WatermarkReader",
 ]

@@ -37,8 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from facetwin._version import __version__
-from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE
 from facetwin.errors import InputNotFoundError, InvalidOptionError, OutputWriteError, SigningKeyError
+from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE
 
 __all__ = [
     "SigningKey",
@@ -161,8 +161,11 @@ def ensure_signing_key(key_dir: Path | None = None) -> SigningKey:
             if not _holds_key_files(key_dir):  # another process may have won the lock first
                 _write_new_key(key_dir)
     except OSError as error:
-        raise SigningKeyError(key_dir, f"cannot create a key there ({error.strerror or error})",
-                              "check that the folder is writable, or set FACETWIN_KEY_DIR") from error
+        raise SigningKeyError(
+            key_dir,
+            f"cannot create a key there ({error.strerror or error})",
+            "check that the folder is writable, or set FACETWIN_KEY_DIR",
+        ) from error
     return load_signing_key(key_dir)
 
 
@@ -252,9 +255,15 @@ def _name(common_name: str) -> x509.Name:
 
 def _key_usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=sign, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-        encipher_only=False, decipher_only=False,
+        digital_signature=sign,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
@@ -330,8 +339,9 @@ def _read_key_file(key_dir: Path, name: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as error:
-        raise SigningKeyError(key_dir, f"cannot read {name} ({error.strerror or error})",
-                              "check the file's permissions") from error
+        raise SigningKeyError(
+            key_dir, f"cannot read {name} ({error.strerror or error})", "check the file's permissions"
+        ) from error
 
 
 def _parse_private_key(key_dir: Path, pem: bytes) -> ec.EllipticCurvePrivateKey:
@@ -389,7 +399,8 @@ def sign_file(path: Path, claim: dict, key: SigningKey, *, mime: str | None = No
     mime = mime or SIGNABLE_SUFFIXES.get(path.suffix.lower())
     if mime is None:
         raise OutputWriteError(
-            path, f"C2PA manifests can be embedded only in {', '.join(SIGNABLE_SUFFIXES)} files",
+            path,
+            f"C2PA manifests can be embedded only in {', '.join(SIGNABLE_SUFFIXES)} files",
             "write the output in one of those formats",
         )
     manifest = _manifest_definition(title or path.name, _checked_claim(claim))
@@ -426,8 +437,10 @@ def _manifest_definition(title: str, claim: dict) -> dict:
     source_type = claim.get("digital_source_type") or TRAINED_ALGORITHMIC_MEDIA
     created = {"action": "c2pa.created", "digitalSourceType": source_type, "softwareAgent": agent}
     if claim.get("dataset_original"):
-        created["description"] = ("real footage re-encoded for a facetwin detection dataset; watermarked like "
-                                  "the dataset's fakes so that the mark cannot tell them apart")
+        created["description"] = (
+            "real footage re-encoded for a facetwin detection dataset; watermarked like "
+            "the dataset's fakes so that the mark cannot tell them apart"
+        )
     return {
         "claim_generator_info": [agent],
         "title": title,
@@ -454,8 +467,9 @@ def _sign_beside(path: Path, mime: str, manifest: dict, key: SigningKey) -> None
         os.replace(tmp, path)
     except c2pa.C2paError as error:
         Path(tmp).unlink(missing_ok=True)
-        raise OutputWriteError(path, f"C2PA signing failed ({error})",
-                               "check that the file is a complete, valid image or video") from error
+        raise OutputWriteError(
+            path, f"C2PA signing failed ({error})", "check that the file is a complete, valid image or video"
+        ) from error
     except OSError as error:
         Path(tmp).unlink(missing_ok=True)
         raise OutputWriteError(path, error.strerror or str(error)) from error

@@ -53,9 +53,11 @@ CAPTURE_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCap
 #: Written in human-readable fields (PNG Comment, MP4 comment).
 NOTICE = "Synthetic media: faces swapped by facetwin (AI-generated, trained algorithmic media)"
 #: The same fields of a detection dataset's original (real) footage.
-ORIGINAL_NOTICE = ("Real footage re-encoded for a facetwin detection dataset: not synthetic. It carries "
-                   "facetwin's watermark on purpose, as the dataset's fakes do, so that the mark cannot "
-                   "tell real from fake; its signed C2PA manifest says which it is")
+ORIGINAL_NOTICE = (
+    "Real footage re-encoded for a facetwin detection dataset: not synthetic. It carries "
+    "facetwin's watermark on purpose, as the dataset's fakes do, so that the mark cannot "
+    "tell real from fake; its signed C2PA manifest says which it is"
+)
 #: PNG text keyword and video tag holding the JSON claim.
 CLAIM_KEY = "facetwin:provenance"
 _VIDEO_CLAIM_TAG = "facetwin"  # container tags allow no colon in every format
@@ -123,14 +125,16 @@ class Provenance:
         from facetwin._version import __version__
 
         claim = dict(self.extra)  # context first: it cannot overwrite the facts below
-        claim.update({
-            "synthetic": self.synthetic,
-            "software": "facetwin",
-            "version": __version__,
-            "digital_source_type": self.digital_source_type,
-            "model_fingerprint": self.model_fingerprint,
-            "created": self.created,
-        })
+        claim.update(
+            {
+                "synthetic": self.synthetic,
+                "software": "facetwin",
+                "version": __version__,
+                "digital_source_type": self.digital_source_type,
+                "model_fingerprint": self.model_fingerprint,
+                "created": self.created,
+            }
+        )
         if not self.synthetic:
             claim["dataset_original"] = True
         return claim
@@ -201,8 +205,9 @@ def add_png_text(png: bytes, entries: dict[str, str]) -> bytes:
     if not png.startswith(_PNG_SIGNATURE) or png[12:16] != b"IHDR":
         raise ValueError("not a PNG")
     end_of_ihdr = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4
-    chunks = b"".join(_chunk(b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
-                      for key, value in entries.items())
+    chunks = b"".join(
+        _chunk(b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8")) for key, value in entries.items()
+    )
     return png[:end_of_ihdr] + chunks + png[end_of_ihdr:]
 
 
@@ -213,8 +218,8 @@ def read_png_text(png: bytes) -> dict[str, str]:
         return out
     pos = 8
     while pos + 8 <= len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        body = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        body = png[pos + 8 : pos + 8 + length]
         pos += 12 + length
         try:
             if kind == b"tEXt":

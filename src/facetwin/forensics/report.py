@@ -25,7 +25,11 @@ import numpy as np
 from facetwin._check import check_number, check_path, check_range
 from facetwin.errors import FacetwinError, InputNotFoundError, UnreadableMediaError
 from facetwin.forensics.provenance import (
-    CAPTURE_SOURCE_TYPE, DIGITAL_SOURCE_TYPE, read_png_claim, read_png_text, read_video_claim,
+    CAPTURE_SOURCE_TYPE,
+    DIGITAL_SOURCE_TYPE,
+    read_png_claim,
+    read_png_text,
+    read_video_claim,
 )
 from facetwin.forensics.watermark import THRESHOLD, WatermarkReader, WatermarkResult, watermark_score
 from facetwin.io.images import IMAGE_SUFFIXES, read_image
@@ -60,15 +64,18 @@ class FileReport:
     @property
     def c2pa_invalid_claim(self) -> bool:
         """A manifest says AI-made but fails its checks here: edited since, or copied from another file."""
-        return bool(self.c2pa.present and not self.c2pa.valid
-                    and self.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE)
+        return bool(self.c2pa.present and not self.c2pa.valid and self.c2pa.digital_source_type == DIGITAL_SOURCE_TYPE)
 
     @property
     def original_claim(self) -> bool:
         """A manifest valid for these bytes says: a detection dataset's real footage, watermarked on purpose."""
         c2pa = self.c2pa
-        return bool(c2pa.valid and c2pa.digital_source_type == CAPTURE_SOURCE_TYPE
-                    and isinstance(c2pa.claim, dict) and c2pa.claim.get("dataset_original") is True)
+        return bool(
+            c2pa.valid
+            and c2pa.digital_source_type == CAPTURE_SOURCE_TYPE
+            and isinstance(c2pa.claim, dict)
+            and c2pa.claim.get("dataset_original") is True
+        )
 
     @property
     def dataset_original(self) -> bool:
@@ -86,14 +93,21 @@ class FileReport:
         """The marks bound to this file's content that say synthetic ("watermark", "C2PA")."""
         if self.dataset_original:
             return ()
-        return tuple(name for name, hit in (("watermark", self.watermark.found), ("C2PA", self.c2pa_says_synthetic))
-                     if hit)
+        return tuple(
+            name for name, hit in (("watermark", self.watermark.found), ("C2PA", self.c2pa_says_synthetic)) if hit
+        )
 
     @property
     def unverified(self) -> tuple[str, ...]:
         """Claims of synthetic that copying bytes from another file reproduces: no proof alone."""
-        return tuple(name for name, hit in (("unsigned metadata", self.metadata_found),
-                                            ("C2PA invalid for this file", self.c2pa_invalid_claim)) if hit)
+        return tuple(
+            name
+            for name, hit in (
+                ("unsigned metadata", self.metadata_found),
+                ("C2PA invalid for this file", self.c2pa_invalid_claim),
+            )
+            if hit
+        )
 
     @property
     def synthetic(self) -> bool:
@@ -102,7 +116,7 @@ class FileReport:
 
     @property
     def status(self) -> str:
-        """"synthetic" (proof), "original" (a dataset's real footage, trusted signer),
+        """ "synthetic" (proof), "original" (a dataset's real footage, trusted signer),
         "unverified" (only claims anyone can copy) or "none"."""
         if self.dataset_original:
             return "original"
@@ -111,19 +125,25 @@ class FileReport:
     @property
     def verdict(self) -> str:
         if self.dataset_original:
-            return ("REAL: original footage of a facetwin detection dataset (C2PA, trusted signer, valid for this "
-                    "file); the watermark is on it by design, as on the dataset's fakes")
+            return (
+                "REAL: original footage of a facetwin detection dataset (C2PA, trusted signer, valid for this "
+                "file); the watermark is on it by design, as on the dataset's fakes"
+            )
         if self.proof:
             verdict = "SYNTHETIC (facetwin: " + ", ".join(self.proof + self.unverified) + ")"
             if self.original_claim:
-                verdict += (f"; a manifest signed by {self.c2pa.signer or 'an unknown signer'}, not trusted here, "
-                            "says it is a detection dataset's real footage (give that dataset's signer folder "
-                            "with --trust-dir if you trust it)")
+                verdict += (
+                    f"; a manifest signed by {self.c2pa.signer or 'an unknown signer'}, not trusted here, "
+                    "says it is a detection dataset's real footage (give that dataset's signer folder "
+                    "with --trust-dir if you trust it)"
+                )
             return verdict
         if self.unverified:
             watermark = "the watermark was not checked" if self.watermark.frames == 0 else "no watermark"
-            return (f"UNVERIFIED claim of synthetic (facetwin: {', '.join(self.unverified)}): "
-                    f"{watermark} and no valid C2PA manifest back it")
+            return (
+                f"UNVERIFIED claim of synthetic (facetwin: {', '.join(self.unverified)}): "
+                f"{watermark} and no valid C2PA manifest back it"
+            )
         return "no facetwin marks found"
 
     def as_dict(self) -> dict[str, Any]:
@@ -192,8 +212,14 @@ def verify(path: str | Path, *, frames: int = VIDEO_FRAMES, trust_dir: str | Pat
             if claim is None and not manifest.present:
                 raise
             # Damaged pixels do not erase what the metadata and the manifest say.
-            return FileReport(path, "image", WatermarkResult(0.0, 0, 0), claim, manifest,
-                              (f"the pixels could not be decoded ({exc.reason}); watermark not checked",))
+            return FileReport(
+                path,
+                "image",
+                WatermarkResult(0.0, 0, 0),
+                claim,
+                manifest,
+                (f"the pixels could not be decoded ({exc.reason}); watermark not checked",),
+            )
         mark = WatermarkResult(score, 1, int(score >= THRESHOLD))
         return FileReport(path, "image", mark, claim, manifest)
     mark, tags = _read_video(path, frames)
@@ -215,7 +241,9 @@ def _read_video(path: Path, frames: int) -> tuple[WatermarkResult, dict[str, str
             if total > _SEEK_ABOVE and stream.duration:
                 _read_by_seeking(container, stream, frames, reader)
             else:
-                picks = set(np.linspace(0, max(total - 1, 0), num=min(frames, max(total, 1))).round().astype(int).tolist())
+                picks = set(
+                    np.linspace(0, max(total - 1, 0), num=min(frames, max(total, 1))).round().astype(int).tolist()
+                )
                 for index, frame in enumerate(container.decode(stream)):
                     if index in picks:
                         reader.add(frame.to_ndarray(format="rgb24"))
@@ -227,7 +255,9 @@ def _read_video(path: Path, frames: int) -> tuple[WatermarkResult, dict[str, str
         # FFmpeg's own words ("Invalid data found when processing input"), not its errno
         # and the path again, which OSError's str() would add.
         reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
-        raise UnreadableMediaError(path, f"the video is damaged, truncated or in an unknown format ({reason})") from None
+        raise UnreadableMediaError(
+            path, f"the video is damaged, truncated or in an unknown format ({reason})"
+        ) from None
     if reader.frames == 0:
         raise UnreadableMediaError(path, "no frame could be decoded")
     return reader.result(), tags
@@ -260,16 +290,23 @@ def format_report(report: FileReport) -> str:
     mark = report.watermark
     frames = f", {mark.frames_marked}/{mark.frames} frames" if report.kind == "video" else ""
     chance = "< 1e-12" if mark.false_alarm < 1e-12 else f"{mark.false_alarm:.0e}"
-    watermark = (f"found, {mark.score:.1f} sigma (chance of a false alarm {chance}){frames}"
-                 if mark.found else f"not found ({mark.score:.1f} sigma{frames})")
+    watermark = (
+        f"found, {mark.score:.1f} sigma (chance of a false alarm {chance}){frames}"
+        if mark.found
+        else f"not found ({mark.score:.1f} sigma{frames})"
+    )
     claim = report.claim
-    metadata = (f"found, unsigned: {claim.get('software')} {claim.get('version')}, "
-                f"model {claim.get('model_fingerprint')}" if claim is not None else "not found")
+    metadata = (
+        f"found, unsigned: {claim.get('software')} {claim.get('version')}, model {claim.get('model_fingerprint')}"
+        if claim is not None
+        else "not found"
+    )
     c2pa = report.c2pa
     if not c2pa.present:
         unsupported = any("NotSupported" in p or "unsupported" in p for p in c2pa.problems)
-        manifest = "none" + (" (this file type cannot carry one)" if unsupported
-                             else f" ({c2pa.problems[0]})" if c2pa.problems else "")
+        manifest = "none" + (
+            " (this file type cannot carry one)" if unsupported else f" ({c2pa.problems[0]})" if c2pa.problems else ""
+        )
     elif c2pa.valid:
         manifest = "valid" + (", trusted signer" if c2pa.trusted else ", untrusted signer")
         manifest += f", signed by {c2pa.signer}" if c2pa.signer else ""
@@ -281,6 +318,7 @@ def format_report(report: FileReport) -> str:
         manifest += f", names signer {c2pa.signer}" if c2pa.signer else ""
         shown = [problem for problem in c2pa.problems if "mismatch" in problem] or c2pa.problems
         manifest += f": {shown[0]}" if shown else ""
-    text = (f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n"
-            f"  C2PA:      {manifest}")
+    text = (
+        f"{report.path}: {report.verdict}\n  watermark: {watermark}\n  metadata:  {metadata}\n  C2PA:      {manifest}"
+    )
     return text + "".join(f"\n  note:      {problem}" for problem in report.problems)

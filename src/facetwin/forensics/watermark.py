@@ -182,8 +182,9 @@ def _strength(image: np.ndarray) -> np.ndarray:
     # Local contrast on a quarter-size luma: the eye misses changes in texture more than
     # on flat skin or sky, and the blur at full size cost 15 ms a 720p frame.
     h, w = image.shape[:2]
-    small = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (max(w // 4, 1), max(h // 4, 1)),
-                       interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = cv2.resize(
+        cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA
+    ).astype(np.float32)
     mean = cv2.GaussianBlur(small, (0, 0), 1.0)
     var = cv2.GaussianBlur(small * small, (0, 0), 1.0) - mean * mean
     activity = np.clip(0.5 + np.sqrt(np.maximum(var, 0.0)) / 8.0, 0.5, 1.5)
@@ -236,7 +237,7 @@ def _fold(level: np.ndarray) -> np.ndarray | None:
     oy, ox = y0 % _PERIOD, x0 % _PERIOD
     h, w = r.shape
     canvas = np.zeros((-(-(oy + h) // _PERIOD) * _PERIOD, -(-(ox + w) // _PERIOD) * _PERIOD), np.float32)
-    canvas[oy:oy + h, ox:ox + w] = r
+    canvas[oy : oy + h, ox : ox + w] = r
     return canvas.reshape(canvas.shape[0] // _PERIOD, _PERIOD, canvas.shape[1] // _PERIOD, _PERIOD).sum(axis=(0, 2))
 
 

@@ -14,8 +14,16 @@ from facetwin.errors import InputNotFoundError, TooManyPixelsError, UnreadableMe
 from facetwin.io.atomic import atomic_write_bytes
 
 __all__ = [
-    "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "max_pixels", "set_max_pixels", "check_pixels", "check_image_header",
-    "read_image", "to_rgb8", "encode_png", "write_png",
+    "IMAGE_SUFFIXES",
+    "DEFAULT_MAX_PIXELS",
+    "max_pixels",
+    "set_max_pixels",
+    "check_pixels",
+    "check_image_header",
+    "read_image",
+    "to_rgb8",
+    "encode_png",
+    "write_png",
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm")
@@ -164,8 +172,10 @@ def encode_png(image: np.ndarray, *, compression: int = 1) -> bytes:
         # 2.1 ms and 71 KB, against 3.9 ms and 85 KB for zlib level 1 with adaptive
         # filters (trying every filter per row buys nothing here).
         params += [
-            cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
-            cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH,
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
+            cv2.IMWRITE_PNG_FILTER,
+            cv2.IMWRITE_PNG_FILTER_PAETH,
         ]
     ok, buf = cv2.imencode(".png", bgr, params)
     if not ok:

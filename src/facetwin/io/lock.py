@@ -239,8 +239,11 @@ def _acquire(lock_path: Path, output: Path, command: str) -> int | None:
         try:
             locked = _try_lock(fd)
             if locked is None:
-                log.warning("%s: this filesystem has no file locks; nothing keeps a second run from writing "
-                            "there at the same time", output)
+                log.warning(
+                    "%s: this filesystem has no file locks; nothing keeps a second run from writing "
+                    "there at the same time",
+                    output,
+                )
                 os.close(fd)
                 return None
             if not locked:

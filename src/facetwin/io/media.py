@@ -14,7 +14,6 @@ import threading
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TypeVar
 
 import numpy as np
@@ -172,13 +171,9 @@ class VideoSource(MediaSource):
         # a whole AVI can decode fewer frames than it announces and still end on time.
         if self._duration_is_video and self.duration:
             if last_time < self.duration - 3.0 / self.fps:
-                raise TruncatedMediaError(
-                    self.path, index, f"frames end at {last_time:.2f} s of {self.duration:.2f} s"
-                )
+                raise TruncatedMediaError(self.path, index, f"frames end at {last_time:.2f} s of {self.duration:.2f} s")
         elif self._exact_count and index < self.frame_count:
-            raise TruncatedMediaError(
-                self.path, index, f"the container announces {self.frame_count} frames"
-            )
+            raise TruncatedMediaError(self.path, index, f"the container announces {self.frame_count} frames")
 
     def close(self) -> None:
         self._container.close()

@@ -43,7 +43,8 @@ def refuse_input_file(output: str | Path, inputs: Iterable[str | Path]) -> None:
         if same_path(output, source):
             kind = "folder" if Path(source).is_dir() else "file"
             raise OutputConflictError(
-                output, f"is the same {kind} as the input {source}",
+                output,
+                f"is the same {kind} as the input {source}",
                 "choose another output path (facetwin never writes over its input)",
             )
 
@@ -65,6 +66,7 @@ def refuse_input_folder(folder: str | Path, inputs: Iterable[str | Path], *, wri
         if holder is not None and same_path(folder, holder):
             whose = "the input folder" if holder is source else f"the folder of the input {source}"
             raise OutputConflictError(
-                folder, f"is {whose}",
+                folder,
+                f"is {whose}",
                 f"choose another output folder ({writes} would be mixed with the input images)",
             )

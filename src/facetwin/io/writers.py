@@ -26,9 +26,9 @@ from typing import Literal, Protocol
 import numpy as np
 
 from facetwin._check import check_array, check_choice, check_range
+from facetwin.errors import InvalidOptionError, OutputConflictError, OutputWriteError, UnsupportedOutputError
 from facetwin.io.atomic import file_mode
 from facetwin.io.audio import AudioPassthrough
-from facetwin.errors import InvalidOptionError, OutputConflictError, OutputWriteError, UnsupportedOutputError
 from facetwin.io.images import IMAGE_SUFFIXES, write_png
 from facetwin.io.media import MediaSource, VideoSource
 
@@ -51,16 +51,22 @@ VIDEO_OUTPUT_SUFFIXES = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "m
 _C2PA_FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime"}
 
 X264_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast",
-    "medium", "slow", "slower", "veryslow", "placebo",
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
 )
 
 # FFmpeg colour matrix (AVColorSpace) -> swscale coefficients (SWS_CS_*), for the
 # RGB -> YUV step; unknown or unspecified matrices use BT.601, as decoders assume.
 _SWS_COLORSPACE = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 _MPEG_RANGE, _JPEG_RANGE = 1, 2
-
-
 
 
 class Marks(Protocol):
@@ -82,6 +88,7 @@ class Marks(Protocol):
 
     def write_png(self, path: Path, image: np.ndarray, *, compression: int) -> None:
         """Write ``image`` as a marked PNG, atomically."""
+
 
 class MediaWriter:
     """Base of the frame writers: ``write`` frames, then ``close`` (or leave the ``with``).
@@ -353,7 +360,11 @@ class VideoWriter(MediaWriter):
             logger.warning(
                 "%s: %dx%d is odd, H.264 yuv420p needs even sizes: written as %dx%d with the "
                 "edge repeated (pix_fmt='yuv444p' keeps the size but plays in fewer players)",
-                self.path, width, height, coded_w, coded_h,
+                self.path,
+                width,
+                height,
+                coded_w,
+                coded_h,
             )
         stream = self._container.add_stream("libx264", rate=self.fps)
         stream.width, stream.height = coded_w, coded_h
@@ -444,7 +455,9 @@ class ImageSequenceWriter(MediaWriter):
         self.path = Path(folder)
         self.provenance = provenance
         if not pattern.lower().endswith(".png"):
-            raise InvalidOptionError("pattern", pattern, "a file name pattern ending in .png, such as '{index:06d}.png'")
+            raise InvalidOptionError(
+                "pattern", pattern, "a file name pattern ending in .png, such as '{index:06d}.png'"
+            )
         try:
             pattern.format(index=0)
         except (KeyError, IndexError, ValueError) as exc:
@@ -522,8 +535,9 @@ def open_writer(
     if path.is_dir() or (not suffix and not path.exists()):
         return ImageSequenceWriter(path, pattern=pattern, provenance=provenance)
     if suffix in VIDEO_OUTPUT_SUFFIXES:
-        return VideoWriter(path, like=like, fps=fps, crf=crf, preset=preset, pix_fmt=pix_fmt, audio=audio,
-                           provenance=provenance)
+        return VideoWriter(
+            path, like=like, fps=fps, crf=crf, preset=preset, pix_fmt=pix_fmt, audio=audio, provenance=provenance
+        )
     remedy = "a folder (no suffix) for PNG frames" if suffix in IMAGE_SUFFIXES else None
     raise UnsupportedOutputError(path, tuple(VIDEO_OUTPUT_SUFFIXES), also=remedy)
 

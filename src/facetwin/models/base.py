@@ -58,7 +58,9 @@ def base_info(folder: Path | None = None) -> dict[str, Any] | None:
 def _checked_weights(path: Path, sha256: str, mtime: float) -> dict[str, torch.Tensor]:
     actual = sha256_of(path)
     if actual != sha256:
-        raise CorruptCheckpointError(path.parent, path.name, f"sha256 {actual[:16]}… is not the recorded {sha256[:16]}…")
+        raise CorruptCheckpointError(
+            path.parent, path.name, f"sha256 {actual[:16]}… is not the recorded {sha256[:16]}…"
+        )
     return load_file(str(path))
 
 

@@ -60,8 +60,8 @@ from facetwin.errors import (
     ModelDirError,
     NotAModelDirError,
 )
-from facetwin.io.atomic import atomic_write_bytes
 from facetwin.faces.align import FaceType
+from facetwin.io.atomic import atomic_write_bytes
 from facetwin.models import SwapModel, create_model
 from facetwin.models.base import sha256_of
 from facetwin.models.transfer import clean_key, match_weights, unwrap_model
@@ -160,8 +160,12 @@ def save_checkpoint(
     ]
     if optimizer is not None:
         files.append((OPTIMIZER_NAME, lambda: hashed(OPTIMIZER_NAME, _optimizer_bytes(optimizer, step))))
-    files.append((STATE_NAME, lambda: _json_document(
-        _STATE_FORMAT, {**state, _CHECKSUMS: {"step": step, "sha256": digests}}, "state")))
+    files.append(
+        (
+            STATE_NAME,
+            lambda: _json_document(_STATE_FORMAT, {**state, _CHECKSUMS: {"step": step, "sha256": digests}}, "state"),
+        )
+    )
 
     staged: list[tuple[Path, Path]] = []
     replaced: list[str] = []
@@ -236,7 +240,9 @@ def load_checkpoint(
     if optimizer is not None:
         if not (model_dir / OPTIMIZER_NAME).is_file():
             raise IncompatibleCheckpointError(
-                model_dir, OPTIMIZER_NAME, "is missing (the checkpoint was saved without optimiser state)",
+                model_dir,
+                OPTIMIZER_NAME,
+                "is missing (the checkpoint was saved without optimiser state)",
                 "load without an optimiser to start it afresh",
             )
         opt_header, opt_tensors = _read_safetensors(model_dir, OPTIMIZER_NAME, _OPTIMIZER_FORMAT)
@@ -252,9 +258,10 @@ def load_checkpoint(
     to_load, report = match_weights(model, weights, remap=None)
     if not report.complete and (strict or optimizer is not None):
         raise IncompatibleCheckpointError(
-            model_dir, WEIGHTS_NAME, f"does not fit the model: {report}",
-            "build the model from this folder's config.json"
-            + ("" if strict else ", or load without the optimiser"),
+            model_dir,
+            WEIGHTS_NAME,
+            f"does not fit the model: {report}",
+            "build the model from this folder's config.json" + ("" if strict else ", or load without the optimiser"),
         )
     unwrap_model(model).load_state_dict(to_load, strict=False)
     if not report.complete:
@@ -332,7 +339,9 @@ def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> 
         model = create_model(name, **settings)
     except (InvalidOptionError, TypeError) as error:
         raise CheckpointFormatError(
-            model_dir, CONFIG_NAME, f"describes a model this facetwin cannot build ({error})",
+            model_dir,
+            CONFIG_NAME,
+            f"describes a model this facetwin cannot build ({error})",
             "upgrade facetwin, or train the model again",
         ) from error
     load_checkpoint(model_dir, model=model)
@@ -340,7 +349,9 @@ def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> 
         try:
             model.face = FaceType.from_json(config["face"])
         except (KeyError, TypeError, ValueError, IndexError) as error:
-            raise CheckpointFormatError(model_dir, CONFIG_NAME, f"has a face window that cannot be read ({error})") from error
+            raise CheckpointFormatError(
+                model_dir, CONFIG_NAME, f"has a face window that cannot be read ({error})"
+            ) from error
     return model.to(device).eval()
 
 
@@ -391,7 +402,9 @@ def prepare_run_dir(folder: Path, resume: bool, *, what: str = "trained model", 
             raise ModelDirError(folder, f"holds no {what} to resume", "leave out --resume to start one")
         return True
     if is_model_dir(folder):
-        raise ModelDirError(folder, "already holds a trained model", "use --resume to continue it or choose another folder")
+        raise ModelDirError(
+            folder, "already holds a trained model", "use --resume to continue it or choose another folder"
+        )
     if folder.exists() and not folder.is_dir():
         raise ModelDirError(folder, "exists and is not a folder")
     discard_unfinished_save(folder, ignore=keep)  # a first save killed midway (kill -9, power cut)
@@ -431,7 +444,9 @@ def _json_document(fmt: str, doc: Mapping[str, Any], name: str, reserved: tuple[
     if clash:
         raise InvalidOptionError(name, clash, "a dict without the reserved keys " + ", ".join(reserved))
     try:
-        text = json.dumps({"format": fmt, "version": _VERSIONS[fmt], **doc}, indent=1, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(
+            {"format": fmt, "version": _VERSIONS[fmt], **doc}, indent=1, ensure_ascii=False, allow_nan=False
+        )
     except (TypeError, ValueError) as error:
         raise InvalidOptionError(name, str(error), "a dict of JSON values (no NaN, no objects)") from error
     return (text + "\n").encode("utf-8", "backslashreplace")  # a non-UTF-8 path: JSON escapes
@@ -569,7 +584,9 @@ def _check_header(model_dir: Path, name: str, doc: object, fmt: str) -> dict[str
         raise CheckpointFormatError(model_dir, name, f"version must be an integer >= 1, got {version!r}")
     if version > current:
         raise CheckpointFormatError(
-            model_dir, name, f"is version {version}, newer than this facetwin reads ({current})",
+            model_dir,
+            name,
+            f"is version {version}, newer than this facetwin reads ({current})",
             "upgrade facetwin",
         )
     while version < current:
@@ -590,7 +607,9 @@ def _read_safetensors(model_dir: Path, name: str, fmt: str) -> tuple[dict[str, A
         raise CorruptCheckpointError(model_dir, name, str(error)) from error
     if _META_KEY not in metadata:
         raise CheckpointFormatError(
-            model_dir, name, f'has no "{_META_KEY}" metadata: it was not saved by facetwin',
+            model_dir,
+            name,
+            f'has no "{_META_KEY}" metadata: it was not saved by facetwin',
             "load foreign weights with safetensors.torch.load_file and load_matching",
         )
     try:
@@ -613,8 +632,9 @@ def _recorded_digests(model_dir: Path, state: dict[str, Any]) -> dict[str, str]:
     if record is None:
         return {}
     digests = record.get("sha256") if isinstance(record, dict) else None
-    if not (isinstance(digests, dict) and _is_int(record.get("step"))
-            and all(isinstance(v, str) for v in digests.values())):
+    if not (
+        isinstance(digests, dict) and _is_int(record.get("step")) and all(isinstance(v, str) for v in digests.values())
+    ):
         raise CheckpointFormatError(
             model_dir, STATE_NAME, f'{_CHECKSUMS} must be {{"step": N, "sha256": {{file: hex}}}}, got {record!r}'[:200]
         )

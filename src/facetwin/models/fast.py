@@ -44,7 +44,9 @@ class FastEncoder(nn.Module):
             ]
         )
         self.bottom = widths[-1]
-        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(16 * self.bottom, latent), nn.Linear(latent, 16 * self.bottom))
+        self.dense = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * self.bottom, latent), nn.Linear(latent, 16 * self.bottom)
+        )
         self.upscale = Upscale(self.bottom, out_channels, act_layer=act_layer, norm_layer=norm_layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,10 @@ class OriginalEncoder(nn.Module):
         super().__init__()
         chans = [3, 128, 256, 512, 1024]
         self.convs = nn.Sequential(
-            *[ConvBlock(i, o, kernel=5, stride=2, act_layer=act_layer, norm_layer=norm_layer) for i, o in zip(chans, chans[1:])]
+            *[
+                ConvBlock(i, o, kernel=5, stride=2, act_layer=act_layer, norm_layer=norm_layer)
+                for i, o in zip(chans, chans[1:])
+            ]
         )
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(4 * 4 * 1024, 1024), nn.Linear(1024, 4 * 4 * 1024))
         self.upscale = Upscale(1024, 512, act_layer=act_layer, norm_layer=norm_layer)
@@ -41,7 +44,9 @@ class OriginalDecoder(nn.Module):
     ) -> None:
         super().__init__()
         chans = [512, 256, 128, 64]
-        self.up = nn.Sequential(*[Upscale(i, o, act_layer=act_layer, norm_layer=norm_layer) for i, o in zip(chans, chans[1:])])
+        self.up = nn.Sequential(
+            *[Upscale(i, o, act_layer=act_layer, norm_layer=norm_layer) for i, o in zip(chans, chans[1:])]
+        )
         self.out = nn.Conv2d(64, 4 if mask else 3, 5, padding=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -126,7 +126,7 @@ def match_weights(
     # DDP's "module." goes only when every weight has it and no model key does, so a
     # submodule that really is called "module" still matches.
     if source and all(k.startswith("module.") for k in source) and not any(k.startswith("module.") for k in by_name):
-        source = {k[len("module."):]: v for k, v in source.items()}
+        source = {k[len("module.") :]: v for k, v in source.items()}
     if remap is not None:
         renamed: dict[str, torch.Tensor] = {}
         for key, tensor in source.items():

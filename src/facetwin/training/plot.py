@@ -25,8 +25,7 @@ import numpy as np
 from facetwin.errors import FacetwinError, InputNotFoundError, InvalidOptionError
 from facetwin.io.atomic import atomic_write_bytes
 
-__all__ = [
-    "append_history", "read_history", "plot_history", "truncate_history", "HistoryFormatError", "PLOT_SIZE"]
+__all__ = ["append_history", "read_history", "plot_history", "truncate_history", "HistoryFormatError", "PLOT_SIZE"]
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +153,7 @@ def read_history(path: str | Path) -> dict[str, np.ndarray]:
             floats = np.array([float(v) if v else math.nan for v in values], dtype=np.float64)
         except ValueError:
             bad = next(i for i, v in enumerate(values) if v and not _is_number(v))
-            raise HistoryFormatError(
-                path, f"line {bad + 2}, column {name}: {values[bad]!r} is not a number"
-            ) from None
+            raise HistoryFormatError(path, f"line {bad + 2}, column {name}: {values[bad]!r} is not a number") from None
         whole = bool(values) and all(v.lstrip("-").isdigit() for v in values)
         history[name] = np.array([int(v) for v in values], dtype=np.int64) if whole else floats
     return history

@@ -30,8 +30,8 @@ from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.images import IMAGE_SUFFIXES
 from facetwin.io.lock import locks_output
 from facetwin.models import create_model
-from facetwin.progress import ProgressFn
 from facetwin.models.checkpoint import is_model_dir
+from facetwin.progress import ProgressFn
 from facetwin.training.trainer import TrainSummary, train
 
 __all__ = ["pretrain", "pretrain_sources", "load_people", "PEOPLE_NAME"]
@@ -92,12 +92,16 @@ def load_people(
             record.append({"folder": str(folder), "faces": 0, "left_out": str(error)})
             continue
         if per_person is not None and len(faces) > per_person:
-            keep = [round(i * (len(faces) - 1) / (per_person - 1)) for i in range(per_person)] if per_person > 1 else [0]
+            keep = (
+                [round(i * (len(faces) - 1) / (per_person - 1)) for i in range(per_person)] if per_person > 1 else [0]
+            )
             faces = Faces(faces.images[keep], [faces.names[i] for i in keep], faces.source, faces.coverage)
         sets.append(frame_faces(faces, face_type(face), window, window_fraction=fraction))
         record.append({"folder": str(folder), "faces": len(faces), "coverage": faces.coverage})
     if len(sets) < 2:
-        raise FacesetError(Path(folders[0]) if folders else Path("."), "pre-training needs the faces of at least 2 people")
+        raise FacesetError(
+            Path(folders[0]) if folders else Path("."), "pre-training needs the faces of at least 2 people"
+        )
     return pool_faces(sets, source=Path(folders[0]).parent), record
 
 
@@ -133,12 +137,23 @@ def pretrain(
     log.info("pre-training on %d faces of %d people", len(pool), len(used))
     model_dir = check_path(model_dir, "model_dir")
     try:
-        summary = train(pool, pool, model_dir, config=config, resume=resume, init_from=None,
-                        device=device, progress=progress, should_stop=should_stop, pretraining=True)
+        summary = train(
+            pool,
+            pool,
+            model_dir,
+            config=config,
+            resume=resume,
+            init_from=None,
+            device=device,
+            progress=progress,
+            should_stop=should_stop,
+            pretraining=True,
+        )
     finally:
         if is_model_dir(model_dir):  # what the model saw, kept beside it (docs and the base's record)
-            atomic_write_bytes(model_dir / PEOPLE_NAME,
-                               json.dumps({"per_person": per_person, "people": record}, indent=1).encode())
+            atomic_write_bytes(
+                model_dir / PEOPLE_NAME, json.dumps({"per_person": per_person, "people": record}, indent=1).encode()
+            )
     summary.notes.append(f"{len(pool)} faces of {len(used)} people")
     summary.notes.extend(f"left out {r['folder']}: {r['left_out']}" for r in record if not r["faces"])
     return summary

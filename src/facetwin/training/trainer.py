@@ -34,29 +34,29 @@ import torch.nn.functional as F
 from facetwin._check import check_config, check_path
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig, augment_batch
-from facetwin.device import Distributed, pick_device, use_bf16
 from facetwin.data.dataset import Faces, frame_faces, load_faces, match_mean_colour
+from facetwin.device import Distributed, pick_device, use_bf16
+from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError, TrainingInterrupted
 from facetwin.faces.align import face_type
 from facetwin.io.atomic import atomic_write_bytes
 from facetwin.io.lock import LOCK_NAME, locks_output
-from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError, TrainingInterrupted
 from facetwin.models import SwapModel, create_model
-from facetwin.progress import Progress, ProgressFn
 from facetwin.models.checkpoint import (
     is_model_dir,
-    prepare_run_dir,
     load_checkpoint,
+    prepare_run_dir,
     read_config,
     read_weights,
     save_checkpoint,
 )
+from facetwin.models.transfer import load_matching
+from facetwin.progress import Progress, ProgressFn
 from facetwin.training.interrupts import interrupts_held
 from facetwin.training.losses import l1_loss, ssim_loss
 from facetwin.training.optim import SwapAdam
 from facetwin.training.plot import append_history, plot_history, truncate_history
 from facetwin.training.preview import make_preview, write_preview
 from facetwin.training.regions import region_masks
-from facetwin.models.transfer import load_matching
 
 __all__ = ["train", "TrainSummary", "train_progress"]
 
@@ -83,8 +83,9 @@ class TrainSummary:
     notes: list[str] = field(default_factory=list)
 
 
-def train_progress(step: int, total: int | None, loss_a: float, loss_b: float | None, samples_per_s: float,
-                   elapsed: float) -> Progress:
+def train_progress(
+    step: int, total: int | None, loss_a: float, loss_b: float | None, samples_per_s: float, elapsed: float
+) -> Progress:
     """A training step as a ``Progress``: facts loss_a, loss_b (NaN until the first logged
     step), samples_per_s and elapsed seconds of this run."""
     detail = ""
@@ -101,8 +102,14 @@ def train_progress(step: int, total: int | None, loss_a: float, loss_b: float | 
 def _augment_config(config: TrainConfig) -> AugmentConfig:
     j = config.colour_jitter
     return AugmentConfig(
-        rotation=config.rotation, zoom=config.zoom, shift=config.shift, flip=config.flip,
-        warp_sigma=config.warp_sigma, brightness=j, contrast=j, saturation=j,
+        rotation=config.rotation,
+        zoom=config.zoom,
+        shift=config.shift,
+        flip=config.flip,
+        warp_sigma=config.warp_sigma,
+        brightness=j,
+        contrast=j,
+        saturation=j,
     )
 
 
@@ -140,8 +147,10 @@ def _start_weights(init_from: str | Path, config: TrainConfig) -> tuple[dict[str
             return None, "from scratch (this facetwin ships no base model)"
         fits = (info["model"], info["face"]) == (config.model, config.face)
         if not fits:
-            return None, (f"from scratch (the base model is {info['model']} {info['face']}-face; "
-                          f"this one is {config.model} {config.face}-face)")
+            return None, (
+                f"from scratch (the base model is {info['model']} {info['face']}-face; "
+                f"this one is {config.model} {config.face}-face)"
+            )
         return base_weights(), f"from the base model ({info['summary']})"
     init_dir = Path(init_from)
     if not is_model_dir(init_dir):
@@ -173,9 +182,7 @@ def _keep_architecture(config: TrainConfig, old: dict[str, Any], model_dir: Path
 _BOOKKEEPING = frozenset({"steps", "time_limit", "preview_every", "save_every", "log_every", "tensorboard"})
 
 
-def _resume_changes(
-    old: dict[str, Any], config: TrainConfig, data: Any, now: dict[str, dict[str, Any]]
-) -> list[str]:
+def _resume_changes(old: dict[str, Any], config: TrainConfig, data: Any, now: dict[str, dict[str, Any]]) -> list[str]:
     """What differs from the run that saved the checkpoint: settings, then faces.
 
     ``old`` is that run's TrainConfig (config.json's "train"), ``data`` its state.json
@@ -236,11 +243,17 @@ def _place(model: SwapModel, config: TrainConfig, device: torch.device) -> None:
 def _optimizer(model: SwapModel, config: TrainConfig) -> SwapAdam:
     """Adam as the original ran it: one set of moments per autoencoder (training/optim.py).
     Not fused: a fused CPU update did not resume bit for bit (4e-5 apart after one step)."""
+
     def trainable(part: str) -> list[torch.nn.Parameter]:
         return [p for p in getattr(model, part).parameters() if p.requires_grad]
 
-    return SwapAdam(trainable("encoder"), trainable("decoder_a"), trainable("decoder_b"),
-                    lr=config.lr, betas=(config.beta1, config.beta2))
+    return SwapAdam(
+        trainable("encoder"),
+        trainable("decoder_a"),
+        trainable("decoder_b"),
+        lr=config.lr,
+        betas=(config.beta1, config.beta2),
+    )
 
 
 class _PersonLoss:
@@ -249,22 +262,33 @@ class _PersonLoss:
     Returns (the weighted total to backpropagate, the plain L1 reconstruction to log).
     """
 
-    def __init__(self, net: torch.nn.Module, model: SwapModel, config: TrainConfig, crop_size: int,
-                 device: torch.device, bf16: bool) -> None:
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        model: SwapModel,
+        config: TrainConfig,
+        crop_size: int,
+        device: torch.device,
+        bf16: bool,
+    ) -> None:
         self.net, self.config, self.device, self.bf16 = net, config, device, bf16
         self.size, self.predicts_mask = model.input_size, model.predicts_mask
         self.augment = _augment_config(config)
         # Region masks follow each sample only when a loss uses them.
         self.need_regions = bool(config.eyes_mouth_weight) or (model.predicts_mask and bool(config.mask_weight))
-        self.regions = region_masks(crop_size, face_type(config.face),
-                                    window_fraction=AugmentConfig().warp_coverage).to(device)
+        self.regions = region_masks(
+            crop_size, face_type(config.face), window_fraction=AugmentConfig().warp_coverage
+        ).to(device)
 
     def __call__(self, faces: Faces, to: str, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         config = self.config
         index = torch.randint(len(faces), (config.batch_size,), generator=gen, device=gen.device)
         batch = faces.images[index.cpu()].to(self.device, non_blocking=True)
         aug = augment_batch(
-            batch, size=self.size, config=self.augment, generator=gen,
+            batch,
+            size=self.size,
+            config=self.augment,
+            generator=gen,
             extra=self.regions.unsqueeze(0).expand(config.batch_size, -1, -1, -1) if self.need_regions else None,
         )
         warped = aug.warped.contiguous(memory_format=torch.channels_last) if config.channels_last else aug.warped
@@ -289,9 +313,21 @@ class _Outputs:
     plot, TensorBoard. Written by rank 0 only; every rank keeps ``saved_step``, the step
     the folder's checkpoint holds (for the rollback and the interrupt's message)."""
 
-    def __init__(self, model_dir: Path, model: SwapModel, optimizer: SwapAdam, model_config: dict[str, Any],
-                 config: TrainConfig, people: tuple[Faces, Faces], *, device: torch.device, bf16: bool,
-                 is_main: bool, pretraining: bool, saved_step: int) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        model: SwapModel,
+        optimizer: SwapAdam,
+        model_config: dict[str, Any],
+        config: TrainConfig,
+        people: tuple[Faces, Faces],
+        *,
+        device: torch.device,
+        bf16: bool,
+        is_main: bool,
+        pretraining: bool,
+        saved_step: int,
+    ) -> None:
         self.model_dir, self.model, self.optimizer, self.model_config = model_dir, model, optimizer, model_config
         self.config, self.device, self.bf16, self.is_main, self.pretraining = config, device, bf16, is_main, pretraining
         self.saved_step = saved_step
@@ -300,9 +336,12 @@ class _Outputs:
         # Fixed faces for previews: evenly spread through each set, no augmentation.
         plain = AugmentConfig(rotation=0, zoom=0, shift=0, flip=0, warp_sigma=0)
         self.fixed = [
-            augment_batch(faces.images[torch.linspace(0, len(faces) - 1, _PREVIEW_FACES).long()].to(device),
-                          size=model.input_size, config=plain,
-                          generator=torch.Generator(device=device).manual_seed(0)).target
+            augment_batch(
+                faces.images[torch.linspace(0, len(faces) - 1, _PREVIEW_FACES).long()].to(device),
+                size=model.input_size,
+                config=plain,
+                generator=torch.Generator(device=device).manual_seed(0),
+            ).target
             for faces in people
         ]
         if is_main:
@@ -315,12 +354,18 @@ class _Outputs:
             model.decoder_b.load_state_dict(model.decoder_a.state_dict())
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
             # Loading refuses NaN weights; keep the last good checkpoint to roll back to.
-            log.warning("step %d: the weights are NaN or infinite, not saved (the folder keeps step %d)",
-                        step, self.saved_step)
+            log.warning(
+                "step %d: the weights are NaN or infinite, not saved (the folder keeps step %d)", step, self.saved_step
+            )
             return
         if self.is_main:
-            save_checkpoint(self.model_dir, model=model, optimizer=self.optimizer, state={**state, "step": step},
-                            config=self.model_config)
+            save_checkpoint(
+                self.model_dir,
+                model=model,
+                optimizer=self.optimizer,
+                state={**state, "step": step},
+                config=self.model_config,
+            )
         self.saved_step = step
 
     def preview(self, step: int) -> None:
@@ -357,8 +402,12 @@ class _Outputs:
             self.board.close()
 
 
-@locks_output("model_dir", "train", clean=("previews",),
-              unless=lambda args: args["distributed"] is not None and args["distributed"].rank != 0)
+@locks_output(
+    "model_dir",
+    "train",
+    clean=("previews",),
+    unless=lambda args: args["distributed"] is not None and args["distributed"].rank != 0,
+)
 def train(
     faces_a: str | Path | Faces,
     faces_b: str | Path | Faces,
@@ -437,19 +486,23 @@ def train(
     optimizer = _optimizer(model, config)
     state: dict[str, Any] = {"step": 0, "seed": config.seed, "rollbacks": 0, "seconds": 0.0}
     notes: list[str] = []
-    data = {"a": {"folder": str(a.source), "faces": len(a), "fingerprint": a.fingerprint()},
-            "b": {"folder": str(b.source), "faces": len(b), "fingerprint": b.fingerprint()}}
+    data = {
+        "a": {"folder": str(a.source), "faces": len(a), "fingerprint": a.fingerprint()},
+        "b": {"folder": str(b.source), "faces": len(b), "fingerprint": b.fingerprint()},
+    }
     if previous is not None:
         state = load_checkpoint(model_dir, model=model, optimizer=optimizer)
         for group in optimizer.param_groups:  # runtime settings may change on resume
             group["lr"] = config.lr
             group["betas"] = (config.beta1, config.beta2)
         # Allowed, but then the run is not the one an uninterrupted run would have been: say so.
-        changes = _resume_changes(previous.get("train", {}), config, state.get("data"),
-                                  {"a": data["a"]} if b is a else data)  # pre-training: B is A
+        changes = _resume_changes(
+            previous.get("train", {}), config, state.get("data"), {"a": data["a"]} if b is a else data
+        )  # pre-training: B is A
         if changes:
-            notes.append(f"resumed at step {state['step']} with {'; '.join(changes)}: "
-                         "it does not continue the saved run exactly")
+            notes.append(
+                f"resumed at step {state['step']} with {'; '.join(changes)}: it does not continue the saved run exactly"
+            )
             log.warning("%s: %s", model_dir, notes[-1])
     start_step = int(state["step"])
     state.update(data=data)
@@ -468,8 +521,19 @@ def train(
     bf16 = use_bf16(config.precision, dev)
     loss_of = _PersonLoss(net, model, config, a.size, dev, bf16)
 
-    outputs = _Outputs(model_dir, model, optimizer, model_config, config, (a, b), device=dev, bf16=bf16,
-                       is_main=is_main, pretraining=pretraining, saved_step=start_step)
+    outputs = _Outputs(
+        model_dir,
+        model,
+        optimizer,
+        model_config,
+        config,
+        (a, b),
+        device=dev,
+        bf16=bf16,
+        is_main=is_main,
+        pretraining=pretraining,
+        saved_step=start_step,
+    )
     if previous is None:
         outputs.save(0, state)  # a checkpoint to roll back to from the very first step
         outputs.preview(0)
@@ -529,8 +593,9 @@ def train(
                     logging_step = step % config.log_every == 0 or out_of_budget()
                     if logging_step:
                         loss_a_value, loss_b_value = recon_a.item(), recon_b.item()
-                        finite = all(math.isfinite(v)
-                                     for v in (loss_a_value, loss_b_value, loss_a.item(), loss_b.item()))
+                        finite = all(
+                            math.isfinite(v) for v in (loss_a_value, loss_b_value, loss_a.item(), loss_b.item())
+                        )
                         if agree(not finite):
                             consecutive_rollbacks += 1
                             state["rollbacks"] = int(state["rollbacks"]) + 1
@@ -544,22 +609,40 @@ def train(
                             continue
                         consecutive_rollbacks = 0
                         now = time.perf_counter()
-                        samples_per_s = (2 * config.batch_size * (step - last_log_step) * dist.world_size
-                                         / max(now - last_log_time, 1e-9))
+                        samples_per_s = (
+                            2
+                            * config.batch_size
+                            * (step - last_log_step)
+                            * dist.world_size
+                            / max(now - last_log_time, 1e-9)
+                        )
                         last_log_time, last_log_step = now, step
-                        outputs.log({
-                            "step": step,
-                            "seconds": round(seconds_before + now - started, 3),
-                            "loss_a": round(loss_a_value, 6),
-                            "loss_b": round(loss_b_value, 6),
-                            "total_a": round(loss_a.item(), 6),
-                            "total_b": round(loss_b.item(), 6),
-                            "samples_per_s": round(samples_per_s, 2),
-                            "lr": config.lr,
-                        }, loss_a_value, loss_b_value, samples_per_s)
+                        outputs.log(
+                            {
+                                "step": step,
+                                "seconds": round(seconds_before + now - started, 3),
+                                "loss_a": round(loss_a_value, 6),
+                                "loss_b": round(loss_b_value, 6),
+                                "total_a": round(loss_a.item(), 6),
+                                "total_b": round(loss_b.item(), 6),
+                                "samples_per_s": round(samples_per_s, 2),
+                                "lr": config.lr,
+                            },
+                            loss_a_value,
+                            loss_b_value,
+                            samples_per_s,
+                        )
                     if is_main and progress is not None:
-                        progress(train_progress(step, config.steps, loss_a_value, loss_b_value, samples_per_s,
-                                                time.perf_counter() - started))
+                        progress(
+                            train_progress(
+                                step,
+                                config.steps,
+                                loss_a_value,
+                                loss_b_value,
+                                samples_per_s,
+                                time.perf_counter() - started,
+                            )
+                        )
                     if step % config.preview_every == 0:
                         outputs.preview(step)
                         outputs.plot()

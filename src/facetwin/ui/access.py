@@ -89,7 +89,12 @@ def served_files(project: Project) -> tuple[list[str], list[str]]:
     previews), the training preview and loss plot. Weights, uploads, ``project.json``,
     the crash logs and ``alignments.json`` (they hold server paths) stay on the server.
     """
-    allowed = [project.faces_dir("a"), project.faces_dir("b"), project.outputs_dir,
-               project.model_dir / "preview.png", project.model_dir / "loss.png"]
+    allowed = [
+        project.faces_dir("a"),
+        project.faces_dir("b"),
+        project.outputs_dir,
+        project.model_dir / "preview.png",
+        project.model_dir / "loss.png",
+    ]
     blocked = [project.faces_dir(p) / "alignments.json" for p in ("a", "b")]
     return [str(p) for p in allowed], [str(p) for p in blocked]

@@ -138,8 +138,15 @@ def build_app(
             refused and hidden.
     """
     proj = Project(project)
-    server = _Server(proj, queue or JobQueue(crash_log=proj.root / "logs"), device, max_upload,
-                     Path(key_dir) if key_dir is not None else None, roots=roots, shared=shared)
+    server = _Server(
+        proj,
+        queue or JobQueue(crash_log=proj.root / "logs"),
+        device,
+        max_upload,
+        Path(key_dir) if key_dir is not None else None,
+        roots=roots,
+        shared=shared,
+    )
     where = "on this machine" if roots is None else "under " + " or ".join(f"{r}" for r in roots)
     extract_options = [o for o in EXTRACT_OPTIONS if o.field not in _HIDDEN_EXTRACT]
     tuning_options = [o for o in CONVERT_OPTIONS if o.group in _TUNING_GROUPS]
@@ -150,12 +157,15 @@ def build_app(
 
     # Every preview picture is a new file in Gradio's cache: an hour's worth is kept.
     with gr.Blocks(title="facetwin", analytics_enabled=False, delete_cache=(600, 3600)) as app:
-        gr.Markdown(f"# facetwin\nProject `{proj.root}` · every image and video facetwin writes is marked "
-                    "as synthetic (watermark, metadata, C2PA).")
+        gr.Markdown(
+            f"# facetwin\nProject `{proj.root}` · every image and video facetwin writes is marked "
+            "as synthetic (watermark, metadata, C2PA)."
+        )
         with gr.Row(equal_height=False):
             queue_md = gr.Markdown(_queue_table([]), elem_id="queue")
-            stop_job = gr.Button("Stop the running job", elem_id="stop-job", size="sm", variant="stop", scale=0,
-                                 min_width=200)
+            stop_job = gr.Button(
+                "Stop the running job", elem_id="stop-job", size="sm", variant="stop", scale=0, min_width=200
+            )
         with gr.Tabs(elem_id="views"):
             # --- project ---------------------------------------------------------------
             with gr.Tab("1. Project and faces", id="project", elem_id="tab-project"):
@@ -167,25 +177,37 @@ def build_app(
                         with gr.Column():
                             ui: dict[str, Any] = {}
                             gr.Markdown(f"### Person {person.upper()}")
-                            ui["upload"] = gr.File(label="Upload one video, or images", file_count="multiple",
-                                                   type="filepath", height=120, elem_id=f"upload-{person}")
+                            ui["upload"] = gr.File(
+                                label="Upload one video, or images",
+                                file_count="multiple",
+                                type="filepath",
+                                height=120,
+                                elem_id=f"upload-{person}",
+                            )
                             with gr.Row():
-                                ui["path"] = gr.Textbox(label=f"...or a video, image or folder {where}",
-                                                        elem_id=f"path-{person}", scale=4)
+                                ui["path"] = gr.Textbox(
+                                    label=f"...or a video, image or folder {where}", elem_id=f"path-{person}", scale=4
+                                )
                                 ui["use_path"] = gr.Button("Use path", elem_id=f"use-path-{person}", scale=1)
-                            ui["source"] = gr.Markdown(_describe_source(proj.source(person)),
-                                                       elem_id=f"source-{person}")
+                            ui["source"] = gr.Markdown(
+                                _describe_source(proj.source(person)), elem_id=f"source-{person}"
+                            )
                             ui["message"] = gr.Markdown("", elem_id=f"message-{person}", elem_classes="ft-message")
-                            ui["extract"] = gr.Button(f"Extract faces of {person.upper()}", variant="primary",
-                                                      elem_id=f"extract-{person}")
+                            ui["extract"] = gr.Button(
+                                f"Extract faces of {person.upper()}", variant="primary", elem_id=f"extract-{person}"
+                            )
                             ui["status"] = gr.Markdown("", elem_id=f"extract-status-{person}")
-                            ui["order"] = gr.Dropdown(list(_ORDERS), value="as extracted", label="Order",
-                                                      elem_id=f"order-{person}")
-                            ui["gallery"] = gr.Gallery(label=f"Faces of {person.upper()}: click one, then Remove",
-                                                       columns=6, height=280, allow_preview=False,
-                                                       elem_id=f"faces-{person}")
-                            ui["remove"] = gr.Button("Remove the selected face", elem_id=f"remove-{person}",
-                                                     size="sm")
+                            ui["order"] = gr.Dropdown(
+                                list(_ORDERS), value="as extracted", label="Order", elem_id=f"order-{person}"
+                            )
+                            ui["gallery"] = gr.Gallery(
+                                label=f"Faces of {person.upper()}: click one, then Remove",
+                                columns=6,
+                                height=280,
+                                allow_preview=False,
+                                elem_id=f"faces-{person}",
+                            )
+                            ui["remove"] = gr.Button("Remove the selected face", elem_id=f"remove-{person}", size="sm")
                             ui["crops"] = gr.State([])
                             ui["selected"] = gr.State(None)
                             person_ui[person] = ui
@@ -197,13 +219,21 @@ def build_app(
                     train_pause = gr.Button("Pause", elem_id="train-pause")
                     train_resume = gr.Button("Resume", elem_id="train-resume")
                     train_stop = gr.Button("Stop (saves)", variant="stop", elem_id="train-stop")
-                    start_over = gr.Checkbox(label="start over (discard the model)", value=False,
-                                             elem_id="train-start-over", visible=not shared)
+                    start_over = gr.Checkbox(
+                        label="start over (discard the model)",
+                        value=False,
+                        elem_id="train-start-over",
+                        visible=not shared,
+                    )
                 train_status = gr.Markdown("", elem_id="train-status")
                 train_message = gr.Markdown("", elem_id="train-message", elem_classes="ft-message")
                 with gr.Row():
-                    train_preview = gr.Image(label="Preview: A, A->A, A->B | B, B->B, B->A", type="filepath",
-                                             interactive=False, elem_id="train-preview")
+                    train_preview = gr.Image(
+                        label="Preview: A, A->A, A->B | B, B->B, B->A",
+                        type="filepath",
+                        interactive=False,
+                        elem_id="train-preview",
+                    )
                     train_loss = gr.Image(label="Loss", type="filepath", interactive=False, elem_id="train-loss")
                 with gr.Accordion("Training settings (as facetwin train --help)", open=True):
                     train_form = forms.form(TRAIN_OPTIONS, TrainConfig())
@@ -212,31 +242,41 @@ def build_app(
             with gr.Tab("3. Conversion", id="conversion", elem_id="tab-conversion"):
                 with gr.Row():
                     with gr.Column(scale=1):
-                        convert_upload = gr.File(label="Upload the video or image to convert", file_count="multiple",
-                                                 type="filepath", elem_id="convert-upload")
+                        convert_upload = gr.File(
+                            label="Upload the video or image to convert",
+                            file_count="multiple",
+                            type="filepath",
+                            elem_id="convert-upload",
+                        )
                         with gr.Row():
-                            convert_path = gr.Textbox(label=f"...or a path {where}", elem_id="convert-path",
-                                                      scale=4)
+                            convert_path = gr.Textbox(label=f"...or a path {where}", elem_id="convert-path", scale=4)
                             convert_use_path = gr.Button("Use path", elem_id="convert-use-path", scale=1)
                         convert_source = gr.Markdown(_describe_source(proj.source("input")), elem_id="convert-source")
                         convert_message = gr.Markdown("", elem_id="convert-message", elem_classes="ft-message")
-                        direction = gr.Radio([("A's face onto the input", "a"), ("B's face onto the input", "b")],
-                                             value="a", label="direction (--to)", elem_id="convert-to")
+                        direction = gr.Radio(
+                            [("A's face onto the input", "a"), ("B's face onto the input", "b")],
+                            value="a",
+                            label="direction (--to)",
+                            elem_id="convert-to",
+                        )
                         frame = gr.Slider(0, 1, value=0, step=1, label="frame to tune on", elem_id="convert-frame")
                         tuning_form = forms.form(tuning_options, ConvertConfig())
                     with gr.Column(scale=2):
-                        compare = gr.ImageSlider(label="before | after (drag)", type="filepath",
-                                                 elem_id="convert-compare")
+                        compare = gr.ImageSlider(
+                            label="before | after (drag)", type="filepath", elem_id="convert-compare"
+                        )
                         preview_info = gr.Markdown("", elem_id="convert-preview-info")
                         with gr.Accordion("Video output settings", open=False):
                             video_form = forms.form(video_options, ConvertConfig())
                         convert_run = gr.Button("Convert the whole input", variant="primary", elem_id="convert-run")
                         convert_status = gr.Markdown("", elem_id="convert-status")
                         result_video = gr.Video(label="Result", interactive=False, elem_id="convert-video")
-                        result_image = gr.Image(label="Result", type="filepath", interactive=False, visible=False,
-                                                elem_id="convert-image")
-                        result_download = gr.DownloadButton("Download the result", elem_id="convert-download",
-                                                            visible=False)
+                        result_image = gr.Image(
+                            label="Result", type="filepath", interactive=False, visible=False, elem_id="convert-image"
+                        )
+                        result_download = gr.DownloadButton(
+                            "Download the result", elem_id="convert-download", visible=False
+                        )
                         provenance = gr.Markdown("", elem_id="convert-provenance")
 
         seen = gr.State({})
@@ -261,8 +301,11 @@ def build_app(
                 if over and proj.model_dir.exists():
                     shutil.rmtree(proj.model_dir)
                 resume = proj.has_model()
-                server.queue.submit("train", "continue training" if resume else "train", lambda ctx: tasks.train_task(
-                    ctx, proj, config, resume, server.device))
+                server.queue.submit(
+                    "train",
+                    "continue training" if resume else "train",
+                    lambda ctx: tasks.train_task(ctx, proj, config, resume, server.device),
+                )
                 return ""
             except FacetwinError as exc:
                 return f"⚠ {exc}"
@@ -273,7 +316,9 @@ def build_app(
             job = server.queue.latest("train")
             if job is None or not job.active:
                 return "No training is running."
-            done = {"pause": server.queue.pause, "resume": server.queue.resume, "stop": server.queue.stop}[action](job.id)
+            done = {"pause": server.queue.pause, "resume": server.queue.resume, "stop": server.queue.stop}[action](
+                job.id
+            )
             return "" if done else f"Training is {job.state}: cannot {action} it."
 
         train_pause.click(lambda: control("pause"), None, train_message)
@@ -304,12 +349,17 @@ def build_app(
         tune_inputs = [frame, direction, *tuning_form]
         tune_outputs = [compare, preview_info, convert_message]
         for component in tune_inputs:
-            component.change(tune, tune_inputs, tune_outputs,
-                             trigger_mode="always_last", concurrency_limit=1, concurrency_id="tune")
-        convert_upload.upload(lambda files: set_input(files, None), convert_upload,
-                              [convert_source, convert_message, frame, convert_upload])
-        convert_use_path.click(lambda path: set_input(None, path)[:3], convert_path,
-                               [convert_source, convert_message, frame])
+            component.change(
+                tune, tune_inputs, tune_outputs, trigger_mode="always_last", concurrency_limit=1, concurrency_id="tune"
+            )
+        convert_upload.upload(
+            lambda files: set_input(files, None),
+            convert_upload,
+            [convert_source, convert_message, frame, convert_upload],
+        )
+        convert_use_path.click(
+            lambda path: set_input(None, path)[:3], convert_path, [convert_source, convert_message, frame]
+        )
         # A new source (its line changes) is previewed; a refused one leaves line and message be.
         convert_source.change(tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
 
@@ -321,9 +371,13 @@ def build_app(
                     raise NotReadyError("convert", "upload or choose the video or image to convert first")
                 if not proj.has_model():
                     raise NotReadyError("convert", "train a model first (view 2)")
-                server.queue.submit("convert", f"convert {source.name} to {config.to.upper()}",
-                                    lambda ctx: tasks.convert_task(
-                                        ctx, proj, source, config, device=server.device, key_dir=server.key_dir))
+                server.queue.submit(
+                    "convert",
+                    f"convert {source.name} to {config.to.upper()}",
+                    lambda ctx: tasks.convert_task(
+                        ctx, proj, source, config, device=server.device, key_dir=server.key_dir
+                    ),
+                )
                 return ""
             except FacetwinError as exc:
                 return f"⚠ {exc}"
@@ -331,8 +385,17 @@ def build_app(
         convert_run.click(run_conversion, [direction, *tuning_form, *video_form], convert_message)
 
         # --- the page's view of jobs and folders ------------------------------------------
-        outputs = [queue_md, train_status, train_preview, train_loss, convert_status, result_video, result_image,
-                   result_download, provenance]
+        outputs = [
+            queue_md,
+            train_status,
+            train_preview,
+            train_loss,
+            convert_status,
+            result_video,
+            result_image,
+            result_download,
+            provenance,
+        ]
         for ui in person_ui.values():
             outputs += [ui["status"], ui["gallery"], ui["crops"], ui["source"]]
         outputs.append(seen)
@@ -345,8 +408,12 @@ def build_app(
         app.load(refresh_page, page_inputs, outputs, show_progress="hidden")
         app.load(lambda: gr.update(maximum=_frames_of(server)), None, frame, show_progress="hidden")
         for person, ui in person_ui.items():
-            ui["order"].change(lambda s, oa, ob: _refresh(server, {**s, "force": True}, {"a": oa, "b": ob}),
-                               page_inputs, outputs, show_progress="hidden")
+            ui["order"].change(
+                lambda s, oa, ob: _refresh(server, {**s, "force": True}, {"a": oa, "b": ob}),
+                page_inputs,
+                outputs,
+                show_progress="hidden",
+            )
     app.facetwin_server = server  # for tests and embedding
     return app
 
@@ -387,8 +454,11 @@ def _wire_person(server: _Server, person: Person, ui: dict, extract_options: lis
             source = proj.source(person)
             if source is None:
                 raise NotReadyError("extract", f"give person {person.upper()} a source first: upload a video or images")
-            server.queue.submit(f"extract-{person}", f"extract faces of {person.upper()}",
-                                lambda ctx: tasks.extract_task(ctx, source, proj.faces_dir(person), config))
+            server.queue.submit(
+                f"extract-{person}",
+                f"extract faces of {person.upper()}",
+                lambda ctx: tasks.extract_task(ctx, source, proj.faces_dir(person), config),
+            )
             return ""
         except FacetwinError as exc:
             return f"⚠ {exc}"
@@ -507,9 +577,12 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
         # A video plays in the page, an image shows; an image folder is only downloaded (a zip).
         video = str(output) if output.suffix == ".mp4" else None
         image = str(output) if output.suffix == ".png" else None
-        out += [gr.update(value=video, visible=image is None), gr.update(value=image, visible=image is not None),
-                gr.update(value=str(result["download"]), visible=True),
-                f"**Provenance** (facetwin verify):\n```\n{result['report']}\n```"]
+        out += [
+            gr.update(value=video, visible=image is None),
+            gr.update(value=image, visible=image is not None),
+            gr.update(value=str(result["download"]), visible=True),
+            f"**Provenance** (facetwin verify):\n```\n{result['report']}\n```",
+        ]
     else:
         out += [gr.update(), gr.update(), gr.update(), gr.update()]
 
@@ -609,16 +682,33 @@ def launch(
     proj = app.facetwin_server.project
     allowed_paths, blocked_paths = served_files(proj)
     if shared:
-        log.warning("serving %s to others on %s:%d: visitors log in as %r, run jobs, see the project's faces, "
-                    "previews and outputs, and give paths under %s only", proj.root, host, port, auth[0],
-                    ", ".join(str(r) for r in roots or ()))
+        log.warning(
+            "serving %s to others on %s:%d: visitors log in as %r, run jobs, see the project's faces, "
+            "previews and outputs, and give paths under %s only",
+            proj.root,
+            host,
+            port,
+            auth[0],
+            ", ".join(str(r) for r in roots or ()),
+        )
     app.facetwin_auth = auth  # for the caller to show (a made-up password is new at each start)
     app.queue(default_concurrency_limit=4)
     try:
-        app.launch(server_name=host, server_port=port, max_file_size=max_upload, allowed_paths=allowed_paths,
-                   blocked_paths=blocked_paths, auth=auth, auth_message="facetwin: log in with the user name "
-                   "and password the server's owner gave you.", prevent_thread_lock=not block, ssr_mode=False,
-                   quiet=True, show_error=False, css=_CSS, footer_links=[])
+        app.launch(
+            server_name=host,
+            server_port=port,
+            max_file_size=max_upload,
+            allowed_paths=allowed_paths,
+            blocked_paths=blocked_paths,
+            auth=auth,
+            auth_message="facetwin: log in with the user name and password the server's owner gave you.",
+            prevent_thread_lock=not block,
+            ssr_mode=False,
+            quiet=True,
+            show_error=False,
+            css=_CSS,
+            footer_links=[],
+        )
     except OSError as exc:
         app.facetwin_server.queue.close()
         raise ServerStartError(host, port, str(exc).split(". ")[0]) from None

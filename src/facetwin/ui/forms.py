@@ -33,8 +33,11 @@ def component(option: Option, defaults: object, value: Any = None) -> gr.compone
     if action == "store_false":  # a --no-... flag: ticked means the flag is given
         return gr.Checkbox(value=not default, **common)
     if action is argparse.BooleanOptionalAction:
-        return gr.Dropdown(["the model's choice", "yes", "no"],
-                           value={None: "the model's choice", True: "yes", False: "no"}[default], **common)
+        return gr.Dropdown(
+            ["the model's choice", "yes", "no"],
+            value={None: "the model's choice", True: "yes", False: "no"}[default],
+            **common,
+        )
     if kwargs.get("type") is duration:
         return gr.Textbox(value="", placeholder="90s, 30m, 2h (empty: no limit)", **common)
     if option.field == "model":

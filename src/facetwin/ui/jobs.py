@@ -39,7 +39,7 @@ def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """
     lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
     first = (lines[0] if lines else "") + (" …" if len(lines) > 1 else "")
-    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
 
 
 class JobStopped(Exception):
@@ -127,8 +127,9 @@ class JobContext:
         """The adapter from every stage's ``Progress`` events to this job's progress: pass it
         as a library call's ``progress``. With ``stop_on_report`` False the call is expected
         to poll ``stop_requested`` itself (training ends cleanly, with a checkpoint)."""
-        return lambda event: self.report(event.done, event.total, unit=event.unit, detail=event.detail,
-                                         raise_on_stop=stop_on_report)
+        return lambda event: self.report(
+            event.done, event.total, unit=event.unit, detail=event.detail, raise_on_stop=stop_on_report
+        )
 
     def stop_requested(self) -> bool:
         return self._stop.is_set()

@@ -30,8 +30,16 @@ def train_task(ctx: JobContext, proj: Project, config: TrainConfig, resume: bool
     """``facetwin.training.train`` on the project's faces; Stop ends it cleanly (``should_stop``)."""
     from facetwin.training import train
 
-    return train(proj.faces_dir("a"), proj.faces_dir("b"), proj.model_dir, config=config, resume=resume,
-                 device=device, progress=ctx.progress(stop_on_report=False), should_stop=ctx.stop_requested)
+    return train(
+        proj.faces_dir("a"),
+        proj.faces_dir("b"),
+        proj.model_dir,
+        config=config,
+        resume=resume,
+        device=device,
+        progress=ctx.progress(stop_on_report=False),
+        should_stop=ctx.stop_requested,
+    )
 
 
 def output_for(proj: Project, source: Path, to: str) -> Path:
@@ -46,8 +54,15 @@ def output_for(proj: Project, source: Path, to: str) -> Path:
     return proj.outputs_dir / f"{stem}.mp4"
 
 
-def convert_task(ctx: JobContext, project: Project, source: Path, config: ConvertConfig, *, device: str = "auto",
-                 key_dir: Path | None = None) -> dict:
+def convert_task(
+    ctx: JobContext,
+    project: Project,
+    source: Path,
+    config: ConvertConfig,
+    *,
+    device: str = "auto",
+    key_dir: Path | None = None,
+) -> dict:
     """``facetwin.conversion.convert``, then ``facetwin.verify`` on the result.
 
     Returns ``output``, ``download`` (the file, or a zip of an image folder), ``summary``
@@ -63,8 +78,9 @@ def convert_task(ctx: JobContext, project: Project, source: Path, config: Conver
     elif out.exists():
         out.unlink()
 
-    summary = convert(source, proj.model_dir, out, config=config, device=device, progress=ctx.progress(),
-                      key_dir=key_dir)
+    summary = convert(
+        source, proj.model_dir, out, config=config, device=device, progress=ctx.progress(), key_dir=key_dir
+    )
     checked = out if out.is_file() else next(iter(sorted(out.glob("*.png"))), None)
     download = out
     if out.is_dir():  # a folder of images goes down as one zip
