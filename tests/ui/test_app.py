@@ -16,9 +16,11 @@ def test_the_page_builds_and_reads_the_project(tmp_path):
     server = app.facetwin_server
     try:
         out = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})
-        assert "none yet" in out[0]
-        assert out[1].startswith("No model yet")
-        assert isinstance(out[-1], dict)
+        assert "none yet" in out["queue"]
+        assert out["train_status"].startswith("No model yet")
+        assert isinstance(out["seen"], dict) and set(out) <= set(ui_app._SHOWN)
+        # Nothing to show yet: no preview, no result, no faces.
+        assert not {"train_preview", "result_image", "a_gallery"} & set(out)
     finally:
         server.queue.close()
 
@@ -40,13 +42,15 @@ def test_an_image_conversion_shows_the_picture_and_its_marks(tmp_path, grace_hop
         job = server.queue.latest("convert")
         assert job.state == "done", job.error
         out = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})
-        video, image, download, provenance = out[5:9]
+        video, image, download, provenance = (
+            out[k] for k in ("result_video", "result_image", "result_download", "provenance")
+        )
         assert video["visible"] is False and image["visible"] is True
         assert image["value"] == download["value"] == str(project.outputs_dir / "grace_hopper_to_b.png")
         assert "grace_hopper_to_b.png: SYNTHETIC" in provenance and str(project.root) not in provenance
         # Shown once: the next tick sends nothing new.
-        again = ui_app._refresh(server, out[-1], {"a": "as extracted", "b": "as extracted"})
-        assert again[6] == {"__type__": "update"}
+        again = ui_app._refresh(server, out["seen"], {"a": "as extracted", "b": "as extracted"})
+        assert "result_image" not in again and "provenance" not in again
     finally:
         server.queue.close()
 
@@ -186,7 +190,7 @@ def test_a_failed_job_is_one_line_in_the_job_table(tmp_path):
 
         server.queue.submit("train", "train", crash)
         assert server.queue.wait(10)
-        table = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})[0]
+        table = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})["queue"]
         rows = [line for line in table.splitlines() if line.startswith("| 1 ")]
         assert len(rows) == 1 and rows[0].count(" | ") == 3  # the "|" of the message does not split the row
         assert (

@@ -385,23 +385,30 @@ def build_app(
         convert_run.click(run_conversion, [direction, *tuning_form, *video_form], convert_message)
 
         # --- the page's view of jobs and folders ------------------------------------------
-        outputs = [
-            queue_md,
-            train_status,
-            train_preview,
-            train_loss,
-            convert_status,
-            result_video,
-            result_image,
-            result_download,
-            provenance,
-        ]
-        for ui in person_ui.values():
-            outputs += [ui["status"], ui["gallery"], ui["crops"], ui["source"]]
-        outputs.append(seen)
+        shown = {
+            "queue": queue_md,
+            "train_status": train_status,
+            "train_preview": train_preview,
+            "train_loss": train_loss,
+            "convert_status": convert_status,
+            "result_video": result_video,
+            "result_image": result_image,
+            "result_download": result_download,
+            "provenance": provenance,
+            **{
+                f"{p}_{part}": ui[part]
+                for p, ui in person_ui.items()
+                for part in ("status", "gallery", "crops", "source")
+            },
+            "seen": seen,
+        }
+        outputs = [shown[name] for name in _SHOWN]
+
+        def by_component(updates: dict[str, Any]) -> dict:
+            return {shown[name]: value for name, value in updates.items()}
 
         def refresh_page(seen: dict, order_a: str, order_b: str):
-            return _refresh(server, dict(seen), {"a": order_a, "b": order_b})
+            return by_component(_refresh(server, dict(seen), {"a": order_a, "b": order_b}))
 
         page_inputs = [seen, person_ui["a"]["order"], person_ui["b"]["order"]]
         timer.tick(refresh_page, page_inputs, outputs, show_progress="hidden")
@@ -409,7 +416,7 @@ def build_app(
         app.load(lambda: gr.update(maximum=_frames_of(server)), None, frame, show_progress="hidden")
         for person, ui in person_ui.items():
             ui["order"].change(
-                lambda s, oa, ob: _refresh(server, {**s, "force": True}, {"a": oa, "b": ob}),
+                lambda s, oa, ob: by_component(_refresh(server, {**s, "force": True}, {"a": oa, "b": ob})),
                 page_inputs,
                 outputs,
                 show_progress="hidden",
@@ -533,18 +540,42 @@ def _preview(server: _Server, index: int, config: ConvertConfig) -> tuple[str, s
 # --- refresh -------------------------------------------------------------------------------
 
 
-def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
-    """Everything the timer updates; components whose source did not change get no update."""
-    proj, queue = server.project, server.queue
+def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> dict[str, Any]:
+    """What the timer updates, by name (``_SHOWN``); a component whose source did not
+    change is left out. ``seen`` records what the page shows, and comes back as "seen"."""
     force = seen.pop("force", False)
-    jobs = queue.snapshot()
-    out: list[Any] = [_queue_table(jobs)]
+    updates: dict[str, Any] = {"queue": _queue_table(server.queue.snapshot())}
+    updates.update(_training_view(server, seen, force))
+    updates.update(_conversion_view(server, seen, force))
     # The sources change only with project.json (another tab may have set them).
-    sources_stamp = _mtime(proj.root / "project.json")
+    sources_stamp = _mtime(server.project.root / "project.json")
     new_sources = force or seen.get("sources", -1) != sources_stamp
     seen["sources"] = sources_stamp
+    for person in ("a", "b"):
+        updates.update(_person_view(server, person, orders[person], seen, force, new_sources))
+    updates["seen"] = seen
+    return updates
 
-    train_job = queue.latest("train")
+
+#: Every name ``_refresh`` may update: the job table, then each view's components.
+_SHOWN = (
+    "queue",
+    "train_status",
+    "train_preview",
+    "train_loss",
+    "convert_status",
+    "result_video",
+    "result_image",
+    "result_download",
+    "provenance",
+    *(f"{p}_{part}" for p in "ab" for part in ("status", "gallery", "crops", "source")),
+    "seen",
+)
+
+
+def _training_view(server: _Server, seen: dict, force: bool) -> dict[str, Any]:
+    proj = server.project
+    train_job = server.queue.latest("train")
     status = _job_line(train_job, "")
     if train_job is None or not train_job.active:
         if proj.has_model():
@@ -558,18 +589,19 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
                 status = f"⚠ {exc}"
         elif not status:
             status = "No model yet: extract both people's faces, then Start."
-    out.append(status)
-    for name in ("preview.png", "loss.png"):
+    updates: dict[str, Any] = {"train_status": status}
+    for key, name in (("train_preview", "preview.png"), ("train_loss", "loss.png")):
         path = proj.model_dir / name
         stamp = _mtime(path)
         if stamp is not None and (force or seen.get(name) != stamp):
             seen[name] = stamp
-            out.append(str(path))
-        else:
-            out.append(gr.update())
+            updates[key] = str(path)
+    return updates
 
-    convert_job = queue.latest("convert")
-    out.append(_job_line(convert_job, ""))
+
+def _conversion_view(server: _Server, seen: dict, force: bool) -> dict[str, Any]:
+    convert_job = server.queue.latest("convert")
+    updates: dict[str, Any] = {"convert_status": _job_line(convert_job, "")}
     if convert_job is not None and convert_job.state == "done" and (force or seen.get("convert") != convert_job.id):
         seen["convert"] = convert_job.id
         result = convert_job.result
@@ -577,36 +609,36 @@ def _refresh(server: _Server, seen: dict, orders: dict[str, str]) -> list:
         # A video plays in the page, an image shows; an image folder is only downloaded (a zip).
         video = str(output) if output.suffix == ".mp4" else None
         image = str(output) if output.suffix == ".png" else None
-        out += [
-            gr.update(value=video, visible=image is None),
-            gr.update(value=image, visible=image is not None),
-            gr.update(value=str(result["download"]), visible=True),
-            f"**Provenance** (facetwin verify):\n```\n{result['report']}\n```",
-        ]
-    else:
-        out += [gr.update(), gr.update(), gr.update(), gr.update()]
+        updates.update(
+            result_video=gr.update(value=video, visible=image is None),
+            result_image=gr.update(value=image, visible=image is not None),
+            result_download=gr.update(value=str(result["download"]), visible=True),
+            provenance=f"**Provenance** (facetwin verify):\n```\n{result['report']}\n```",
+        )
+    return updates
 
-    for person in ("a", "b"):
-        job = queue.latest(f"extract-{person}")
-        line = _job_line(job, "")
-        folder = proj.faces_dir(person)
-        stamp = _mtime(folder / "alignments.json")
-        if not line and stamp is not None:
-            line = "Faces extracted earlier (Extract again to redo them)."
-        out.append(line)
-        key = f"faces-{person}"
-        view = (stamp, orders[person])
-        if stamp is not None and (force or seen.get(key) != list(view)):
-            seen[key] = list(view)
-            crops, paths, total = _faces_in_order(folder, orders[person])
-            shown = f"{total} faces" + (f", the first {len(crops)} in this order" if total > len(crops) else "")
-            label = f"Faces of {person.upper()} ({shown}): click one, then Remove"
-            out += [gr.update(value=[(p, c) for p, c in zip(paths, crops)], label=label), crops]
-        else:
-            out += [gr.update(), gr.update()]
-        out.append(_describe_source(proj.source(person)) if new_sources else gr.update())
-    out.append(seen)
-    return out
+
+def _person_view(server: _Server, person: str, order: str, seen: dict, force: bool, new_sources: bool) -> dict:
+    proj = server.project
+    job = server.queue.latest(f"extract-{person}")
+    line = _job_line(job, "")
+    folder = proj.faces_dir(person)
+    stamp = _mtime(folder / "alignments.json")
+    if not line and stamp is not None:
+        line = "Faces extracted earlier (Extract again to redo them)."
+    updates: dict[str, Any] = {f"{person}_status": line}
+    key = f"faces-{person}"
+    view = (stamp, order)
+    if stamp is not None and (force or seen.get(key) != list(view)):
+        seen[key] = list(view)
+        crops, paths, total = _faces_in_order(folder, order)
+        shown = f"{total} faces" + (f", the first {len(crops)} in this order" if total > len(crops) else "")
+        label = f"Faces of {person.upper()} ({shown}): click one, then Remove"
+        updates[f"{person}_gallery"] = gr.update(value=[(p, c) for p, c in zip(paths, crops)], label=label)
+        updates[f"{person}_crops"] = crops
+    if new_sources:
+        updates[f"{person}_source"] = _describe_source(proj.source(person))
+    return updates
 
 
 def _faces_in_order(folder: Path, order: str) -> tuple[list[str], list[str], int]:
