@@ -188,3 +188,24 @@ def test_ui_fields_are_config_fields_at_their_defaults():
             assert getattr(forms.config_from_form(type(config), [row], (component.value,)), field) == getattr(
                 config, field
             ), row.flag
+
+
+def test_choices_are_the_configs_literals():
+    # One spelling of every set of choices: the config field's Literal. The checks,
+    # --help's {a,b} and the UI's dropdowns all read it.
+    from facetwin.config import literal_choices
+
+    checked = 0
+    for name, sub in _subparsers(build_parser()).items():
+        sources = COMMANDS.get(name, ([], set()))[0]
+        classes = [type(s) for s in sources if hasattr(s, "__dataclass_fields__")]
+        for action in sub._actions:
+            for cls in classes:
+                choices = literal_choices(cls, action.dest)
+                if choices is not None:
+                    assert list(action.choices) == list(choices), f"{name} {action.option_strings}"
+                    checked += 1
+                    break
+    assert checked >= 10  # detector, face, precision (x3), to, mask, colour, blend, ...
+    with pytest.raises(ValueError, match="blend must be one of alpha, poisson"):
+        ConvertConfig(blend="median")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -10,6 +12,7 @@ from facetwin._check import check_choice, check_number, check_range
 from facetwin.errors import InvalidOptionError
 
 __all__ = [
+    "literal_choices",
     "ExtractConfig",
     "TrainConfig",
     "ConvertConfig",
@@ -20,6 +23,23 @@ __all__ = [
     "DATASET_STEPS",
     "parse_variant",
 ]
+
+
+def literal_choices(cls: type, name: str) -> tuple[str, ...] | None:
+    """The values a field's ``Literal[...]`` annotation allows (the one place they are
+    spelled: the checks, ``--help`` and the UI's dropdowns read them); None otherwise."""
+    return _literals(cls).get(name)
+
+
+@functools.cache
+def _literals(cls: type) -> dict[str, tuple[str, ...]]:
+    hints = typing.get_type_hints(cls)
+    return {name: typing.get_args(hint) for name, hint in hints.items() if typing.get_origin(hint) is Literal}
+
+
+def _check_literals(config: object) -> None:
+    for name, choices in _literals(type(config)).items():
+        check_choice(getattr(config, name), name, list(choices))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +87,7 @@ class ExtractConfig:
     held_out: float = 0.0
 
     def __post_init__(self) -> None:
-        check_choice(self.detector, "detector", ["hog", "yunet"])
+        _check_literals(self)
         check_range(self.hog_upsample, "hog_upsample", low=0, high=3)
         check_range(self.yunet_threshold, "yunet_threshold", low=0, high=1)
         check_range(self.crop_size, "crop_size", low=16, high=4096)
@@ -153,7 +173,7 @@ class TrainConfig:
         from facetwin.models import list_models
 
         check_choice(self.model, "model", list_models())
-        check_choice(self.face, "face", ["inner", "whole"])
+        _check_literals(self)
         check_range(self.batch_size, "batch_size", low=1, high=4096)
         check_range(self.lr, "lr", low=0, high=1, low_open=True)
         check_range(self.beta1, "beta1", low=0, high=1)
@@ -168,7 +188,6 @@ class TrainConfig:
             check_range(self.time_limit, "time_limit", low=0, low_open=True)
         for name in ("preview_every", "save_every", "log_every"):
             check_range(getattr(self, name), name, low=1)
-        check_choice(self.precision, "precision", ["auto", "bf16", "fp32"])
         object.__setattr__(self, "freeze", tuple(self.freeze))
         for part in self.freeze:
             check_choice(part, "freeze", ["encoder"])
@@ -233,18 +252,14 @@ class ConvertConfig:
     side_by_side: bool = False
 
     def __post_init__(self) -> None:
-        check_choice(self.to, "to", ["a", "b"])
+        _check_literals(self)
         if self.coverage is not None:
             check_range(self.coverage, "coverage", low=0.1, high=1.5)
-        check_choice(self.mask, "mask", ["hull", "learned", "both"])
         check_range(self.forehead, "forehead", low=0, high=1)
         check_range(self.erode, "erode", low=-0.25, high=0.25)
         check_range(self.feather, "feather", low=0, high=0.25)
-        check_choice(self.colour, "colour", ["mean", "reinhard", "histogram", "none"])
         check_range(self.colour_smoothing, "colour_smoothing", low=0, high=1, low_open=True)
-        check_choice(self.blend, "blend", ["alpha", "poisson"])
         check_range(self.batch_size, "batch_size", low=1, high=1024)
-        check_choice(self.precision, "precision", ["auto", "bf16", "fp32"])
         check_range(self.crf, "crf", low=0, high=51)
         from facetwin.io.writers import X264_PRESETS
 
@@ -431,7 +446,7 @@ class DetectConfig:
         check_range(self.flip, "flip", low=0, high=1)
         check_range(self.jitter, "jitter", low=0, high=0.25)
         check_number(self.seed, "seed", integral=True)
-        check_choice(self.precision, "precision", ["auto", "bf16", "fp32"])
+        _check_literals(self)
         for name in ("save_every", "log_every"):
             check_range(check_number(getattr(self, name), name, integral=True), name, low=1)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import NamedTuple
 
-from facetwin.faces.detect import DETECTORS
+from facetwin.config import ConvertConfig, DetectConfig, ExtractConfig, TrainConfig, literal_choices
 from facetwin.io.writers import X264_PRESETS
 
 __all__ = [
@@ -57,7 +57,7 @@ def help_text(option: Option, defaults: object) -> str:
 # One option a row, its help below it: not reflowed by the formatter.
 # fmt: off
 EXTRACT_OPTIONS: list[Option] = [
-    Option("detection", "--detector", "detector", {"choices": sorted(DETECTORS)},
+    Option("detection", "--detector", "detector", {},
      "face detector: yunet (OpenCV CNN; finds small and turned faces) or hog (dlib, the original code's)"),
     Option("detection", "--hog-upsample", "hog_upsample", {"type": int, "metavar": "N"},
      "hog only: double the image N times to find faces half as small each time (each costs ~4x)"),
@@ -117,7 +117,7 @@ TRAIN_OPTIONS: list[Option] = [
     Option("model", "--model", "model", {"metavar": "NAME"}, "architecture: " + "{models}"),
     Option("model", "--mask", "mask", {"action": argparse.BooleanOptionalAction},
      "predict a face mask as a 4th output channel (default: the architecture's own choice)"),
-    Option("model", "--face", "face", {"choices": ["inner", "whole"]},
+    Option("model", "--face", "face", {},
      "the part of the face the model learns and paints: whole (chin to forehead, jaw and cheeks) or "
      "inner (brows to lips, the original code's window); extract at --coverage 0.35 for whole faces"),
     Option("length", "--steps", "steps", {"type": int, "metavar": "N"},
@@ -128,7 +128,7 @@ TRAIN_OPTIONS: list[Option] = [
     Option("optimisation", "--lr", "lr", {"type": float, "metavar": "LR"}, "Adam learning rate"),
     Option("optimisation", "--beta1", "beta1", {"type": float, "metavar": "B"}, "Adam beta1"),
     Option("optimisation", "--beta2", "beta2", {"type": float, "metavar": "B"}, "Adam beta2"),
-    Option("optimisation", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+    Option("optimisation", "--precision", "precision", {},
      "bf16 autocast (losses stay float32); auto uses it where the hardware is fast at it"),
     Option("optimisation", "--no-channels-last", "channels_last", {"action": "store_false"},
      "keep tensors channels-first (channels-last is faster with bf16 on CPUs and GPUs)"),
@@ -164,15 +164,15 @@ TRAIN_OPTIONS: list[Option] = [
 # One option a row, its help below it: not reflowed by the formatter.
 # fmt: off
 CONVERT_OPTIONS: list[Option] = [
-    Option("swap", "--to", "to", {"choices": ["a", "b"]},
+    Option("swap", "--to", "to", {},
      "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse"),
     Option("swap", "--coverage", "coverage", {"type": float, "metavar": "F"},
      "models trained before face types only: the training faces' extract --coverage (default 0.625); "
      "newer models record their face window"),
     Option("swap", "--batch-size", "batch_size", {"type": int, "metavar": "N"}, "faces per model call"),
-    Option("swap", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+    Option("swap", "--precision", "precision", {},
      "bf16 autocast for the model; auto uses it where the hardware is fast at it"),
-    Option("mask", "--mask", "mask", {"choices": ["hull", "learned", "both"]},
+    Option("mask", "--mask", "mask", {},
      "hull of the landmarks, the model's learned mask, or both (where both keep the face)"),
     Option("mask", "--forehead", "forehead", {"type": float, "metavar": "F"},
      "extend the hull above the brows by F times the brow-to-chin height"),
@@ -180,11 +180,11 @@ CONVERT_OPTIONS: list[Option] = [
      "shrink the mask by F of the face crop's side (negative grows it)"),
     Option("mask", "--feather", "feather", {"type": float, "metavar": "F"},
      "soften the mask edge (Gaussian sigma, fraction of the crop side)"),
-    Option("blending", "--colour", "colour", {"choices": ["mean", "reinhard", "histogram", "none"]},
+    Option("blending", "--colour", "colour", {},
      "colour correction toward the face being replaced: mean (the original's), reinhard (Lab), histogram, none"),
     Option("blending", "--colour-smoothing", "colour_smoothing", {"type": float, "metavar": "W"},
      "video: weight of each frame in a face's running colour statistics (1 = none; lower is steadier)"),
-    Option("blending", "--blend", "blend", {"choices": ["alpha", "poisson"]},
+    Option("blending", "--blend", "blend", {},
      "feathered alpha compositing, or Poisson (seamless) cloning"),
     Option("output", "--crf", "crf", {"type": int, "metavar": "Q"}, "H.264 quality 0-51, lower is better (18 looks like the input)"),
     Option("output", "--preset", "preset", {"choices": list(X264_PRESETS)}, "H.264 speed preset (slower: smaller files)"),
@@ -192,6 +192,22 @@ CONVERT_OPTIONS: list[Option] = [
      "write input | output | mask side by side, for review"),
 ]
 # fmt: on
+
+
+def _with_choices(table: list[Option], cls: type) -> list[Option]:
+    """The table with each ``Literal`` field's choices read from the config (one spelling)."""
+    out = []
+    for row in table:
+        choices = literal_choices(cls, row.field)
+        if choices is not None and "choices" not in row.kwargs:
+            row = row._replace(kwargs={**row.kwargs, "choices": list(choices)})
+        out.append(row)
+    return out
+
+
+EXTRACT_OPTIONS = _with_choices(EXTRACT_OPTIONS, ExtractConfig)
+TRAIN_OPTIONS = _with_choices(TRAIN_OPTIONS, TrainConfig)
+CONVERT_OPTIONS = _with_choices(CONVERT_OPTIONS, ConvertConfig)
 FLAGS = {field: flag for table in (EXTRACT_OPTIONS, TRAIN_OPTIONS, CONVERT_OPTIONS) for _, flag, field, _, _ in table}
 #: The extraction options that say how faces are found (convert finds them the same way).
 FIND_OPTIONS = [
@@ -225,7 +241,7 @@ DETECT_OPTIONS: list[Option] = [
      "Adam learning rate (warmed up, then a cosine to a tenth at the last step)"),
     Option("optimisation", "--warmup", "warmup", {"type": int, "metavar": "N"}, "steps of learning-rate warm-up"),
     Option("optimisation", "--weight-decay", "weight_decay", {"type": float, "metavar": "W"}, "Adam weight decay"),
-    Option("optimisation", "--precision", "precision", {"choices": ["auto", "bf16", "fp32"]},
+    Option("optimisation", "--precision", "precision", {},
      "bf16 autocast; auto uses it on GPUs with bf16 only (on CPUs this small network is faster in float32)"),
     Option("optimisation", "--no-channels-last", "channels_last", {"action": "store_false"},
      "keep tensors channels-first (channels-last was 2-3x faster on the CPU)"),
@@ -238,4 +254,5 @@ DETECT_OPTIONS: list[Option] = [
     Option("output", "--log-every", "log_every", {"type": int, "metavar": "N"}, "record loss and accuracy every N steps"),
 ]
 # fmt: on
+DETECT_OPTIONS = _with_choices(DETECT_OPTIONS, DetectConfig)
 DETECT_FLAGS = {row.field: row.flag for row in DETECT_OPTIONS}
