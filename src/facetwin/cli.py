@@ -16,6 +16,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -64,6 +65,15 @@ def _add_options(parser: argparse.ArgumentParser, table: list[Option], defaults:
             help=help_text(option, defaults).replace("%", "%%"),
             **option.kwargs,
         )
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device",
+        default="auto",
+        metavar="DEVICE",
+        help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto",
+    )
 
 
 def _config_from(args: argparse.Namespace, cls: type, flags: dict[str, str] = FLAGS) -> Any:
@@ -143,9 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--from-scratch", action="store_true", help="start from random weights instead of the shipped base model"
     )
-    tr.add_argument(
-        "--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto"
-    )
+    _add_device(tr)
     _add_options(tr, TRAIN_OPTIONS, TrainConfig())
 
     pt = sub.add_parser(
@@ -165,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument(
         "--per-person", type=int, metavar="N", help="use at most N faces of each person, evenly spread (default: all)"
     )
-    pt.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_device(pt)
     _add_options(pt, TRAIN_OPTIONS, TrainConfig())
 
     cv = sub.add_parser(
@@ -188,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument(
         "--alignments", metavar="FILE", help="alignments.json from facetwin extract on the same input: use its faces"
     )
-    cv.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_device(cv)
     cv.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(cv, CONVERT_OPTIONS, ConvertConfig())
     _add_options(cv, FIND_OPTIONS, ExtractConfig())
@@ -334,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument(
         "--copy-originals", action="store_true", help="copy the real videos into original/ instead of hard-linking them"
     )
-    ds.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_device(ds)
     ds.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     ds.add_argument(
         "--check",
@@ -417,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"test frames per video, consecutive (0: all of the test part). Default: {evaluation.max_frames}",
     )
-    ev.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_device(ev)
     ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
 
     det = sub.add_parser(
@@ -441,9 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     dtr.add_argument("dataset", metavar="DATASET", help="a folder written by facetwin dataset")
     dtr.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the detector")
     dtr.add_argument("--resume", action="store_true", help="continue the detector in DIR from its last checkpoint")
-    dtr.add_argument(
-        "--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto"
-    )
+    _add_device(dtr)
     _add_options(dtr, DETECT_OPTIONS, DetectConfig())
     dev = det_sub.add_parser(
         "eval",
@@ -468,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="at most N fake frames of each video, evenly spread. Default: all",
     )
     dev.add_argument("--no-probe", dest="probe", action="store_false", help="leave out the watermark probe")
-    dev.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_device(dev)
     dev.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
 
     ui = sub.add_parser(
@@ -500,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="largest upload accepted: 500M, 2G, ... (a path on this machine has no limit). Default: 2G",
     )
-    ui.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda. Default: auto")
+    _add_device(ui)
     ui.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     sharing = ui.add_argument_group("serving others (any --host but 127.0.0.1, ::1, localhost; or --shared)")
     sharing.add_argument(
@@ -898,9 +904,12 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     from facetwin.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
     from facetwin.training.trainer import BASE
 
-    train_config = _config_from(
-        argparse.Namespace(model=args.model, steps=args.steps, batch_size=args.batch_size, seed=args.seed), TrainConfig
-    )
+    try:  # the dataset's own training settings, with the four the command line sets
+        train_config = replace(
+            DatasetConfig().train, model=args.model, steps=args.steps, batch_size=args.batch_size, seed=args.seed
+        )
+    except InvalidOptionError as exc:
+        raise InvalidOptionError(FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
     config = DatasetConfig(
         ladder=_parse_ladder(args.ladder),
         variants=tuple(args.variants),

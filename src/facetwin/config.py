@@ -13,6 +13,8 @@ from facetwin.errors import InvalidOptionError
 
 __all__ = [
     "literal_choices",
+    "MaskMode",
+    "ColourMode",
     "ExtractConfig",
     "TrainConfig",
     "ConvertConfig",
@@ -23,6 +25,12 @@ __all__ = [
     "DATASET_STEPS",
     "parse_variant",
 ]
+
+
+#: Where the conversion's mask comes from, and how its colour is corrected (the conversion's
+#: functions take these too: spelled here once).
+MaskMode = Literal["hull", "learned", "both"]
+ColourMode = Literal["mean", "reinhard", "histogram", "none"]
 
 
 def literal_choices(cls: type, name: str) -> tuple[str, ...] | None:
@@ -222,7 +230,7 @@ class ConvertConfig:
     coverage: float | None = None
     # Mask: "hull" of the landmarks, "learned" (the model's own, if it predicts one), or
     # "both" (where both keep the face).
-    mask: Literal["hull", "learned", "both"] = "hull"
+    mask: MaskMode = "hull"
     # Extend the hull above the brows by this fraction of the brow-to-chin height.
     # forehead 0.2, erode 0 and alpha blending: the output is recognised as the target
     # in 60-73 % of held-out faces instead of 0 % (benchmarks/convert_settings.py).
@@ -233,7 +241,7 @@ class ConvertConfig:
     feather: float = 0.06
     # Colour correction of the swapped face toward the face it replaces: "mean" (the
     # original's), "reinhard" (Lab mean and spread), "histogram", or "none".
-    colour: Literal["mean", "reinhard", "histogram", "none"] = "mean"
+    colour: ColourMode = "mean"
     # Video: weight of each new frame in a face's running colour statistics (1 = no
     # smoothing; smaller is steadier but follows lighting changes more slowly).
     colour_smoothing: float = 0.25

@@ -23,12 +23,13 @@ Modes:
 
 from __future__ import annotations
 
-from typing import Literal
+import typing
 
 import torch
 import torch.nn.functional as F
 
 from facetwin._check import check_choice, check_tensor
+from facetwin.config import ColourMode
 
 __all__ = [
     "COLOUR_MODES",
@@ -40,9 +41,8 @@ __all__ = [
     "transfer_colour",
 ]
 
-ColourMode = Literal["mean", "reinhard", "histogram", "none"]
 #: The choices of ``mode`` for the functions of this module.
-COLOUR_MODES: tuple[str, ...] = ("mean", "reinhard", "histogram", "none")
+COLOUR_MODES: tuple[str, ...] = typing.get_args(ColourMode)
 
 #: Histogram bins; bin k holds values that round to k / 255, one per 8-bit level.
 _BINS = 256

@@ -12,18 +12,18 @@ Everything here is batched torch on any device: no loop over images in Python.
 from __future__ import annotations
 
 import math
-from typing import Literal
+import typing
 
 import torch
 import torch.nn.functional as F
 
 from facetwin._check import check_choice, check_number, check_range, check_tensor
+from facetwin.config import MaskMode
 
 __all__ = ["MASK_MODES", "MaskMode", "landmark_hull_mask", "refine_mask", "combine_masks", "fade_at_edges"]
 
-MaskMode = Literal["hull", "learned", "both"]
 #: The choices of ``combine_masks``.
-MASK_MODES: tuple[str, ...] = ("hull", "learned", "both")
+MASK_MODES: tuple[str, ...] = typing.get_args(MaskMode)
 
 # dlib 68-point scheme: the chin tip and the ten brow points.
 _CHIN = 8
