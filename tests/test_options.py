@@ -209,3 +209,26 @@ def test_choices_are_the_configs_literals():
     assert checked >= 10  # detector, face, precision (x3), to, mask, colour, blend, ...
     with pytest.raises(ValueError, match="blend must be one of alpha, poisson"):
         ConvertConfig(blend="median")
+
+
+def test_each_option_is_declared_on_its_field():
+    # flag, group, help and range live on the field (config.option); the tables are read off them.
+    from facetwin.config import option_spec
+
+    for table, cls in (
+        (EXTRACT_OPTIONS, ExtractConfig),
+        (TRAIN_OPTIONS, TrainConfig),
+        (CONVERT_OPTIONS, ConvertConfig),
+        (DETECT_OPTIONS, DetectConfig),
+    ):
+        for row in table:
+            spec = option_spec(cls, row.field)
+            assert spec is not None and (spec.flag, spec.group, spec.help) == (row.flag, row.group, row.text)
+    # A declared range is the config's check; ints are checked as ints.
+    with pytest.raises(ValueError, match="hog_upsample must be >= 0 and <= 3, got 9"):
+        ExtractConfig(hog_upsample=9)
+    with pytest.raises(ValueError, match="crop_size must be an int"):
+        DetectConfig(crop_size=96.5)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        TrainConfig(lr=0)
+    assert TrainConfig(steps=None).steps is None  # unset stays allowed

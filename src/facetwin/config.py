@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import typing
 from dataclasses import asdict, dataclass, field
@@ -10,8 +11,13 @@ from typing import Any, ClassVar, Literal
 
 from facetwin._check import check_choice, check_number, check_range
 from facetwin.errors import InvalidOptionError
+from facetwin.io.writers import X264_PRESETS
 
 __all__ = [
+    "duration",
+    "option",
+    "option_spec",
+    "OptionSpec",
     "literal_choices",
     "MaskMode",
     "ColourMode",
@@ -25,6 +31,81 @@ __all__ = [
     "DATASET_STEPS",
     "parse_variant",
 ]
+
+
+def duration(text: str) -> float:
+    """'90', '90s', '30m', '2h', '1h30m' -> seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 90, 90s, 30m, 2h or 1h30m)")
+    h, m, sec = (float(g) if g else 0.0 for g in match.groups())
+    return h * 3600 + m * 60 + sec
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A config field's command-line option: flag, help group, help text, allowed range.
+
+    The type, the choices (a ``Literal``), on/off flags (a ``bool``) and lists (a
+    ``tuple``) come from the field's annotation; ``kwargs`` holds what argparse needs
+    beyond that (a metavar, a parsing function). ``facetwin.options`` builds every
+    command's parser and the UI's forms from these.
+    """
+
+    flag: str
+    group: str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def option(
+    default: Any,
+    flag: str,
+    group: str,
+    help: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """A config field with its option declared on it (the one place it is declared)."""
+    spec = OptionSpec(flag, group, help, low, high, low_open, kwargs)
+    return field(default=default, metadata={"option": spec})
+
+
+def option_spec(cls: type, name: str) -> OptionSpec | None:
+    """The option declared on a config field, or None."""
+    found = cls.__dataclass_fields__.get(name)
+    return None if found is None else found.metadata.get("option")
+
+
+def _check_fields(config: object) -> None:
+    """The declared choices and ranges of every field (None: unset, always allowed)."""
+    _check_literals(config)
+    hints = _hints(type(config))
+    for name, spec in _specs(type(config)).items():
+        value = getattr(config, name)
+        if value is None or (spec.low is None and spec.high is None):
+            continue
+        check_range(value, name, low=spec.low, high=spec.high, low_open=spec.low_open)
+        if hints[name] in (int, int | None):
+            check_number(value, name, integral=True)
+
+
+@functools.cache
+def _specs(cls: type) -> dict[str, OptionSpec]:
+    return {name: f.metadata["option"] for name, f in cls.__dataclass_fields__.items() if "option" in f.metadata}
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 #: Where the conversion's mask comes from, and how its colour is corrected (the conversion's
@@ -41,8 +122,7 @@ def literal_choices(cls: type, name: str) -> tuple[str, ...] | None:
 
 @functools.cache
 def _literals(cls: type) -> dict[str, tuple[str, ...]]:
-    hints = typing.get_type_hints(cls)
-    return {name: typing.get_args(hint) for name, hint in hints.items() if typing.get_origin(hint) is Literal}
+    return {name: typing.get_args(hint) for name, hint in _hints(cls).items() if typing.get_origin(hint) is Literal}
 
 
 def _check_literals(config: object) -> None:
@@ -59,55 +139,157 @@ class ExtractConfig:
 
     # Face detector: "yunet" (CNN, finds small and turned faces) or "hog" (dlib,
     # what the original code used).
-    detector: Literal["hog", "yunet"] = "yunet"
+    detector: Literal["hog", "yunet"] = option(
+        "yunet",
+        "--detector",
+        "detection",
+        "face detector: yunet (OpenCV CNN; finds small and turned faces) or hog (dlib, the original code's)",
+    )
     # dlib HOG only: image doublings before detection (finds faces half as small each).
-    hog_upsample: int = 1
+    hog_upsample: int = option(
+        1,
+        "--hog-upsample",
+        "detection",
+        "hog only: double the image N times to find faces half as small each time (each costs ~4x)",
+        metavar="N",
+        low=0,
+        high=3,
+    )
     # YuNet only: minimum confidence.
-    yunet_threshold: float = 0.6
+    yunet_threshold: float = option(
+        0.6,
+        "--yunet-threshold",
+        "detection",
+        "yunet only: minimum detection confidence 0-1",
+        metavar="P",
+        low=0,
+        high=1,
+    )
     # Side of the square aligned crop, pixels.
-    crop_size: int = 256
+    crop_size: int = option(
+        256,
+        "--crop-size",
+        "aligned crops",
+        "side of the square aligned crop in pixels",
+        metavar="PX",
+        low=16,
+        high=4096,
+    )
     # Fraction of the crop side spanned by the mean face (brows to lips, outer brow to
     # outer brow); smaller shows more of the head. 0.35 holds a whole face (chin to
     # forehead) with the margin training's augmentation needs; 0.625 is the original's,
     # enough for the inner face only.
-    coverage: float = 0.35
+    coverage: float = option(
+        0.35,
+        "--coverage",
+        "aligned crops",
+        "fraction of the crop spanned by the inner face (brows to lips); smaller shows more head; 0.35 holds a whole face for training (train --face whole); 0.625 is the original code's framing",
+        metavar="F",
+        low=0.1,
+        high=1.5,
+    )
     # Faces whose detection box is narrower than this many pixels are dropped.
-    min_size: int = 0
+    min_size: int = option(
+        0,
+        "--min-size",
+        "detection",
+        "drop faces whose detection box is narrower than PX pixels (0 keeps all)",
+        metavar="PX",
+        low=0,
+    )
     # Photos of the one person to keep; other faces are dropped. Empty keeps all.
-    ref_faces: tuple[str, ...] = ()
+    ref_faces: tuple[str, ...] = option(
+        (),
+        "--ref-face",
+        "whose faces",
+        "photos of the one person to keep (largest face in each); other people's faces are dropped",
+        metavar="IMG",
+    )
     # Identity distance under which a face counts as the reference person.
-    ref_threshold: float = 0.6
+    ref_threshold: float = option(
+        0.6,
+        "--ref-threshold",
+        "whose faces",
+        "identity distance (dlib ResNet) under which a face is the reference person; lower is stricter",
+        metavar="D",
+        low=0,
+        high=2,
+        low_open=True,
+    )
     # Compute identity vectors for every face (slow: ~75 ms per face on a 2-core CPU).
-    identity: bool = False
+    identity: bool = option(
+        False,
+        "--identity",
+        "whose faces",
+        "store a 128-d identity vector for every face in the alignments file (~75 ms a face on a 2-core CPU)",
+    )
     # Video: search the whole frame every N frames; in between, faces are followed in
     # a small window around their last position.
-    redetect_every: int = 10
+    redetect_every: int = option(
+        10,
+        "--redetect-every",
+        "video",
+        "search the whole frame every N frames; between, faces are followed near their last position",
+        metavar="N",
+        low=1,
+    )
     # Video: smooth landmarks over time (One Euro filter) so crops do not jitter.
-    smooth: bool = True
-    smooth_min_cutoff: float = 1.5
-    smooth_beta: float = 2.0
+    smooth: bool = option(
+        True,
+        "--no-smooth",
+        "video",
+        "do not smooth landmarks over time (crops will jitter)",
+    )
+    smooth_min_cutoff: float = option(
+        1.5,
+        "--smooth-min-cutoff",
+        "video",
+        "smoothing strength at rest (One Euro filter cut-off); lower is steadier but lags more",
+        metavar="HZ",
+        low=0,
+        low_open=True,
+    )
+    smooth_beta: float = option(
+        2.0,
+        "--smooth-beta",
+        "video",
+        "how quickly smoothing lets go when the face moves fast",
+        metavar="B",
+        low=0,
+    )
     # Keep every Nth frame of a video (1 = all).
-    every: int = 1
+    every: int = option(
+        1,
+        "--every",
+        "video",
+        "keep every Nth frame (fewer, more varied training faces)",
+        metavar="N",
+        low=1,
+    )
     # PNG compression level 0-9; 1 is 3-4x faster than 9 for ~10 % larger files.
-    png_compression: int = 1
+    png_compression: int = option(
+        1,
+        "--png-compression",
+        "aligned crops",
+        "PNG compression level; crops are lossless at every level",
+        metavar="0-9",
+        low=0,
+        high=9,
+    )
     # Video: leave out the last fraction of frames, and a second before them, for
     # ``facetwin evaluate`` to test on (0 keeps all).
-    held_out: float = 0.0
+    held_out: float = option(
+        0.0,
+        "--held-out",
+        "video",
+        "leave the last fraction F of the video, and one second before it, unread: facetwin evaluate tests the model there (0.2 matches its default)",
+        metavar="F",
+        low=0,
+        high=0.9,
+    )
 
     def __post_init__(self) -> None:
-        _check_literals(self)
-        check_range(self.hog_upsample, "hog_upsample", low=0, high=3)
-        check_range(self.yunet_threshold, "yunet_threshold", low=0, high=1)
-        check_range(self.crop_size, "crop_size", low=16, high=4096)
-        check_range(self.coverage, "coverage", low=0.1, high=1.5)
-        check_range(self.min_size, "min_size", low=0)
-        check_range(self.ref_threshold, "ref_threshold", low=0, high=2, low_open=True)
-        check_range(self.redetect_every, "redetect_every", low=1)
-        check_range(self.smooth_min_cutoff, "smooth_min_cutoff", low=0, low_open=True)
-        check_range(self.smooth_beta, "smooth_beta", low=0)
-        check_range(self.every, "every", low=1)
-        check_range(self.png_compression, "png_compression", low=0, high=9)
-        check_range(self.held_out, "held_out", low=0, high=0.9)
+        _check_fields(self)
         object.__setattr__(self, "ref_faces", tuple(str(p) for p in self.ref_faces))
 
     def to_json(self) -> dict[str, Any]:
@@ -129,63 +311,248 @@ class TrainConfig:
     """
 
     # Architecture from the registry (facetwin.models.list_models()).
-    model: str = "fast128"
+    model: str = option(
+        "fast128",
+        "--model",
+        "model",
+        "architecture: {models}",
+        metavar="NAME",
+    )
     # The part of the face the model sees and paints: "whole" (chin to forehead, jaw
     # and cheeks included) or "inner" (brows to lips, the original code's window).
-    face: Literal["inner", "whole"] = "whole"
+    face: Literal["inner", "whole"] = option(
+        "whole",
+        "--face",
+        "model",
+        "the part of the face the model learns and paints: whole (chin to forehead, jaw and cheeks) or inner (brows to lips, the original code's window); extract at --coverage 0.35 for whole faces",
+    )
     # Predict a face mask as a 4th channel (None: the architecture's default).
-    mask: bool | None = None
+    mask: bool | None = option(
+        None,
+        "--mask",
+        "model",
+        "predict a face mask as a 4th output channel (default: the architecture's own choice)",
+    )
     # Faces of each person per step. 32: a fast128 step at 32 takes 2.15 s on a 2-core
     # CPU against 3.9 s for fast64 at 64 (the former default), so a short fine-tune from
     # the base gets more updates in the same minutes (docs/BENCHMARKS.md).
-    batch_size: int = 32
+    batch_size: int = option(
+        32,
+        "--batch-size",
+        "optimisation",
+        "faces of each person per step",
+        metavar="N",
+        low=1,
+        high=4096,
+    )
     # Adam, with the original's settings.
-    lr: float = 5e-5
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr: float = option(
+        5e-5,
+        "--lr",
+        "optimisation",
+        "Adam learning rate",
+        metavar="LR",
+        low=0,
+        high=1,
+        low_open=True,
+    )
+    beta1: float = option(
+        0.5,
+        "--beta1",
+        "optimisation",
+        "Adam beta1",
+        metavar="B",
+        low=0,
+        high=1,
+    )
+    beta2: float = option(
+        0.999,
+        "--beta2",
+        "optimisation",
+        "Adam beta2",
+        metavar="B",
+        low=0,
+        high=1,
+    )
     # Loss weights: L1 (the original's), DSSIM, extra weight on eyes and mouth (0 = none;
     # 2 makes those pixels count three times), mask (used when the model predicts one).
-    l1_weight: float = 1.0
-    ssim_weight: float = 0.0
-    eyes_mouth_weight: float = 0.0
-    mask_weight: float = 1.0
+    l1_weight: float = option(
+        1.0,
+        "--l1",
+        "losses",
+        "weight of the L1 loss (the original's)",
+        metavar="W",
+    )
+    ssim_weight: float = option(
+        0.0,
+        "--ssim",
+        "losses",
+        "weight of the DSSIM loss",
+        metavar="W",
+    )
+    eyes_mouth_weight: float = option(
+        0.0,
+        "--eyes-mouth",
+        "losses",
+        "extra weight of eye and mouth pixels (2 makes them count three times)",
+        metavar="W",
+    )
+    mask_weight: float = option(
+        1.0,
+        "--mask-loss",
+        "losses",
+        "weight of the mask loss (models that predict a mask)",
+        metavar="W",
+    )
     # Shift each channel's mean of A's faces to B's (the original did).
-    match_colour: bool = True
+    match_colour: bool = option(
+        True,
+        "--no-match-colour",
+        "augmentation",
+        "do not shift A's mean colour to B's (the original did)",
+    )
     # Stop after this many steps in total, or this many seconds of this run (None: no limit).
-    steps: int | None = None
-    time_limit: float | None = None
+    steps: int | None = option(
+        None,
+        "--steps",
+        "length",
+        "stop when the model has trained N steps in total (counting earlier runs when resuming)",
+        metavar="N",
+    )
+    time_limit: float | None = option(
+        None,
+        "--time",
+        "length",
+        "stop after this much time in this run: 90s, 30m, 2h, 1h30m",
+        type=duration,
+        metavar="T",
+    )
     # Write a preview grid, and save a checkpoint, every N steps.
-    preview_every: int = 100
-    save_every: int = 500
+    preview_every: int = option(
+        100,
+        "--preview-every",
+        "output",
+        "write a preview grid every N steps",
+        metavar="N",
+    )
+    save_every: int = option(
+        500,
+        "--save-every",
+        "output",
+        "save a checkpoint every N steps",
+        metavar="N",
+    )
     # Log losses (and refresh history.csv, loss.png) every N steps.
-    log_every: int = 10
+    log_every: int = option(
+        10,
+        "--log-every",
+        "output",
+        "record losses in history.csv every N steps",
+        metavar="N",
+    )
     # Also write TensorBoard event files to MODEL_DIR/tensorboard (needs the
     # `facetwin[tensorboard]` extra).
-    tensorboard: bool = False
-    seed: int = 0
+    tensorboard: bool = option(
+        False,
+        "--tensorboard",
+        "output",
+        "also log to DIR/tensorboard for TensorBoard (pip install 'facetwin[tensorboard]')",
+    )
+    seed: int = option(
+        0,
+        "--seed",
+        "optimisation",
+        "random seed (batches, augmentation)",
+        metavar="N",
+    )
     # "auto": bf16 autocast where the hardware has fast bf16 (CUDA, or CPUs with AMX/AVX512-BF16).
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
-    channels_last: bool = True
-    compile: bool = False
+    precision: Literal["auto", "bf16", "fp32"] = option(
+        "auto",
+        "--precision",
+        "optimisation",
+        "bf16 autocast (losses stay float32); auto uses it where the hardware is fast at it",
+    )
+    channels_last: bool = option(
+        True,
+        "--no-channels-last",
+        "optimisation",
+        "keep tensors channels-first (channels-last is faster with bf16 on CPUs and GPUs)",
+    )
+    compile: bool = option(
+        False,
+        "--compile",
+        "optimisation",
+        "compile the model with torch.compile (slow start, faster steps on GPUs)",
+    )
     # Parts to keep fixed: () or ("encoder",).
-    freeze: tuple[str, ...] = ()
+    freeze: tuple[str, ...] = option(
+        (),
+        "--freeze",
+        "optimisation",
+        "keep these parts fixed (with --init-from: reuse a trained encoder as it is)",
+        choices=["encoder"],
+    )
     # Random transform and warp settings.
-    rotation: float = 10.0
-    zoom: float = 0.05
-    shift: float = 0.05
-    flip: float = 0.4
-    warp_sigma: float = 5 / 256
-    colour_jitter: float = 0.05
+    rotation: float = option(
+        10.0,
+        "--rotation",
+        "augmentation",
+        "random rotation range, degrees",
+        metavar="DEG",
+        low=0,
+        high=180,
+    )
+    zoom: float = option(
+        0.05,
+        "--zoom",
+        "augmentation",
+        "random zoom range (0.05 = +-5 %)",
+        metavar="F",
+        low=0,
+        high=0.5,
+    )
+    shift: float = option(
+        0.05,
+        "--shift",
+        "augmentation",
+        "random shift range, fraction of the face",
+        metavar="F",
+        low=0,
+        high=0.5,
+    )
+    flip: float = option(
+        0.4,
+        "--flip",
+        "augmentation",
+        "probability of a horizontal flip",
+        metavar="P",
+        low=0,
+        high=1,
+    )
+    warp_sigma: float = option(
+        5 / 256,
+        "--warp",
+        "augmentation",
+        "random warp noise, fraction of the face side (5/256 is the original's 5 px)",
+        metavar="F",
+        low=0,
+        high=0.2,
+    )
+    colour_jitter: float = option(
+        0.05,
+        "--colour-jitter",
+        "augmentation",
+        "random brightness, contrast and saturation range",
+        metavar="F",
+        low=0,
+        high=0.5,
+    )
 
     def __post_init__(self) -> None:
         from facetwin.models import list_models
 
         check_choice(self.model, "model", list_models())
-        _check_literals(self)
-        check_range(self.batch_size, "batch_size", low=1, high=4096)
-        check_range(self.lr, "lr", low=0, high=1, low_open=True)
-        check_range(self.beta1, "beta1", low=0, high=1)
-        check_range(self.beta2, "beta2", low=0, high=1)
+        _check_fields(self)
         for name in ("l1_weight", "ssim_weight", "eyes_mouth_weight", "mask_weight"):
             check_range(getattr(self, name), name, low=0)
         if self.l1_weight == 0 and self.ssim_weight == 0:
@@ -199,12 +566,6 @@ class TrainConfig:
         object.__setattr__(self, "freeze", tuple(self.freeze))
         for part in self.freeze:
             check_choice(part, "freeze", ["encoder"])
-        check_range(self.rotation, "rotation", low=0, high=180)
-        check_range(self.zoom, "zoom", low=0, high=0.5)
-        check_range(self.shift, "shift", low=0, high=0.5)
-        check_range(self.flip, "flip", low=0, high=1)
-        check_range(self.warp_sigma, "warp_sigma", low=0, high=0.2)
-        check_range(self.colour_jitter, "colour_jitter", low=0, high=0.5)
 
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -224,53 +585,136 @@ class ConvertConfig:
 
     # Whose face the output shows: "a" puts person A's face on B (B's faces go through
     # decoder A), "b" the reverse.
-    to: Literal["a", "b"] = "a"
+    to: Literal["a", "b"] = option(
+        "a",
+        "--to",
+        "swap",
+        "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse",
+    )
     # Models from before face types only (they did not record their window): the
     # training faces' extract --coverage. None: 0.625, the default of those days.
-    coverage: float | None = None
+    coverage: float | None = option(
+        None,
+        "--coverage",
+        "swap",
+        "models trained before face types only: the training faces' extract --coverage (default 0.625); newer models record their face window",
+        metavar="F",
+    )
     # Mask: "hull" of the landmarks, "learned" (the model's own, if it predicts one), or
     # "both" (where both keep the face).
-    mask: MaskMode = "hull"
+    mask: MaskMode = option(
+        "hull",
+        "--mask",
+        "mask",
+        "hull of the landmarks, the model's learned mask, or both (where both keep the face)",
+    )
     # Extend the hull above the brows by this fraction of the brow-to-chin height.
     # forehead 0.2, erode 0 and alpha blending: the output is recognised as the target
     # in 60-73 % of held-out faces instead of 0 % (benchmarks/convert_settings.py).
-    forehead: float = 0.2
+    forehead: float = option(
+        0.2,
+        "--forehead",
+        "mask",
+        "extend the hull above the brows by F times the brow-to-chin height",
+        metavar="F",
+        low=0,
+        high=1,
+    )
     # Shrink (> 0) or grow (< 0) the mask, then soften its edge (Gaussian sigma); both
     # as fractions of the crop side.
-    erode: float = 0.0
-    feather: float = 0.06
+    erode: float = option(
+        0.0,
+        "--erode",
+        "mask",
+        "shrink the mask by F of the face crop's side (negative grows it)",
+        metavar="F",
+        low=-0.25,
+        high=0.25,
+    )
+    feather: float = option(
+        0.06,
+        "--feather",
+        "mask",
+        "soften the mask edge (Gaussian sigma, fraction of the crop side)",
+        metavar="F",
+        low=0,
+        high=0.25,
+    )
     # Colour correction of the swapped face toward the face it replaces: "mean" (the
     # original's), "reinhard" (Lab mean and spread), "histogram", or "none".
-    colour: ColourMode = "mean"
+    colour: ColourMode = option(
+        "mean",
+        "--colour",
+        "blending",
+        "colour correction toward the face being replaced: mean (the original's), reinhard (Lab), histogram, none",
+    )
     # Video: weight of each new frame in a face's running colour statistics (1 = no
     # smoothing; smaller is steadier but follows lighting changes more slowly).
-    colour_smoothing: float = 0.25
+    colour_smoothing: float = option(
+        0.25,
+        "--colour-smoothing",
+        "blending",
+        "video: weight of each frame in a face's running colour statistics (1 = none; lower is steadier)",
+        metavar="W",
+        low=0,
+        high=1,
+        low_open=True,
+    )
     # "alpha": feathered alpha compositing; "poisson": seamless (gradient-domain) cloning.
     # Poisson hides the seam best but carries the old face's colours and shading into
     # the new one, which made swaps read as the source person.
-    blend: Literal["alpha", "poisson"] = "alpha"
+    blend: Literal["alpha", "poisson"] = option(
+        "alpha",
+        "--blend",
+        "blending",
+        "feathered alpha compositing, or Poisson (seamless) cloning",
+    )
     # Faces per call of the model.
-    batch_size: int = 16
+    batch_size: int = option(
+        16,
+        "--batch-size",
+        "swap",
+        "faces per model call",
+        metavar="N",
+        low=1,
+        high=1024,
+    )
     # "auto": bf16 where the hardware computes it fast.
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    precision: Literal["auto", "bf16", "fp32"] = option(
+        "auto",
+        "--precision",
+        "swap",
+        "bf16 autocast for the model; auto uses it where the hardware is fast at it",
+    )
     # Video output: H.264 quality (lower is better; 18 looks like the input) and speed.
-    crf: int = 18
-    preset: str = "veryfast"
+    crf: int = option(
+        18,
+        "--crf",
+        "output",
+        "H.264 quality 0-51, lower is better (18 looks like the input)",
+        metavar="Q",
+        low=0,
+        high=51,
+    )
+    preset: str = option(
+        "veryfast",
+        "--preset",
+        "output",
+        "H.264 speed preset (slower: smaller files)",
+        choices=X264_PRESETS,
+    )
     # Write input | output | mask side by side, for review.
-    side_by_side: bool = False
+    side_by_side: bool = option(
+        False,
+        "--side-by-side",
+        "output",
+        "write input | output | mask side by side, for review",
+    )
 
     def __post_init__(self) -> None:
-        _check_literals(self)
+        _check_fields(self)
         if self.coverage is not None:
             check_range(self.coverage, "coverage", low=0.1, high=1.5)
-        check_range(self.forehead, "forehead", low=0, high=1)
-        check_range(self.erode, "erode", low=-0.25, high=0.25)
-        check_range(self.feather, "feather", low=0, high=0.25)
-        check_range(self.colour_smoothing, "colour_smoothing", low=0, high=1, low_open=True)
-        check_range(self.batch_size, "batch_size", low=1, high=1024)
-        check_range(self.crf, "crf", low=0, high=51)
-        from facetwin.io.writers import X264_PRESETS
-
         check_choice(self.preset, "preset", X264_PRESETS)
 
     def to_json(self) -> dict[str, Any]:
@@ -388,49 +832,171 @@ class DetectConfig:
 
     # Side of the square face crop the detector sees, pixels. 96 against 64 and 128:
     # docs/design.md ("Detector") has the measurements.
-    crop_size: int = 96
+    crop_size: int = option(
+        96,
+        "--crop-size",
+        "detector",
+        "side of the square face crop the detector sees",
+        metavar="PX",
+        low=32,
+        high=512,
+    )
     # The face box is enlarged this much around its centre before cropping, as
     # FaceForensics++ cuts its faces (1.3), so the crop holds the blend's edge and some
     # of the untouched face around it.
-    box_scale: float = 1.3
+    box_scale: float = option(
+        1.3,
+        "--box-scale",
+        "detector",
+        "enlarge each face box F times around its centre before cropping (FaceForensics++: 1.3)",
+        metavar="F",
+        low=1.0,
+        high=3.0,
+    )
     # Channels of the first stage; each of the four stages doubles them.
-    width: int = 24
+    width: int = option(
+        24,
+        "--width",
+        "detector",
+        "channels of the network's first stage (doubled by each of its four stages)",
+        metavar="N",
+        low=4,
+        high=256,
+    )
     # Compression levels (and variants) to train on; empty: the dataset's lossless level,
     # so that the other levels test how the detector carries across compression.
-    train_levels: tuple[str, ...] = ()
+    train_levels: tuple[str, ...] = option(
+        (),
+        "--train-levels",
+        "data",
+        "compression levels or variants to train on (the others then test how the detector carries across compression; none given: the dataset's lossless level)",
+        metavar="LEVEL",
+    )
     # At most this many frames of each fake video (and the same frames of its real
     # video), evenly spread; None: every labelled frame.
-    frames_per_video: int | None = None
+    frames_per_video: int | None = option(
+        None,
+        "--frames-per-video",
+        "data",
+        "at most N fake frames of each video (and the same real frames), evenly spread; default: all",
+        metavar="N",
+    )
     # Stop after this many steps in total, or this many seconds of this run.
-    steps: int | None = 600
-    time_limit: float | None = None
+    steps: int | None = option(
+        600,
+        "--steps",
+        "length",
+        "stop when the detector has trained N steps in total (counting earlier runs when resuming)",
+        metavar="N",
+    )
+    time_limit: float | None = option(
+        None,
+        "--time",
+        "length",
+        "stop after this much time in this run: 90s, 30m, 2h (alone, it replaces the step limit)",
+        type=duration,
+        metavar="T",
+    )
     # Crops per step, half fake and half real (a balanced batch whatever the counts).
-    batch_size: int = 32
+    batch_size: int = option(
+        32,
+        "--batch-size",
+        "optimisation",
+        "crops per step, half fake and half real",
+        metavar="N",
+        low=2,
+        high=4096,
+    )
     # Adam; the learning rate warms up linearly over ``warmup`` steps, then follows a
     # cosine to a tenth of itself at ``steps`` (constant when only a time limit is set).
-    lr: float = 2e-3
-    warmup: int = 20
-    weight_decay: float = 0.0
+    lr: float = option(
+        2e-3,
+        "--lr",
+        "optimisation",
+        "Adam learning rate (warmed up, then a cosine to a tenth at the last step)",
+        metavar="LR",
+        low=0,
+        high=1,
+        low_open=True,
+    )
+    warmup: int = option(
+        20,
+        "--warmup",
+        "optimisation",
+        "steps of learning-rate warm-up",
+        metavar="N",
+        low=0,
+    )
+    weight_decay: float = option(
+        0.0,
+        "--weight-decay",
+        "optimisation",
+        "Adam weight decay",
+        metavar="W",
+        low=0,
+        high=1,
+    )
     # Augmentation: horizontal flip probability, and a random shift by whole pixels of up
     # to this fraction of the crop (no resampling: interpolation would blur away the
     # fine detail a swap leaves).
-    flip: float = 0.5
-    jitter: float = 0.06
-    seed: int = 0
+    flip: float = option(
+        0.5,
+        "--flip",
+        "augmentation",
+        "probability of a horizontal flip",
+        metavar="P",
+        low=0,
+        high=1,
+    )
+    jitter: float = option(
+        0.06,
+        "--jitter",
+        "augmentation",
+        "random shift by whole pixels, up to this fraction of the crop",
+        metavar="F",
+        low=0,
+        high=0.25,
+    )
+    seed: int = option(
+        0,
+        "--seed",
+        "optimisation",
+        "random seed (weights, batches, augmentation)",
+        metavar="N",
+    )
     # "auto": bf16 autocast where the hardware computes it fast.
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
-    channels_last: bool = True
+    precision: Literal["auto", "bf16", "fp32"] = option(
+        "auto",
+        "--precision",
+        "optimisation",
+        "bf16 autocast; auto uses it on GPUs with bf16 only (on CPUs this small network is faster in float32)",
+    )
+    channels_last: bool = option(
+        True,
+        "--no-channels-last",
+        "optimisation",
+        "keep tensors channels-first (channels-last was 2-3x faster on the CPU)",
+    )
     # Save a checkpoint (and score the validation pairs) every N steps; log every N steps.
-    save_every: int = 200
-    log_every: int = 10
+    save_every: int = option(
+        200,
+        "--save-every",
+        "output",
+        "save a checkpoint and score the validation pairs every N steps",
+        metavar="N",
+    )
+    log_every: int = option(
+        10,
+        "--log-every",
+        "output",
+        "record loss and accuracy every N steps",
+        metavar="N",
+    )
 
     #: Fields that define the network; they cannot change once a detector folder exists.
     ARCHITECTURE: ClassVar[tuple[str, ...]] = ("crop_size", "box_scale", "width")
 
     def __post_init__(self) -> None:
-        check_range(check_number(self.crop_size, "crop_size", integral=True), "crop_size", low=32, high=512)
-        check_range(self.box_scale, "box_scale", low=1.0, high=3.0)
-        check_range(check_number(self.width, "width", integral=True), "width", low=4, high=256)
         if isinstance(self.train_levels, str):
             raise InvalidOptionError("train_levels", self.train_levels, "a list of level names such as ['c0']")
         object.__setattr__(self, "train_levels", tuple(self.train_levels))
@@ -447,14 +1013,8 @@ class DetectConfig:
             check_range(self.time_limit, "time_limit", low=0, low_open=True)
         if self.steps is None and self.time_limit is None:
             raise InvalidOptionError("steps", None, "given, or time_limit: how long should training run")
-        check_range(check_number(self.batch_size, "batch_size", integral=True), "batch_size", low=2, high=4096)
-        check_range(self.lr, "lr", low=0, high=1, low_open=True)
-        check_range(check_number(self.warmup, "warmup", integral=True), "warmup", low=0)
-        check_range(self.weight_decay, "weight_decay", low=0, high=1)
-        check_range(self.flip, "flip", low=0, high=1)
-        check_range(self.jitter, "jitter", low=0, high=0.25)
         check_number(self.seed, "seed", integral=True)
-        _check_literals(self)
+        _check_fields(self)
         for name in ("save_every", "log_every"):
             check_range(check_number(getattr(self, name), name, integral=True), name, low=1)
 
