@@ -29,6 +29,7 @@ from facetwin.options import (
     CONVERT_OPTIONS,
     DETECT_FLAGS,
     DETECT_OPTIONS,
+    EVALUATE_OPTIONS,
     EXTRACT_OPTIONS,
     FIND_OPTIONS,
     FLAGS,
@@ -400,31 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the reports. Default: MODEL_DIR/evaluation, "
         "or evaluation/ beside the pair list (in the dataset folder)",
     )
-    evaluation = EvaluateConfig()
-    ev.add_argument(
-        "--held-out",
-        dest="held_out",
-        type=float,
-        default=evaluation.held_out,
-        metavar="F",
-        help=f"the last fraction of each video to test on. Default: {evaluation.held_out}",
-    )
-    ev.add_argument(
-        "--gap",
-        dest="gap_seconds",
-        type=float,
-        default=evaluation.gap_seconds,
-        metavar="S",
-        help=f"seconds between the training part and the test part. Default: {evaluation.gap_seconds}",
-    )
-    ev.add_argument(
-        "--max-frames",
-        dest="max_frames",
-        type=int,
-        default=evaluation.max_frames,
-        metavar="N",
-        help=f"test frames per video, consecutive (0: all of the test part). Default: {evaluation.max_frames}",
-    )
+    _add_options(ev, EVALUATE_OPTIONS, EvaluateConfig())
     _add_device(ev)
     ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
 
@@ -970,7 +947,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if len(one) < 3:
         missing = [f"--{name}" for name in ("model", "a", "b") if getattr(args, name) is None]
         raise MissingOptionError(missing, ("--model", "--a", "--b"), "or give --pairs")
-    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap_seconds, max_frames=args.max_frames)
+    config = _config_from(args, EvaluateConfig, {row.field: row.flag for row in EVALUATE_OPTIONS})
     sources = gallery_sources(args.gallery)
     output = Path(args.output) if args.output else Path(args.model) / "evaluation"
     bar = _Bars(not args.quiet)
@@ -1005,7 +982,7 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
         write_pairs_report,
     )
 
-    config = EvaluateConfig(held_out=args.held_out, gap_seconds=args.gap_seconds, max_frames=args.max_frames)
+    config = _config_from(args, EvaluateConfig, {row.field: row.flag for row in EVALUATE_OPTIONS})
     pairs = load_pairs(args.pairs, videos=args.videos)
     sources = gallery_sources(args.gallery)
     where = Path(args.pairs)

@@ -727,18 +727,34 @@ class ConvertConfig:
 @dataclass(frozen=True, kw_only=True)
 class EvaluateConfig:
     # The last fraction of each video is the test part; training should stop a gap before it.
-    held_out: float = 0.2
-    gap_seconds: float = 1.0
+    held_out: float = option(
+        0.2,
+        "--held-out",
+        "test part",
+        "the last fraction of each video to test on",
+        metavar="F",
+        low=0,
+        high=0.9,
+        low_open=True,
+    )
+    gap_seconds: float = option(
+        1.0, "--gap", "test part", "seconds between the training part and the test part", metavar="S", low=0
+    )
     # Test frames per video, consecutive from the start of the test part (temporal
     # metrics need neighbours); 0 takes all.
-    max_frames: int = 90
+    max_frames: int = option(
+        90,
+        "--max-frames",
+        "test part",
+        "test frames per video, consecutive (0: all of the test part)",
+        metavar="N",
+        low=0,
+    )
     # Frames of each training part whose identity vectors make the person's mean.
     reference_frames: int = 24
 
     def __post_init__(self) -> None:
-        check_range(self.held_out, "held_out", low=0, high=0.9, low_open=True)
-        check_range(self.gap_seconds, "gap_seconds", low=0)
-        check_range(self.max_frames, "max_frames", low=0)
+        _check_fields(self)
         check_range(self.reference_frames, "reference_frames", low=1)
 
 

@@ -14,7 +14,7 @@ import types
 import typing
 from typing import Literal, NamedTuple
 
-from facetwin.config import ConvertConfig, DetectConfig, ExtractConfig, TrainConfig, duration
+from facetwin.config import ConvertConfig, DetectConfig, EvaluateConfig, ExtractConfig, TrainConfig, duration
 
 __all__ = [
     "Option",
@@ -25,6 +25,8 @@ __all__ = [
     "FLAGS",
     "DETECT_OPTIONS",
     "DETECT_FLAGS",
+    "EVALUATE_OPTIONS",
+    "options_of",
     "duration",
     "help_text",
 ]
@@ -99,6 +101,7 @@ EXTRACT_OPTIONS = options_of(ExtractConfig)
 TRAIN_OPTIONS = options_of(TrainConfig)
 CONVERT_OPTIONS = options_of(ConvertConfig)
 DETECT_OPTIONS = options_of(DetectConfig)
+EVALUATE_OPTIONS = options_of(EvaluateConfig)
 FLAGS = {field: flag for table in (EXTRACT_OPTIONS, TRAIN_OPTIONS, CONVERT_OPTIONS) for _, flag, field, _, _ in table}
 
 #: The extraction options that say how faces are found (convert finds them the same way).
