@@ -9,6 +9,11 @@ same watermark) is read two ways:
   fakes' encoder and settings, no watermark, no provenance). Built under ``--work`` with
   hard links; the dataset itself is not touched.
 
+And a control, **mark-only**: each "fake" is its target's real video with the mark (the
+dataset's marked original), each real the same video without it, so the mark is the only
+difference a detector could learn (train it on a lossy level: format 1's lossless
+original was the source file itself, another codec).
+
 For each, the baseline detector (``facetwin detect train``, from scratch, on the lossless
 level unless ``--train-levels``) is trained and tested (``facetwin detect eval``) with
 the shortcut probe, on the dataset's own split and, with ``--folds``, once for every
@@ -101,6 +106,16 @@ def make_view(dataset: Path, view: Path, *, design: str, unmarked: Path | None) 
     else:
         link_tree(unmarked, view / "original")
         manifest["version"] = 1  # originals without the mark: the probe adds it to them
+    if design == "mark-only":
+        # The control: each "fake" is its target's real video with the mark (the dataset's
+        # marked original), each real the same video without it. Can the detector learn the
+        # mark when it is the only difference? (Lossy levels only: format 1's lossless
+        # original was the source file, another codec.)
+        for name, entry in manifest["pairs"].items():
+            for level, crf in manifest["settings"]["ladder"].items():
+                fake = view / "manipulated" / "facetwin" / level / f"{name}.mp4"
+                fake.unlink(missing_ok=True)
+                link_tree_file(dataset / "original" / level / entry["target"], fake)
     (view / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return view
 
@@ -244,17 +259,43 @@ def print_tables(reports: dict[str, list[dict[str, Any]]]) -> None:
                 f"{mean([p['watermark']['fake'] for p in probes])} -> "
                 f"{mean([p['watermark']['fake_changed'] for p in probes])} |"
             )
+    print("\nEach run: the test pairs, frame AUC per level, the largest share of decisions the mark changed")
+    print("| design | test pairs | " + " | ".join(levels) + " | decisions changed (max) | train s (CPU s) |")
+    print("|---|---|" + "---|" * len(levels) + "---|---|")
+    for design, runs in reports.items():
+        for r in runs:
+            aucs = " | ".join(f"{r['levels'][lvl]['frames']['auc']:.3f}" for lvl in levels)
+            bench = r.get("benchmark", {})
+            print(
+                f"| {design} | {', '.join(r['split']['pairs'])} | {aucs} | "
+                f"{r['probe']['decisions_changed_max']:.3f} | {bench.get('train_wall_s')} ({bench.get('train_cpu_s')}) |"
+            )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", type=Path, required=True, help="a folder written by facetwin dataset (format 2)")
     parser.add_argument("--work", type=Path, required=True, help="views, detectors and reports go here")
-    parser.add_argument("--folds", action="store_true", help="every group of pairs as the test set once")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        nargs="?",
+        const=0,
+        default=None,
+        metavar="N",
+        help="each group of pairs as the test set once (the first N groups; all without N)",
+    )
+    parser.add_argument("--report-only", action="store_true", help="print the tables of the runs already done")
     parser.add_argument("--steps", type=int, default=DetectConfig.steps, help="detector training steps")
     parser.add_argument("--frames", type=int, default=None, help="at most this many frames a video")
     parser.add_argument("--train-levels", nargs="*", default=[], help="levels to train on (default: lossless)")
-    parser.add_argument("--designs", nargs="*", default=["before", "after"], choices=["before", "after"])
+    parser.add_argument(
+        "--designs",
+        nargs="*",
+        default=["before", "after"],
+        choices=["before", "after", "mark-only"],
+        help="mark-only: the control where the mark is the only difference (train on c23)",
+    )
     parser.add_argument("--no-checks", action="store_true", help="skip the dataset's own checks")
     args = parser.parse_args()
     dataset, work = args.dataset.resolve(), args.work.resolve()
@@ -264,16 +305,25 @@ def main() -> int:
         print_checks(dataset)
     config = DetectConfig(steps=args.steps, frames_per_video=args.frames, train_levels=tuple(args.train_levels))
     tag = "+".join(args.train_levels) or "lossless"
-    unmarked = unmarked_originals(dataset, work / "unmarked") if "before" in args.designs else None
-    runs = folds(dataset) if args.folds else [None]
+    unmarked = unmarked_originals(dataset, work / "unmarked") if {"before", "mark-only"} & set(args.designs) else None
+    print(f"detector: {config.steps} steps on {tag}, frames per video {config.frames_per_video or 'all'}")
+    runs = [None] if args.folds is None else folds(dataset)[: args.folds or None]
     print(f"\n{len(runs)} split(s); splits of the dataset itself: {dict(dataset_splits(dataset))}", flush=True)
     reports: dict[str, list[dict[str, Any]]] = {}
     for design in args.designs:
         view = make_view(dataset, work / "views" / design, design=design, unmarked=unmarked)
         for i, split in enumerate(runs):
             name = f"{design}_{tag}_{'own' if split is None else f'fold{i}'}"
+            if args.report_only:
+                path = work / "reports" / f"{name}.json"
+                if path.exists():
+                    reports.setdefault(design, []).append(json.loads(path.read_text()))
+                continue
             set_splits(view, split, dataset)
             reports.setdefault(design, []).append(run_detector(view, work, name, config, work / "crops" / design))
+    if not reports:
+        print("no detector runs yet")
+        return 1
     print_tables(reports)
     return 0
 
