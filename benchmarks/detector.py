@@ -288,6 +288,8 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true", help="print the tables of the runs already done")
     parser.add_argument("--steps", type=int, default=DetectConfig.steps, help="detector training steps")
     parser.add_argument("--frames", type=int, default=None, help="at most this many frames a video")
+    parser.add_argument("--crop-size", type=int, default=DetectConfig.crop_size, help="detector crop side, px")
+    parser.add_argument("--batch-size", type=int, default=DetectConfig.batch_size, help="crops per step")
     parser.add_argument("--train-levels", nargs="*", default=[], help="levels to train on (default: lossless)")
     parser.add_argument(
         "--designs",
@@ -303,8 +305,16 @@ def main() -> int:
         raise SystemExit(f"{dataset}: a dataset of format 2 is needed (marked originals)")
     if not args.no_checks:
         print_checks(dataset)
-    config = DetectConfig(steps=args.steps, frames_per_video=args.frames, train_levels=tuple(args.train_levels))
-    tag = "+".join(args.train_levels) or "lossless"
+    config = DetectConfig(
+        steps=args.steps,
+        frames_per_video=args.frames,
+        train_levels=tuple(args.train_levels),
+        crop_size=args.crop_size,
+        batch_size=args.batch_size,
+    )
+    tag = ("+".join(args.train_levels) or "lossless") + (
+        "" if args.crop_size == DetectConfig.crop_size else f"_{args.crop_size}px"
+    )
     unmarked = unmarked_originals(dataset, work / "unmarked") if {"before", "mark-only"} & set(args.designs) else None
     print(f"detector: {config.steps} steps on {tag}, frames per video {config.frames_per_video or 'all'}")
     runs = [None] if args.folds is None else folds(dataset)[: args.folds or None]
@@ -320,7 +330,9 @@ def main() -> int:
                     reports.setdefault(design, []).append(json.loads(path.read_text()))
                 continue
             set_splits(view, split, dataset)
-            reports.setdefault(design, []).append(run_detector(view, work, name, config, work / "crops" / design))
+            reports.setdefault(design, []).append(
+                run_detector(view, work, name, config, work / "crops" / f"{design}_{tag}")
+            )
     if not reports:
         print("no detector runs yet")
         return 1
