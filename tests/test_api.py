@@ -148,8 +148,8 @@ def _sample_error(cls):
 
 
 def test_every_error_survives_a_process_boundary():
-    import multiprocessing
     import copy  # copies through __reduce__, as a process pool sends an error back
+    import multiprocessing
 
     from facetwin import errors
 

@@ -497,7 +497,7 @@ def test_train_interrupted_says_what_the_folder_holds(capsys, tmp_path, monkeypa
     "argv, flag",
     [
         (["train", "a", "b", "-o", "m", "--steps", "0"], "--steps must be >= 1"),
-        (["dataset", "x", "-o", "d", "--jobs", "0"], "--jobs must be 1 or more"),
+        (["dataset", "x", "-o", "d", "--jobs", "0"], "--jobs must be >= 1, got 0"),
         (["evaluate", "--pairs", "x", "--held-out", "5"], "--held-out must be > 0"),
     ],
 )

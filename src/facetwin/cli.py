@@ -27,6 +27,7 @@ from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError
 from facetwin.io.images import set_max_pixels
 from facetwin.options import (
     CONVERT_OPTIONS,
+    DATASET_OPTIONS,
     DETECT_FLAGS,
     DETECT_OPTIONS,
     EVALUATE_OPTIONS,
@@ -77,8 +78,12 @@ def _add_device(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _config_from(args: argparse.Namespace, cls: type, flags: dict[str, str] = FLAGS) -> Any:
-    fields = cls.__dataclass_fields__
+def _config_from(
+    args: argparse.Namespace, cls: type, flags: dict[str, str] = FLAGS, table: list[Option] | None = None
+) -> Any:
+    """``cls`` with the options given (``table``'s only, when the command has other
+    arguments of the same names); unset options keep the config's defaults."""
+    fields = cls.__dataclass_fields__ if table is None else {row.field for row in table}
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     try:
         return cls(**given)
@@ -314,34 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KIND:AMOUNT",
         help="also write degraded copies of fakes and originals: resize:F, blur:SIGMA, noise:STD (repeatable)",
     )
-    ds.add_argument(
-        "--variant-level",
-        default=dataset.variant_level,
-        metavar="LEVEL",
-        help=f"the ladder level the variants are compressed at. Default: {dataset.variant_level}",
-    )
-    ds.add_argument(
-        "--seed",
-        type=int,
-        default=dataset.seed,
-        metavar="N",
-        help=f"seed of every random choice. Default: {dataset.seed}",
-    )
-    ds.add_argument(
-        "--jobs",
-        type=int,
-        default=dataset.jobs,
-        metavar="N",
-        help=f"pairs at the same time on this machine (cores are shared out). Default: {dataset.jobs}",
-    )
+    _add_options(ds, DATASET_OPTIONS, dataset)
     ds.add_argument(
         "--ray",
         metavar="ADDRESS",
         help="run pairs on a Ray cluster (pip install 'facetwin[ray]'), one GPU each where there are "
         "GPUs; DIR must be on storage every node sees",
-    )
-    ds.add_argument(
-        "--copy-originals", action="store_true", help="copy the real videos into original/ instead of hard-linking them"
     )
     _add_device(ds)
     ds.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
@@ -881,19 +864,17 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     from facetwin.dataset import DatasetConfig, check_pair, generate_dataset, read_pairs
     from facetwin.training.trainer import BASE
 
+    settings = _config_from(args, DatasetConfig, {row.field: row.flag for row in DATASET_OPTIONS}, DATASET_OPTIONS)
     try:  # the dataset's own training settings, with the four the command line sets
         train_config = replace(
-            DatasetConfig().train, model=args.model, steps=args.steps, batch_size=args.batch_size, seed=args.seed
+            settings.train, model=args.model, steps=args.steps, batch_size=args.batch_size, seed=settings.seed
         )
     except InvalidOptionError as exc:
         raise InvalidOptionError(FLAGS.get(exc.name, exc.name), exc.value, exc.expected) from None
-    config = DatasetConfig(
+    config = replace(
+        settings,
         ladder=_parse_ladder(args.ladder),
         variants=tuple(args.variants),
-        variant_level=args.variant_level,
-        seed=args.seed,
-        jobs=args.jobs,
-        copy_originals=args.copy_originals,
         train=train_config,
         init_from=None if args.from_scratch else Path(args.init_from) if args.init_from else BASE,
     )

@@ -778,12 +778,18 @@ class DatasetConfig:
     # "blur:S" (Gaussian sigma S px), "noise:S" (Gaussian noise, S levels). Applied to
     # originals and fakes alike, with the same random numbers.
     variants: tuple[str, ...] = ()
-    variant_level: str = "c23"
-    seed: int = 0
+    variant_level: str = option(
+        "c23", "--variant-level", "dataset", "the ladder level the variants are compressed at", metavar="LEVEL"
+    )
+    seed: int = option(0, "--seed", "dataset", "seed of every random choice", metavar="N")
     # Pairs run at the same time on this machine (each gets cores / jobs threads).
-    jobs: int = 1
+    jobs: int = option(
+        1, "--jobs", "dataset", "pairs at the same time on this machine (cores are shared out)", metavar="N", low=1
+    )
     # Copy the real videos into original/ instead of hard-linking them.
-    copy_originals: bool = False
+    copy_originals: bool = option(
+        False, "--copy-originals", "dataset", "copy the real videos into original/ instead of hard-linking them"
+    )
     # Where every pair's model starts: "base" (the model shipped with facetwin, where it
     # fits the architecture), another trained model's folder, or None (random weights).
     init_from: Path | str | None = "base"
@@ -803,8 +809,7 @@ class DatasetConfig:
             )
         for variant in self.variants:
             parse_variant(variant)
-        if self.jobs < 1:
-            raise InvalidOptionError("jobs", self.jobs, "1 or more")
+        _check_fields(self)
         if self.convert.to != "b":
             raise InvalidOptionError("convert.to", self.convert.to, "'b': the source (B) face goes into the target (A)")
 

@@ -14,7 +14,15 @@ import types
 import typing
 from typing import Literal, NamedTuple
 
-from facetwin.config import ConvertConfig, DetectConfig, EvaluateConfig, ExtractConfig, TrainConfig, duration
+from facetwin.config import (
+    ConvertConfig,
+    DatasetConfig,
+    DetectConfig,
+    EvaluateConfig,
+    ExtractConfig,
+    TrainConfig,
+    duration,
+)
 
 __all__ = [
     "Option",
@@ -26,6 +34,7 @@ __all__ = [
     "DETECT_OPTIONS",
     "DETECT_FLAGS",
     "EVALUATE_OPTIONS",
+    "DATASET_OPTIONS",
     "options_of",
     "duration",
     "help_text",
@@ -102,6 +111,7 @@ TRAIN_OPTIONS = options_of(TrainConfig)
 CONVERT_OPTIONS = options_of(ConvertConfig)
 DETECT_OPTIONS = options_of(DetectConfig)
 EVALUATE_OPTIONS = options_of(EvaluateConfig)
+DATASET_OPTIONS = options_of(DatasetConfig)
 FLAGS = {field: flag for table in (EXTRACT_OPTIONS, TRAIN_OPTIONS, CONVERT_OPTIONS) for _, flag, field, _, _ in table}
 
 #: The extraction options that say how faces are found (convert finds them the same way).
