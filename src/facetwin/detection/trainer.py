@@ -40,9 +40,9 @@ from facetwin.detection.metrics import detection_figures
 from facetwin.detection.model import DETECTOR_KIND, build_detector, read_detector_config, score_crops, use_bf16
 from facetwin.detection.splits import dataset_splits
 from facetwin.device import Distributed, pick_device
-from facetwin.errors import DatasetFolderError, ModelDirError, TrainingInterrupted
+from facetwin.errors import DatasetFolderError, TrainingInterrupted
 from facetwin.io.lock import LOCK_NAME, locks_output
-from facetwin.models.checkpoint import load_checkpoint, prepare_run_dir, save_checkpoint
+from facetwin.models.checkpoint import keep_architecture, load_checkpoint, prepare_run_dir, save_checkpoint
 from facetwin.progress import Progress, ProgressFn
 from facetwin.training.interrupts import interrupts_held
 from facetwin.training.plot import append_history, truncate_history
@@ -76,23 +76,6 @@ def _prepare_output(output: Path, resume: bool) -> dict[str, Any] | None:
     """The folder's config.json when resuming; checks that the folder fits the request."""
     resuming = prepare_run_dir(output, resume, what="detector", keep=(LOCK_NAME, CROPS_FOLDER))
     return read_detector_config(output) if resuming else None
-
-
-def _keep_architecture(config: DetectConfig, old: dict[str, Any], output: Path) -> DetectConfig:
-    """On resume the network stays what it was: fields left at their defaults take the
-    folder's values; a different value asked for is an error."""
-    defaults = DetectConfig.__dataclass_fields__
-    kept = {}
-    for name in DetectConfig.ARCHITECTURE:
-        before, asked = old.get(name), getattr(config, name)
-        if asked != before and asked != defaults[name].default:
-            raise ModelDirError(
-                output,
-                f"was trained with {name}={before!r}, not {asked!r}",
-                "the network cannot change on resume; train a new detector",
-            )
-        kept[name] = before
-    return DetectConfig(**{**config.to_json(), **kept})
 
 
 def _step_generator(seed: int, step: int, rank: int) -> torch.Generator:
@@ -179,7 +162,9 @@ def train_detector(
     folder = open_dataset(dataset)
     previous = _prepare_output(output, resume)
     if previous is not None:
-        config = _keep_architecture(config, previous.get("train", {}), output)
+        config = keep_architecture(
+            config, previous.get("train", {}), output, "the network cannot change on resume; train a new detector"
+        )
     splits = dataset_splits(folder)
     levels = list(config.train_levels) or [folder.lossless or (folder.levels + ("c0",))[0]]
     folder.check_levels(levels, "--train-levels")

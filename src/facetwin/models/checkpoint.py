@@ -67,6 +67,7 @@ from facetwin.models.base import sha256_of
 from facetwin.models.transfer import clean_key, match_weights, unwrap_model
 
 __all__ = [
+    "keep_architecture",
     "save_checkpoint",
     "model_fingerprint",
     "load_checkpoint",
@@ -387,6 +388,26 @@ def discard_unfinished_save(model_dir: str | Path, *, ignore: Collection[str] = 
     names = sorted(e.name for e in entries)
     log.warning("%s: removed %s, left by a save that never finished", model_dir, ", ".join(names))
     return names
+
+
+def keep_architecture(
+    config: Any, old: Mapping[str, Any], folder: Path, remedy: str, *, before_default: Mapping[str, Any] | None = None
+) -> Any:
+    """``config`` for resuming the run in ``folder``, whose saved settings are ``old``.
+
+    The network stays what it was: architecture fields (``type(config).ARCHITECTURE``)
+    left at their defaults take the folder's values; a different value asked for is a
+    ``ModelDirError`` (with ``remedy``). ``before_default`` gives the value a field had
+    in folders from before it existed.
+    """
+    cls = type(config)
+    defaults, kept = cls.__dataclass_fields__, {}
+    for name in cls.ARCHITECTURE:
+        before, asked = old.get(name, (before_default or {}).get(name)), getattr(config, name)
+        if asked != before and asked != defaults[name].default:
+            raise ModelDirError(folder, f"was trained with {name}={before!r}, not {asked!r}", remedy)
+        kept[name] = before
+    return cls(**{**config.to_json(), **kept})
 
 
 def prepare_run_dir(folder: Path, resume: bool, *, what: str = "trained model", keep: tuple[str, ...] = ()) -> bool:

@@ -43,6 +43,7 @@ from facetwin.io.lock import LOCK_NAME, locks_output
 from facetwin.models import SwapModel, create_model
 from facetwin.models.checkpoint import (
     is_model_dir,
+    keep_architecture,
     load_checkpoint,
     prepare_run_dir,
     read_config,
@@ -157,24 +158,6 @@ def _start_weights(init_from: str | Path, config: TrainConfig) -> tuple[dict[str
         raise ModelDirError(init_dir, "holds no trained model to start from (--init-from)")
     read_config(init_dir)  # a damaged folder is refused whole, as convert would refuse it
     return read_weights(init_dir), f"from {init_dir}"
-
-
-def _keep_architecture(config: TrainConfig, old: dict[str, Any], model_dir: Path) -> TrainConfig:
-    """On resume the network stays what it was: fields left at their defaults take the
-    model's values; a different value asked for is an error."""
-    defaults = TrainConfig.__dataclass_fields__
-    kept = {}
-    for name in TrainConfig.ARCHITECTURE:
-        before = old.get(name, "inner" if name == "face" else None)  # models from before face types
-        asked = getattr(config, name)
-        if asked != before and asked != defaults[name].default:
-            raise ModelDirError(
-                model_dir,
-                f"was trained with {name}={before!r}, not {asked!r}",
-                "an architecture cannot change on resume; train a new model with --init-from",
-            )
-        kept[name] = before
-    return TrainConfig(**{**config.to_json(), **kept})
 
 
 # Settings that change what a resumed run computes; the others (limits, how often to
@@ -474,7 +457,13 @@ def train(
 
     previous = _prepare_model_dir(model_dir, resume)
     if previous is not None:
-        config = _keep_architecture(config, previous.get("train", {}), model_dir)
+        config = keep_architecture(
+            config,
+            previous.get("train", {}),
+            model_dir,
+            "an architecture cannot change on resume; train a new model with --init-from",
+            before_default={"face": "inner"},
+        )
 
     # --- the model, the data cut to its window, the optimiser ------------------------
     model = _new_model(config)
