@@ -41,11 +41,11 @@ from facetwin.io.images import DEFAULT_MAX_PIXELS, set_max_pixels
 
 # Every train run a case might start by mistake is tiny and short, so a case the library
 # wrongly accepts fails in seconds instead of training the default model for an hour.
-TINY = ("--model", "tiny64", "--steps", "1", "--batch-size", "2", "--device", "cpu")
+TINY = ("--arch", "tiny64", "--steps", "1", "--batch-size", "2", "--device", "cpu")
 TRAIN = ("train", "{faces_a}", "{faces_b}", "-o", "{out}", "--from-scratch", *TINY)
 PRETRAIN = ("pretrain", "{faces_a}", "{faces_b}", "-o", "{out}", *TINY)
 CONVERT = ("--device", "cpu")
-DATASET = ("-o", "{out}", "--steps", "1", "--model", "tiny64", "--device", "cpu")
+DATASET = ("-o", "{out}", "--steps", "1", "--arch", "tiny64", "--device", "cpu")
 EVALUATE = ("--device", "cpu", "--max-frames", "2")
 # A ui case that starts serving has failed; it is stopped after this many seconds.
 UI_SECONDS = 15
@@ -114,29 +114,29 @@ CASES = [
         earlier="extraction",
     ),
     # --- convert: input ----------------------------------------------------------------
-    Case("convert-missing-input", ("convert", "{missing_png}", "{model}", "-o", "{out}.png", *CONVERT)),
-    Case("convert-text-png", ("convert", "{png_text}", "{model}", "-o", "{out}.png", *CONVERT)),
-    Case("convert-truncated-jpg", ("convert", "{jpg_truncated}", "{model}", "-o", "{out}.png", *CONVERT)),
-    Case("convert-png-bomb", ("convert", "{png_bomb}", "{model}", "-o", "{out}.png", *CONVERT)),
-    Case("convert-fifo-png", ("convert", "{fifo_png}", "{model}", "-o", "{out}.png", *CONVERT)),
-    Case("convert-fifo-mp4", ("convert", "{fifo_mp4}", "{model}", "-o", "{out}.mp4", *CONVERT)),
-    Case("convert-non-utf8-name", ("convert", "{non_utf8}", "{model}", "-o", "{out}.png", *CONVERT)),
-    Case("convert-empty-mp4", ("convert", "{mp4_empty}", "{model}", "-o", "{out}.mp4", *CONVERT)),
-    Case("convert-audio-only-mp4", ("convert", "{mp4_audio_only}", "{model}", "-o", "{out}.mp4", *CONVERT)),
+    Case("convert-missing-input", ("convert", "{missing_png}", "-m", "{model}", "-o", "{out}.png", *CONVERT)),
+    Case("convert-text-png", ("convert", "{png_text}", "-m", "{model}", "-o", "{out}.png", *CONVERT)),
+    Case("convert-truncated-jpg", ("convert", "{jpg_truncated}", "-m", "{model}", "-o", "{out}.png", *CONVERT)),
+    Case("convert-png-bomb", ("convert", "{png_bomb}", "-m", "{model}", "-o", "{out}.png", *CONVERT)),
+    Case("convert-fifo-png", ("convert", "{fifo_png}", "-m", "{model}", "-o", "{out}.png", *CONVERT)),
+    Case("convert-fifo-mp4", ("convert", "{fifo_mp4}", "-m", "{model}", "-o", "{out}.mp4", *CONVERT)),
+    Case("convert-non-utf8-name", ("convert", "{non_utf8}", "-m", "{model}", "-o", "{out}.png", *CONVERT)),
+    Case("convert-empty-mp4", ("convert", "{mp4_empty}", "-m", "{model}", "-o", "{out}.mp4", *CONVERT)),
+    Case("convert-audio-only-mp4", ("convert", "{mp4_audio_only}", "-m", "{model}", "-o", "{out}.mp4", *CONVERT)),
     Case(
         "convert-truncated-mp4-into-earlier",
-        ("convert", "{mp4_truncated}", "{model}", "-o", "{earlier}", *CONVERT),
+        ("convert", "{mp4_truncated}", "-m", "{model}", "-o", "{earlier}", *CONVERT),
         earlier="converted_mp4",
     ),
     Case(
         "convert-alignments-text",
-        ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--alignments", "{png_text}", *CONVERT),
+        ("convert", "{portrait}", "-m", "{model}", "-o", "{out}.png", "--alignments", "{png_text}", *CONVERT),
     ),
     # --- convert: model folders --------------------------------------------------------
     *[
         Case(
             f"convert-model-{name.replace('_', '-')}",
-            ("convert", "{portrait}", "{model_" + name + "}", "-o", "{out}.png", *CONVERT),
+            ("convert", "{portrait}", "-m", "{model_" + name + "}", "-o", "{out}.png", *CONVERT),
         )
         for name in (
             "missing",
@@ -154,34 +154,36 @@ CASES = [
     ],
     Case(
         "convert-model-nan-into-earlier",
-        ("convert", "{portrait}", "{model_weights_nan}", "-o", "{earlier}", *CONVERT),
+        ("convert", "{portrait}", "-m", "{model_weights_nan}", "-o", "{earlier}", *CONVERT),
         earlier="converted_png",
     ),
     # --- convert: options and outputs --------------------------------------------------
-    Case("convert-to-c", ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--to", "c", *CONVERT)),
-    Case("convert-output-xyz", ("convert", "{portrait}", "{model}", "-o", "{out}.xyz", *CONVERT)),
-    Case("convert-crf-99", ("convert", "{video_a}", "{model}", "-o", "{out}.mp4", "--crf", "99", *CONVERT)),
-    Case("convert-device-cuda", ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--device", "cuda")),
-    Case("convert-device-cuda-abc", ("convert", "{portrait}", "{model}", "-o", "{out}.png", "--device", "cuda:abc")),
+    Case("convert-to-c", ("convert", "{portrait}", "-m", "{model}", "-o", "{out}.png", "--to", "c", *CONVERT)),
+    Case("convert-output-xyz", ("convert", "{portrait}", "-m", "{model}", "-o", "{out}.xyz", *CONVERT)),
+    Case("convert-crf-99", ("convert", "{video_a}", "-m", "{model}", "-o", "{out}.mp4", "--crf", "99", *CONVERT)),
+    Case("convert-device-cuda", ("convert", "{portrait}", "-m", "{model}", "-o", "{out}.png", "--device", "cuda")),
+    Case(
+        "convert-device-cuda-abc", ("convert", "{portrait}", "-m", "{model}", "-o", "{out}.png", "--device", "cuda:abc")
+    ),
     Case(
         "convert-output-is-input",
-        ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
+        ("convert", "{earlier}", "-m", "{model}", "-o", "{earlier}", *CONVERT),
         earlier="converted_png",
     ),
     Case(
         "convert-output-is-input-spelled-otherwise",
-        ("convert", "{earlier}", "{model}", "-o", "./sub/../earlier.png", *CONVERT),
+        ("convert", "{earlier}", "-m", "{model}", "-o", "./sub/../earlier.png", *CONVERT),
         earlier="converted_png",
         setup=_sub_folder,
     ),
     Case(
         "convert-video-output-is-input",
-        ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
+        ("convert", "{earlier}", "-m", "{model}", "-o", "{earlier}", *CONVERT),
         earlier="converted_mp4",
     ),
     Case(
         "convert-folder-output-is-input",
-        ("convert", "{earlier}", "{model}", "-o", "{earlier}", *CONVERT),
+        ("convert", "{earlier}", "-m", "{model}", "-o", "{earlier}", *CONVERT),
         earlier="extraction",
     ),
     # --- train: options ----------------------------------------------------------------
@@ -190,7 +192,7 @@ CASES = [
     Case("train-batch-size-0", (*TRAIN, "--batch-size", "0")),
     Case("train-device-cuda-abc", (*TRAIN, "--device", "cuda:abc")),
     Case("train-device-cuda", (*TRAIN, "--device", "cuda")),
-    Case("train-model-nope", (*TRAIN, "--model", "nope")),
+    Case("train-model-nope", (*TRAIN, "--arch", "nope")),
     Case("train-face-head", (*TRAIN, "--face", "head")),
     Case("train-lr-x", (*TRAIN, "--lr", "x")),
     Case("train-lr-nan", (*TRAIN, "--lr", "nan")),
@@ -231,7 +233,7 @@ CASES = [
     ),
     Case(
         "train-resume-other-architecture",
-        ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY, "--model", "fast64"),
+        ("train", "{faces_a}", "{faces_b}", "-o", "{earlier}", "--resume", *TINY, "--arch", "fast64"),
         earlier="model",
     ),
     Case(
@@ -277,7 +279,7 @@ CASES = [
     Case("dataset-pairs-missing-file", ("dataset", "{missing_png}", *DATASET)),
     Case("dataset-ladder-bad", ("dataset", "{pairs_good}", *DATASET, "--ladder", "c23")),
     Case("dataset-jobs-0", ("dataset", "{pairs_good}", *DATASET, "--jobs", "0")),
-    Case("dataset-model-nope", ("dataset", "{pairs_good}", *DATASET, "--model", "nope")),
+    Case("dataset-model-nope", ("dataset", "{pairs_good}", *DATASET, "--arch", "nope")),
     Case("dataset-init-from-nan", ("dataset", "{pairs_good}", *DATASET, "--init-from", "{model_weights_nan}")),
     # --- evaluate ----------------------------------------------------------------------
     Case("evaluate-pairs-empty", ("evaluate", "--pairs", "{pairs_empty}", "-o", "{out}", *EVALUATE)),
@@ -286,7 +288,7 @@ CASES = [
     Case("evaluate-pairs-missing-videos", ("evaluate", "--pairs", "{pairs_missing}", "-o", "{out}", *EVALUATE)),
     Case(
         "evaluate-model-missing",
-        ("evaluate", "--model", "{model_missing}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}", *EVALUATE),
+        ("evaluate", "--model", "{model_missing}", "{video_a}", "{video_b}", "-o", "{out}", *EVALUATE),
     ),
     Case(
         "evaluate-model-nan",
@@ -294,9 +296,7 @@ CASES = [
             "evaluate",
             "--model",
             "{model_weights_nan}",
-            "--a",
             "{video_a}",
-            "--b",
             "{video_b}",
             "-o",
             "{out}",
@@ -305,7 +305,7 @@ CASES = [
     ),
     Case(
         "evaluate-video-text",
-        ("evaluate", "--model", "{model}", "--a", "{mp4_text}", "--b", "{video_b}", "-o", "{out}", *EVALUATE),
+        ("evaluate", "--model", "{model}", "{mp4_text}", "{video_b}", "-o", "{out}", *EVALUATE),
     ),
     Case(
         "evaluate-held-out-2",
@@ -313,9 +313,7 @@ CASES = [
             "evaluate",
             "--model",
             "{model}",
-            "--a",
             "{video_a}",
-            "--b",
             "{video_b}",
             "-o",
             "{out}",
@@ -327,11 +325,11 @@ CASES = [
     Case("evaluate-model-alone", ("evaluate", "--model", "{model}", "-o", "{out}", *EVALUATE)),
     Case(
         "evaluate-device-cuda",
-        ("evaluate", "--model", "{model}", "--a", "{video_a}", "--b", "{video_b}", "-o", "{out}", "--device", "cuda"),
+        ("evaluate", "--model", "{model}", "{video_a}", "{video_b}", "-o", "{out}", "--device", "cuda"),
     ),
     Case(
         "evaluate-truncated-into-earlier-model",
-        ("evaluate", "--model", "{earlier}", "--a", "{mp4_truncated}", "--b", "{video_b}", *EVALUATE),
+        ("evaluate", "--model", "{earlier}", "{mp4_truncated}", "{video_b}", *EVALUATE),
         earlier="model",
     ),
     # --- ui: each must fail before it serves -------------------------------------------
@@ -461,10 +459,15 @@ def catalogue(tmp_path_factory, astronaut, grace_hopper, grace_hopper_path) -> d
     c["converted_png"] = good / "converted.png"
     c["converted_mp4"] = good / "converted.mp4"
     assert (
-        cli.main(["-q", "convert", str(grace_hopper_path), str(c["model"]), "-o", str(c["converted_png"]), *CONVERT])
+        cli.main(
+            ["-q", "convert", str(grace_hopper_path), "-m", str(c["model"]), "-o", str(c["converted_png"]), *CONVERT]
+        )
         == 0
     )
-    assert cli.main(["-q", "convert", str(c["video_a"]), str(c["model"]), "-o", str(c["converted_mp4"]), *CONVERT]) == 0
+    assert (
+        cli.main(["-q", "convert", str(c["video_a"]), "-m", str(c["model"]), "-o", str(c["converted_mp4"]), *CONVERT])
+        == 0
+    )
 
     # Images.
     png = cv2.imencode(".png", cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))[1].tobytes()

@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("evaluation",),
     ("dataset",),  # runs extract, train and convert for each pair
     ("detection", "demo"),
-    ("options",),
+    ("options", "presets"),  # option tables; settings files
     ("ui",),
     ("cli",),
     ("__main__", "(top)"),

@@ -65,12 +65,16 @@ class _Config:
 
 
 # command -> (where its settings live, its own arguments: inputs, outputs, how to run)
-COMMON = {"help", "device", "quiet", "verbose"}
+# How a run talks and where its settings come from: every command has them.
+COMMON = {"help", "device", "quiet", "verbose", "log_file", "config", "print_config"}
 COMMANDS = {
     "extract": ([ExtractConfig()], {"inputs", "output", "overwrite"}),
     "train": ([TrainConfig()], {"faces_a", "faces_b", "model_dir", "resume", "init_from", "from_scratch"}),
     "pretrain": ([TrainConfig()], {"sources", "model_dir", "resume", "per_person"}),
-    "convert": ([ConvertConfig(), ExtractConfig()], {"input", "model_dir", "output", "alignments", "key_dir"}),
+    "convert": (
+        [ConvertConfig(), ExtractConfig()],
+        {"input", "legacy_model", "model_dir", "output", "alignments", "key_dir"},
+    ),
     "demo": ([ExtractConfig()], {"output", "steps", "key_dir"}),
     "verify": ([_verify_defaults], {"files", "json"}),
     "dataset": (
@@ -79,10 +83,22 @@ COMMANDS = {
     ),
     "evaluate": (
         [EvaluateConfig()],
-        {"model", "a", "b", "pairs", "videos", "gallery", "gallery_frames", "output", "json"},
+        {
+            "model",
+            "video_a",
+            "video_b",
+            "a_old",
+            "b_old",
+            "pairs",
+            "videos",
+            "gallery",
+            "gallery_frames",
+            "output",
+            "json",
+        },
     ),
     "detect train": ([DetectConfig()], {"dataset", "output", "resume"}),
-    "detect eval": ([_evaluate_detector_defaults], {"detector", "dataset", "output", "json"}),
+    "detect eval": ([_evaluate_detector_defaults], {"detector", "dataset", "legacy_dataset", "output", "json"}),
     "ui": ([], {"project", "host", "port", "max_upload", "key_dir", "allow", "shared", "auth", "auth_file"}),
 }
 # Where the CLI's text form differs from the config's value.
@@ -145,7 +161,7 @@ def test_the_check_catches_a_stray_flag_and_a_drifted_default():
     problems = settings_without_a_field(parser)
     assert len(problems) == 2
     assert "evaluate --frames-per-face: no config field 'frames_per_face'" in problems
-    assert "dataset --jobs: default 4, the config's 1" in problems
+    assert "dataset -j/--jobs: default 4, the config's 1" in problems
 
 
 @pytest.mark.parametrize(

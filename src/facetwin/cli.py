@@ -23,7 +23,14 @@ from typing import Any, NoReturn
 from facetwin._version import __version__
 from facetwin.config import ConvertConfig, DatasetConfig, DetectConfig, EvaluateConfig, ExtractConfig, TrainConfig
 from facetwin.demo import DEMO_STEPS
-from facetwin.errors import FacetwinError, InvalidOptionError, MissingExtraError, MissingOptionError, NoFaceFoundError
+from facetwin.errors import (
+    FacetwinError,
+    InvalidOptionError,
+    MissingExtraError,
+    MissingOptionError,
+    NoFaceFoundError,
+    RequiredOptionError,
+)
 from facetwin.io.images import set_max_pixels
 from facetwin.options import (
     CONVERT_OPTIONS,
@@ -36,6 +43,7 @@ from facetwin.options import (
     FLAGS,
     TRAIN_OPTIONS,
     Option,
+    architectures,
     help_text,
 )
 
@@ -54,28 +62,137 @@ _KEY_DIR_HELP = (
 )
 
 
+#: The short flags, each meaning one long flag in every command (docs/cli.md; the test of
+#: the convention walks every parser against this table).
+SHORT_FLAGS = {
+    "--output": "-o",
+    "--model": "-m",
+    "--batch-size": "-b",
+    "--steps": "-s",
+    "--time": "-t",
+    "--device": "-d",
+    "--resume": "-r",
+    "--jobs": "-j",
+    "--config": "-c",
+    "--verbose": "-v",
+    "--quiet": "-q",
+}
+
+
+def _flags(flag: str) -> tuple[str, ...]:
+    """A long flag with its short form, where it has one (the same in every command)."""
+    return (SHORT_FLAGS[flag], flag) if flag in SHORT_FLAGS else (flag,)
+
+
+class _Renamed(argparse.Action):
+    """An old spelling kept for one release: stores into the new option's place, hidden
+    from --help, and leaves one line saying what to type instead."""
+
+    def __init__(self, option_strings, dest, *, new: str, **kwargs) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values if self.nargs != 0 else self.const)
+        _renamed(namespace, f"{option_string} is now {self.new}")
+
+
+def _renamed(namespace: argparse.Namespace, line: str) -> None:
+    notes = getattr(namespace, "_renamed", None) or []
+    namespace._renamed = [*notes, f"{line} (the old spelling works until facetwin 1.0)"]
+
+
+def _add_renamed(parser: argparse.ArgumentParser, old: str, new: str, dest: str) -> None:
+    """Keep ``old`` working: as a second name of the option now spelled ``new`` where there is
+    one (so it also satisfies a required option), else as a hidden option of its own."""
+    current = [a for a in parser._actions if a.dest == dest and a.option_strings]  # noqa: SLF001
+    if current:
+        parser._option_string_actions[old] = current[0]  # noqa: SLF001 (a name --help does not list)
+        parser.old_flags = {**getattr(parser, "old_flags", {}), old: new}
+    else:
+        parser.add_argument(old, dest=dest, action=_Renamed, new=new, default=argparse.SUPPRESS)
+
+
+def _old_flags_used(command: argparse.ArgumentParser, words: list[str], args: argparse.Namespace) -> None:
+    """A note for each old flag name in ``words`` (they parse as the new ones)."""
+    old = getattr(command, "old_flags", {})
+    for word in words:
+        flag = word.split("=", 1)[0]
+        if flag in old:
+            _renamed(args, f"{flag} is now {old[flag]}")
+
+
 def _add_options(parser: argparse.ArgumentParser, table: list[Option], defaults: object) -> None:
     """Add a config's options; defaults are None so unset options keep the config's."""
     groups: dict[str, argparse._ArgumentGroup] = {}
     for option in table:
         if option.group not in groups:
             groups[option.group] = parser.add_argument_group(option.group)
-        groups[option.group].add_argument(
-            option.flag,
+        action = groups[option.group].add_argument(
+            *_flags(option.flag),
             dest=option.field,
             default=None,
             help=help_text(option, defaults).replace("%", "%%"),
             **option.kwargs,
         )
+        action.config_default = getattr(defaults, option.field)  # what --print-config shows when unset
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--device",
+        *_flags("--device"),
         default="auto",
         metavar="DEVICE",
         help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ... Default: auto",
     )
+
+
+def _logging_options() -> argparse.ArgumentParser:
+    """-v, -q and --log-file, taken before the command and after it alike."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("messages")
+    # SUPPRESS: a command's parser must not reset what was given before the command.
+    group.add_argument(
+        *_flags("--verbose"),
+        action="count",
+        default=argparse.SUPPRESS,
+        help="say what each stage does: -v the facts (device, precision, faces loaded, base model, "
+        "signing key), -vv everything",
+    )
+    group.add_argument(
+        *_flags("--quiet"),
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress bar, only the summary and errors",
+    )
+    group.add_argument(
+        "--log-file",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="also append the log to FILE, with times (INFO and above; DEBUG with -vv)",
+    )
+    return common
+
+
+def _settings_options() -> argparse.ArgumentParser:
+    """-c and --print-config: a command's settings in a TOML file (facetwin.presets)."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("settings files")
+    group.add_argument(
+        *_flags("--config"),
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="read this command's options from a TOML file (keys are the long flags without dashes, as "
+        "--print-config writes them; a [command] table where one file serves several). The command line wins",
+    )
+    group.add_argument(
+        "--print-config",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print this command's options as TOML (the defaults, a --config file's and the command "
+        "line's) and exit without running",
+    )
+    return common
 
 
 def _config_from(
@@ -98,17 +215,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # argparse prints the whole usage block first; in a log of many runs, or a terminal
         # already full of progress, the line that matters is the last one. --help has the rest.
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        source = getattr(self, "settings_file", None)
+        also = f"; options came from {source} too" if source else ""
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help{also})\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    logs, settings = _logging_options(), _settings_options()
     parser = _Parser(
         prog="facetwin",
-        description="Learn a face swap between two people from ordinary footage. Every output is marked as synthetic.",
+        description="Learn a face swap between two people from ordinary footage. Every output is marked as "
+        "synthetic. Inputs are positional; -o/--output is what a command writes, -m/--model the trained model "
+        "it reads (docs/cli.md).",
+        parents=[logs],
     )
     parser.add_argument("--version", action="version", version=f"facetwin {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary and errors")
     parser.add_argument(
         "--max-pixels",
         type=_pixels,
@@ -116,9 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse images and videos whose header promises more than N pixels a frame, "
         "before decoding them (a decompression bomb guard; default 64M; 200M or 200000000)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    ex = sub.add_parser(
+    def command(name: str, subparsers=commands, **kwargs) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[logs, settings], **kwargs)
+
+    ex = command(
         "extract",
         help="find, align and save the faces in videos or photos",
         description="Find every face in a video, a folder of images or image files; align it to "
@@ -126,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "An interrupted run continues where it stopped when run again.",
     )
     ex.add_argument("inputs", nargs="+", metavar="INPUT", help="a video, a folder of images, or image files")
-    ex.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the crops and alignments.json")
+    ex.add_argument(*_flags("--output"), required=True, metavar="DIR", help="folder for the crops and alignments.json")
     ex.add_argument(
         "--overwrite",
         action="store_true",
@@ -134,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_options(ex, EXTRACT_OPTIONS, ExtractConfig())
 
-    tr = sub.add_parser(
+    tr = command(
         "train",
         help="train a face-swap model between person A and person B",
         description="Train one shared encoder and a decoder per person on randomly warped faces. "
@@ -146,23 +270,29 @@ def build_parser() -> argparse.ArgumentParser:
         "faces_b", metavar="FACES_B", help="person B: likewise (any crop size; both are cut to the model's window)"
     )
     tr.add_argument(
-        "-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record"
+        *_flags("--output"),
+        dest="model_dir",
+        required=True,
+        metavar="DIR",
+        help="the model folder to write: checkpoints, previews and the training record",
     )
-    tr.add_argument("--resume", action="store_true", help="continue the model in DIR from its last checkpoint")
+    _add_renamed(tr, "--model-dir", "-o/--output", "model_dir")
+    tr.add_argument(*_flags("--resume"), action="store_true", help="continue the model in DIR from its last checkpoint")
     start = tr.add_mutually_exclusive_group()
     start.add_argument(
         "--init-from",
         metavar="MODEL_DIR",
         help="start from another model's weights (every part whose shape matches; the rest is "
-        "reported). Default: the base model shipped with facetwin, where it fits --model and --face",
+        "reported). Default: the base model shipped with facetwin, where it fits --arch and --face",
     )
     start.add_argument(
         "--from-scratch", action="store_true", help="start from random weights instead of the shipped base model"
     )
     _add_device(tr)
     _add_options(tr, TRAIN_OPTIONS, TrainConfig())
+    _add_renamed(tr, "--model", "--arch", "model")
 
-    pt = sub.add_parser(
+    pt = command(
         "pretrain",
         help="pre-train a base model on the faces of many people",
         description="Train the shared encoder and one general decoder on many people's faces, so that "
@@ -173,16 +303,22 @@ def build_parser() -> argparse.ArgumentParser:
         "sources", nargs="+", metavar="FACES", help="extraction folders (one person each), or folders of them"
     )
     pt.add_argument(
-        "-o", "--model-dir", required=True, metavar="DIR", help="folder for the model and its training record"
+        *_flags("--output"),
+        dest="model_dir",
+        required=True,
+        metavar="DIR",
+        help="the model folder to write: checkpoints, previews and the training record",
     )
-    pt.add_argument("--resume", action="store_true", help="continue the model in DIR from its last checkpoint")
+    _add_renamed(pt, "--model-dir", "-o/--output", "model_dir")
+    pt.add_argument(*_flags("--resume"), action="store_true", help="continue the model in DIR from its last checkpoint")
     pt.add_argument(
         "--per-person", type=int, metavar="N", help="use at most N faces of each person, evenly spread (default: all)"
     )
     _add_device(pt)
     _add_options(pt, TRAIN_OPTIONS, TrainConfig())
+    _add_renamed(pt, "--model", "--arch", "model")
 
-    cv = sub.add_parser(
+    cv = command(
         "convert",
         help="swap faces in a video, an image or a folder with a trained model",
         description="Find the faces as extract does (or read them from its alignments.json), put each "
@@ -191,10 +327,16 @@ def build_parser() -> argparse.ArgumentParser:
         "through untouched.",
     )
     cv.add_argument("input", metavar="INPUT", help="a video, an image, or a folder of images")
-    cv.add_argument("model_dir", metavar="MODEL_DIR", help="a folder written by facetwin train")
+    # Before the naming convention the model was the second positional: still read, with a note.
+    cv.add_argument("legacy_model", nargs="?", help=argparse.SUPPRESS)
     cv.add_argument(
-        "-o",
-        "--output",
+        *_flags("--model"),
+        dest="model_dir",
+        metavar="DIR",
+        help="the trained model: a folder written by facetwin train",
+    )
+    cv.add_argument(
+        *_flags("--output"),
         required=True,
         metavar="OUT",
         help="a video file (.mp4, .mov, .mkv), a folder for images, or a .png for one image",
@@ -207,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(cv, CONVERT_OPTIONS, ConvertConfig())
     _add_options(cv, FIND_OPTIONS, ExtractConfig())
 
-    demo = sub.add_parser(
+    demo = command(
         "demo",
         help="run the pipeline on two portraits shipped with the installed packages",
         description="The whole pipeline on two portraits that ship inside installed packages "
@@ -217,10 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         "a few minutes on a 2-core CPU.",
     )
     demo.add_argument(
-        "-o", "--output", default="facetwin-demo", metavar="DIR", help="output folder. Default: ./facetwin-demo"
+        *_flags("--output"), default="facetwin-demo", metavar="DIR", help="output folder. Default: ./facetwin-demo"
     )
     demo.add_argument(
-        "--steps",
+        *_flags("--steps"),
         type=int,
         default=DEMO_STEPS,
         metavar="N",
@@ -229,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(demo, EXTRACT_OPTIONS, ExtractConfig())
 
-    ve = sub.add_parser(
+    ve = command(
         "verify",
         help="check files for facetwin's marks: watermark, metadata, C2PA manifest",
         description="Report for each file whether it carries facetwin's invisible watermark (with its "
@@ -257,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ve.add_argument("--json", action="store_true", help="print one JSON report per file instead of the table")
 
-    ds = sub.add_parser(
+    ds = command(
         "dataset",
         help="generate a FaceForensics++-style labelled face-swap dataset from video pairs",
         description="For each (target, source) pair: extract both videos, train a model (or use the one "
@@ -273,24 +415,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="a JSON list of [target, source] (FaceForensics++ split files: video ids) or of "
         '{"target", "source", "model"}; or a CSV of target,source[,model]',
     )
-    ds.add_argument("-o", "--output", required=True, metavar="DIR", help="the dataset folder")
+    ds.add_argument(*_flags("--output"), required=True, metavar="DIR", help="the dataset folder")
     ds.add_argument("--videos", metavar="DIR", help="folder the pair list's names refer to. Default: the list's folder")
     dataset = DatasetConfig()
     ds.add_argument(
-        "--steps",
+        *_flags("--steps"),
         type=int,
         default=dataset.train.steps,
         metavar="N",
         help=f"training steps per pair. Default: {dataset.train.steps}",
     )
     ds.add_argument(
-        "--model",
+        "--arch",
+        dest="model",
         default=dataset.train.model,
-        metavar="NAME",
-        help=f"architecture to train. Default: {dataset.train.model} (the shipped base model's)",
+        choices=list(architectures()),
+        metavar="ARCH",
+        help=f"architecture to train: {', '.join(architectures())}. Default: {dataset.train.model} (the shipped "
+        "base model's; facetwin train --help describes them)",
     )
+    _add_renamed(ds, "--model", "--arch", "model")
     ds.add_argument(
-        "--batch-size",
+        *_flags("--batch-size"),
         type=int,
         default=dataset.train.batch_size,
         metavar="N",
@@ -301,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--init-from",
         metavar="MODEL_DIR",
         help="start every pair's model from this trained model. Default: the base model shipped "
-        "with facetwin, where it fits --model",
+        "with facetwin, where it fits --arch",
     )
     start.add_argument("--from-scratch", action="store_true", help="start every pair's model from random weights")
     ladder = ",".join(f"{name}={crf}" for name, crf in dataset.ladder.items())
@@ -334,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="after the run, check every finished pair: frame counts against the labels, mask IoU",
     )
 
-    ev = sub.add_parser(
+    ev = command(
         "evaluate",
         help="measure trained models: identity among many people, pose and expression kept, detail, flicker, seams",
         description="Swap the faces of the held-out end of each person's video (the last --held-out "
@@ -344,14 +490,16 @@ def build_parser() -> argparse.ArgumentParser:
         "error (degrees per axis and L2), expression error (landmark shape with pose and each face's own "
         "shape removed) and landmark error against the input face; how much of the input's expression "
         "movement is kept; detail of the swapped face against the real one; A->A and B->B reconstruction; "
-        "flicker and landmark jitter relative to the input; the blend seam. One pair: --model, --a, --b. "
+        "flicker and landmark jitter relative to the input; the blend seam. One pair: VIDEO_A VIDEO_B -m MODEL. "
         "Many pairs: --pairs (a pair list or a facetwin dataset folder); one gallery serves every pair. "
         "Prints a table; writes report.json and contact_sheet.png per pair, and summary.json and summary.csv "
         "(mean and spread over pairs) for --pairs.",
     )
-    ev.add_argument("--model", metavar="DIR", help="a folder written by facetwin train (one pair)")
-    ev.add_argument("--a", metavar="VIDEO", help="person A's video (the model's FACES_A came from it)")
-    ev.add_argument("--b", metavar="VIDEO", help="person B's video")
+    ev.add_argument("video_a", nargs="?", metavar="VIDEO_A", help="person A's video (the model's FACES_A came from it)")
+    ev.add_argument("video_b", nargs="?", metavar="VIDEO_B", help="person B's video")
+    ev.add_argument(*_flags("--model"), metavar="DIR", help="the trained model: a folder written by facetwin train")
+    _add_renamed(ev, "--a", "the first positional, VIDEO_A", "a_old")
+    _add_renamed(ev, "--b", "the second positional, VIDEO_B", "b_old")
     ev.add_argument(
         "--pairs",
         metavar="LIST|DIR",
@@ -378,8 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OUTPUT/gallery-cache.json for the next run while the footage is unchanged). Default: 12",
     )
     ev.add_argument(
-        "-o",
-        "--output",
+        *_flags("--output"),
         metavar="DIR",
         help="folder for the reports. Default: MODEL_DIR/evaluation, "
         "or evaluation/ beside the pair list (in the dataset folder)",
@@ -388,8 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(ev)
     ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
 
-    det = sub.add_parser(
+    det = commands.add_parser(
         "detect",
+        parents=[logs],
         help="train and test a baseline deepfake detector on a facetwin dataset",
         description="A small CNN trained from scratch on face crops (the face box enlarged 1.3x, as "
         "FaceForensics++) of a dataset written by facetwin dataset: fake crops and the real crops of the same "
@@ -398,8 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
         "decisions follow the watermark instead of the manipulation.",
     )
     det_sub = det.add_subparsers(dest="detect_command", metavar="ACTION", required=True)
-    dtr = det_sub.add_parser(
+    dtr = command(
         "train",
+        subparsers=det_sub,
         help="train a detector on a dataset's train pairs",
         description="Train the detector on the train split's crops at --train-levels (default: the lossless "
         "level), half fake and half real in every batch. Writes checkpoints, history.csv and a crop cache to "
@@ -407,12 +556,15 @@ def build_parser() -> argparse.ArgumentParser:
         "torchrun --nproc-per-node N -m facetwin detect train ...",
     )
     dtr.add_argument("dataset", metavar="DATASET", help="a folder written by facetwin dataset")
-    dtr.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the detector")
-    dtr.add_argument("--resume", action="store_true", help="continue the detector in DIR from its last checkpoint")
+    dtr.add_argument(*_flags("--output"), required=True, metavar="DIR", help="folder for the detector")
+    dtr.add_argument(
+        *_flags("--resume"), action="store_true", help="continue the detector in DIR from its last checkpoint"
+    )
     _add_device(dtr)
     _add_options(dtr, DETECT_OPTIONS, DetectConfig())
-    dev = det_sub.add_parser(
+    dev = command(
         "eval",
+        subparsers=det_sub,
         help="test a trained detector on a dataset's test pairs",
         description="Score the test split's crops at every level and variant (or --levels): accuracy at 0.5 "
         "and ROC AUC per frame and per video (the mean score of its crops), pooled over levels too, and the "
@@ -420,9 +572,16 @@ def build_parser() -> argparse.ArgumentParser:
         "originals carry it) and removed from fake ones; a detector that ignores the mark scores them alike. "
         "Prints a table and writes a JSON report.",
     )
-    dev.add_argument("detector", metavar="DIR", help="a folder written by facetwin detect train")
     dev.add_argument("dataset", metavar="DATASET", help="a folder written by facetwin dataset")
-    dev.add_argument("-o", "--output", metavar="FILE", help="the JSON report. Default: DIR/report.json")
+    # Before the naming convention the detector was the first positional (DIR DATASET): still read.
+    dev.add_argument("legacy_dataset", nargs="?", help=argparse.SUPPRESS)
+    dev.add_argument(
+        *_flags("--model"),
+        dest="detector",
+        metavar="DIR",
+        help="the trained detector: a folder written by facetwin detect train",
+    )
+    dev.add_argument(*_flags("--output"), metavar="FILE", help="the JSON report. Default: DIR/report.json")
     dev.add_argument("--levels", nargs="+", metavar="LEVEL", help="levels and variants to test. Default: all")
     dev.add_argument(
         "--split", choices=["test", "val", "train", "all"], default="test", help="which pairs to test on. Default: test"
@@ -437,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(dev)
     dev.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
 
-    ui = sub.add_parser(
+    ui = command(
         "ui",
         help="a local web app for extraction, training and conversion (pip install 'facetwin[ui]')",
         description="Serve facetwin's web interface: upload the two people's videos or images and extract "
@@ -700,7 +859,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = _config_from(args, TrainConfig)
     if config.steps is None and config.time_limit is None:
-        raise InvalidOptionError("--steps or --time", None, "given: how long should training run")
+        raise RequiredOptionError("--steps or --time", "how long to train (--steps 2000, --time 30m, or both)")
     dist = _distributed_from_env()
     bar = _Bars(not args.quiet and dist.rank == 0)
     init_from = None if args.from_scratch else (Path(args.init_from) if args.init_from else BASE)
@@ -743,7 +902,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
     config = _config_from(args, TrainConfig)
     if config.steps is None and config.time_limit is None:
-        raise InvalidOptionError("--steps or --time", None, "given: how long should pre-training run")
+        raise RequiredOptionError("--steps or --time", "how long to pre-train (--steps 20000, --time 8h, or both)")
     if args.per_person is not None and args.per_person < 1:
         raise InvalidOptionError("--per-person", args.per_person, ">= 1")
     bar = _Bars(not args.quiet)
@@ -775,6 +934,16 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 def _cmd_convert(args: argparse.Namespace) -> int:
     from facetwin.conversion import convert
 
+    if args.legacy_model is not None:
+        if args.model_dir is not None:
+            raise InvalidOptionError("MODEL_DIR", args.legacy_model, "given once: -m/--model DIR names the model")
+        args.model_dir = args.legacy_model
+        _renamed(args, "the model as a second positional is now -m/--model DIR")
+    _say_renamed(args)
+    if args.model_dir is None:
+        raise RequiredOptionError(
+            "-m/--model DIR", "the trained model to convert with (a folder written by facetwin train)"
+        )
     config = _config_from(args, ConvertConfig)
     faces = _config_from(args, ExtractConfig)
     bar = _Bars(not args.quiet)
@@ -918,16 +1087,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.gallery_frames < 1:
         raise InvalidOptionError("--gallery-frames", args.gallery_frames, "1 or more")
-    one = [name for name in ("model", "a", "b") if getattr(args, name) is not None]
+    for old, name in (("a_old", "video_a"), ("b_old", "video_b")):
+        if getattr(args, old, None) is not None:
+            if getattr(args, name) is not None:
+                raise InvalidOptionError(f"--{old[0]}", getattr(args, old), "given once: the videos are positional")
+            setattr(args, name, getattr(args, old))
+    _say_renamed(args)
+    words = {"model": "-m/--model", "video_a": "VIDEO_A", "video_b": "VIDEO_B"}
+    one = [name for name in words if getattr(args, name) is not None]
     if args.pairs is not None:
         if one:
             raise InvalidOptionError(
-                "--pairs", args.pairs, f"given alone, without --{one[0]} (one pair or a pair list)"
+                "--pairs", args.pairs, f"given alone, without {words[one[0]]} (one pair or a pair list)"
             )
         return _evaluate_pairs(args)
     if len(one) < 3:
-        missing = [f"--{name}" for name in ("model", "a", "b") if getattr(args, name) is None]
-        raise MissingOptionError(missing, ("--model", "--a", "--b"), "or give --pairs")
+        missing = [words[name] for name in words if getattr(args, name) is None]
+        raise MissingOptionError(missing, tuple(words.values()), "or give --pairs")
     config = _config_from(args, EvaluateConfig, {row.field: row.flag for row in EVALUATE_OPTIONS})
     sources = gallery_sources(args.gallery)
     output = Path(args.output) if args.output else Path(args.model) / "evaluation"
@@ -940,7 +1116,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             else None
         )
         result = evaluate(
-            args.model, args.a, args.b, config=config, gallery=gallery, device=args.device, progress=bar, tools=tools
+            args.model,
+            args.video_a,
+            args.video_b,
+            config=config,
+            gallery=gallery,
+            device=args.device,
+            progress=bar,
+            tools=tools,
         )
     finally:
         bar.close()
@@ -1010,6 +1193,14 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
     from facetwin.detection import evaluate_detector, format_detect_report, write_detect_report
 
+    if args.legacy_dataset is not None:  # the old order: DIR DATASET
+        if args.detector is not None:
+            raise InvalidOptionError("DATASET", args.legacy_dataset, "given once: -m/--model DIR names the detector")
+        args.detector, args.dataset = args.dataset, args.legacy_dataset
+        _renamed(args, "the detector as the first positional is now -m/--model DIR")
+    _say_renamed(args)
+    if args.detector is None:
+        raise RequiredOptionError("-m/--model DIR", "the detector to test (a folder written by facetwin detect train)")
     if args.frames_per_video is not None and args.frames_per_video < 1:
         raise InvalidOptionError("--frames-per-video", args.frames_per_video, "1 or more")
     bar = _Bars(not args.quiet)
@@ -1179,6 +1370,126 @@ def _in_flags(exc: FacetwinError, parser: argparse.ArgumentParser, command: str)
     return text
 
 
+def _command_path(args: argparse.Namespace) -> list[str]:
+    """["train"], or ["detect", "eval"]."""
+    return [args.command] + ([args.detect_command] if getattr(args, "detect_command", None) else [])
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command that ``args`` runs (``detect eval``'s, not ``detect``'s)."""
+    for name in _command_path(args):
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]  # noqa: SLF001
+    return parser
+
+
+def _settings_file(parser: argparse.ArgumentParser, words: list[str]) -> bool:
+    """Put a -c/--config file's options into ``words`` (in place), right after the command's
+    name, so that what is typed after them wins; returns whether --print-config was asked.
+
+    Options the file gives, and for --print-config the inputs too, stop being required."""
+    from facetwin.presets import read_settings, settings_words
+
+    path, end = _find_command(parser, words)
+    if not path:
+        return False
+    command = parser
+    for name in path:
+        command = next(a for a in command._actions if isinstance(a, argparse._SubParsersAction)).choices[name]  # noqa: SLF001
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument(*_flags("--config"))
+    early.add_argument("--print-config", action="store_true")
+    found, _ = early.parse_known_args(words[end:])
+    if found.config is not None:
+        values = read_settings(found.config, " ".join(path))
+        words[end:end] = settings_words(values, command, found.config)
+        command.settings_file = found.config
+        _not_required(command, values)
+    if found.print_config:
+        _not_required(command, None)
+    return found.print_config
+
+
+def _find_command(parser: argparse.ArgumentParser, words: list[str]) -> tuple[list[str], int]:
+    """The command's names in ``words`` (["detect", "eval"]) and the index after them."""
+    takes_value = {"--max-pixels", "--log-file"}
+    choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices  # noqa: SLF001
+    path, i = [], 0
+    while i < len(words):
+        word = words[i]
+        if word in takes_value:
+            i += 2
+            continue
+        if not word.startswith("-"):
+            if word not in choices:
+                break
+            path.append(word)
+            sub = [a for a in choices[word]._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+            if not sub:
+                return path, i + 1
+            choices = sub[0].choices
+        i += 1
+    return [], 0
+
+
+def _not_required(parser: argparse.ArgumentParser, given: dict | None) -> None:
+    """Options a settings file gave (all, for None) no longer required on the command line;
+    for None, the inputs too (--print-config needs none)."""
+    from facetwin.presets import _key
+
+    for action in parser._actions:  # noqa: SLF001
+        if not action.option_strings:
+            if given is None and action.nargs in (None, "+"):
+                action.nargs = "?" if action.nargs is None else "*"
+                action.required = False
+        elif given is None or _key(action) in given:
+            action.required = False
+
+
+def _say_renamed(args: argparse.Namespace) -> None:
+    """One line for each old spelling used (then forgotten, so each is said once)."""
+    for line in getattr(args, "_renamed", None) or []:
+        print(f"facetwin {' '.join(_command_path(args))}: note: {line}", file=sys.stderr)
+    args._renamed = []
+
+
+class _Console(logging.Handler):
+    """facetwin's log lines on stderr, through tqdm so that they never cut a progress bar."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.stream = sys.stderr  # the stderr of this run (a test's capture, say)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 - logging must never end a run
+            self.handleError(record)
+
+
+def _set_up_logging(verbose: int, log_file: str | None) -> None:
+    """facetwin's messages on stderr at the level -v asks (WARNING, INFO, DEBUG), and with
+    --log-file a copy with times (INFO at least). Other libraries' warnings reach stderr
+    through Python's last-resort handler, as before."""
+    console_level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    ours = logging.getLogger("facetwin")
+    for handler in [h for h in ours.handlers if getattr(h, "facetwin_cli", False)]:
+        ours.removeHandler(handler)  # from an earlier main() in this process
+        handler.close()
+    handlers: list[logging.Handler] = [_Console(console_level)]
+    if log_file is not None:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setLevel(min(console_level, logging.INFO))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handlers.append(handler)
+    for handler in handlers:
+        handler.facetwin_cli = True
+        ours.addHandler(handler)
+    ours.setLevel(min(h.level for h in handlers))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 internal error, 2 bad input)."""
     # A file name that is not UTF-8 must print, not end the run: stderr already escapes
@@ -1189,11 +1500,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (AttributeError, ValueError, OSError):  # replaced by a plain writer, or closed
             pass
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        print_config = _settings_file(parser, words)
+    except FacetwinError as exc:
+        print(f"facetwin: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args = parser.parse_args(words)
+    _old_flags_used(_command_parser(parser, args), words, args)
+    if print_config:
+        from facetwin.presets import format_settings
+
+        print(format_settings(_command_parser(parser, args), args), end="")
+        return EXIT_OK
+    args.verbose, args.quiet = getattr(args, "verbose", 0) or 0, getattr(args, "quiet", False)
+    try:
+        _set_up_logging(args.verbose, getattr(args, "log_file", None))
+    except OSError as exc:
+        print(f"facetwin {args.command}: error: --log-file {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _say_renamed(args)
     commands = {
         "extract": _cmd_extract,
         "train": _cmd_train,

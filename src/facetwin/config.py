@@ -14,6 +14,7 @@ from facetwin.errors import InvalidOptionError
 from facetwin.io.writers import X264_PRESETS
 
 __all__ = [
+    "architectures",
     "duration",
     "option",
     "option_spec",
@@ -42,6 +43,27 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 90, 90s, 30m, 2h or 1h30m)")
     h, m, sec = (float(g) if g else 0.0 for g in match.groups())
     return h * 3600 + m * 60 + sec
+
+
+@functools.cache
+def architectures() -> dict[str, str]:
+    """The built-in architectures, name -> one-line description, sorted by name.
+
+    Read from the model modules' source (each ``@register_model`` factory and the first
+    line of its docstring) rather than by importing them: they import torch, and
+    ``--help`` should answer at once. tests/test_options.py holds this to the registry.
+    """
+    import ast
+
+    found = {}
+    for path in sorted((Path(__file__).parent / "models").glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Name) and d.id == "register_model" for d in node.decorator_list
+            ):
+                doc = ast.get_docstring(node) or ""
+                found[node.name] = doc.strip().splitlines()[0] if doc.strip() else ""
+    return dict(sorted(found.items()))
 
 
 @dataclass(frozen=True)
@@ -313,10 +335,10 @@ class TrainConfig:
     # Architecture from the registry (facetwin.models.list_models()).
     model: str = option(
         "fast128",
-        "--model",
+        "--arch",
         "model",
-        "architecture: {models}",
-        metavar="NAME",
+        "architecture, one of: {models}",
+        metavar="ARCH",
     )
     # The part of the face the model sees and paints: "whole" (chin to forehead, jaw
     # and cheeks included) or "inner" (brows to lips, the original code's window).
@@ -416,14 +438,15 @@ class TrainConfig:
         None,
         "--steps",
         "length",
-        "stop when the model has trained N steps in total (counting earlier runs when resuming)",
+        "stop when the model has trained N steps in total (counting earlier runs when resuming). Default: no "
+        "step limit (give --steps, --time or both: training stops at whichever comes first)",
         metavar="N",
     )
     time_limit: float | None = option(
         None,
         "--time",
         "length",
-        "stop after this much time in this run: 90s, 30m, 2h, 1h30m",
+        "stop after this much time in this run: 90s, 30m, 2h, 1h30m. Default: no time limit",
         type=duration,
         metavar="T",
     )
@@ -549,9 +572,10 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        from facetwin.models import list_models
+        if self.model not in architectures():  # one registered by other code (importing the registry needs torch)
+            from facetwin.models import list_models
 
-        check_choice(self.model, "model", list_models())
+            check_choice(self.model, "model", list_models())
         _check_fields(self)
         for name in ("l1_weight", "ssim_weight", "eyes_mouth_weight", "mask_weight"):
             check_range(getattr(self, name), name, low=0)

@@ -40,6 +40,7 @@ __all__ = [
     "TooManyPixelsError",
     "ClusterUnreachableError",
     "MissingOptionError",
+    "RequiredOptionError",
     "DatasetFolderError",
 ]
 
@@ -526,6 +527,18 @@ class MissingOptionError(FacetwinError, ValueError):
         super().__init__(
             f"{', '.join(self.together)} go together{also}: {names} {'is' if len(self.missing) == 1 else 'are'} missing"
         )
+
+
+class RequiredOptionError(FacetwinError, ValueError):
+    """A command run without something it cannot do without.
+
+    >>> str(RequiredOptionError("--steps or --time", "how long to train (--steps 2000, --time 30m, or both)"))
+    '--steps or --time is required: how long to train (--steps 2000, --time 30m, or both)'
+    """
+
+    def __init__(self, option: str, what: str) -> None:
+        self.option, self.what = option, what
+        super().__init__(f"{option} is required: {what}")
 
 
 class DatasetFolderError(FacetwinError, ValueError):

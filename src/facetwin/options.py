@@ -21,6 +21,7 @@ from facetwin.config import (
     EvaluateConfig,
     ExtractConfig,
     TrainConfig,
+    architectures,
     duration,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "EVALUATE_OPTIONS",
     "DATASET_OPTIONS",
     "options_of",
+    "architectures",
     "duration",
     "help_text",
 ]
@@ -67,9 +69,7 @@ def help_text(option: Option, defaults: object) -> str:
 
 
 def _model_choices() -> str:
-    from facetwin.models import model_info
-
-    return "; ".join(f"{name}: {doc}" for name, doc in model_info().items())
+    return "; ".join(f"{name} ({doc})" for name, doc in architectures().items())
 
 
 def options_of(cls: type) -> list[Option]:
@@ -88,6 +88,8 @@ def options_of(cls: type) -> list[Option]:
         )
         base = kinds[0] if len(kinds) == 1 else hint
         kwargs = dict(spec.kwargs)
+        if "{models}" in spec.help:  # an architecture: the registry's names are its choices
+            kwargs.setdefault("choices", list(architectures()))
         if typing.get_origin(base) is Literal:
             kwargs.setdefault("choices", list(typing.get_args(base)))
         elif base is bool:

@@ -231,7 +231,7 @@ def test_an_interrupted_run_resumes_exactly(tmp_path, dataset, trained):
 
 def test_eval_writes_the_report(capsys, dataset, trained):
     out, _ = trained
-    assert cli.main(["-q", "detect", "eval", str(out), str(dataset), "--device", "cpu"]) == 0
+    assert cli.main(["-q", "detect", "eval", str(dataset), "-m", str(out), "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     assert "c23" in printed and "shortcut probe" in printed and "report.json" in printed
     report = json.loads((out / "report.json").read_text())
@@ -299,21 +299,23 @@ def test_bad_inputs_are_one_line(capsys, tmp_path, dataset, trained):
         capsys, ["-q", "detect", "train", str(dataset), "-o", str(tmp_path / "d"), "--resume"]
     )
     assert not (tmp_path / "d" / "weights.safetensors").exists()
-    assert "not a detector folder" in _one_line(capsys, ["-q", "detect", "eval", str(empty), str(dataset)])
+    assert "not a detector folder" in _one_line(capsys, ["-q", "detect", "eval", str(dataset), "-m", str(empty)])
     swap_model = dataset / "work" / "models" / "astro_grace"
     assert "face-swap model, not a detector" in _one_line(
-        capsys, ["-q", "detect", "eval", str(swap_model), str(dataset)]
+        capsys, ["-q", "detect", "eval", str(dataset), "-m", str(swap_model)]
     )
-    assert "no level c40" in _one_line(capsys, ["-q", "detect", "eval", str(out), str(dataset), "--levels", "c40"])
+    assert "no level c40" in _one_line(
+        capsys, ["-q", "detect", "eval", str(dataset), "-m", str(out), "--levels", "c40"]
+    )
     assert "no pairs in its val split" in _one_line(
-        capsys, ["-q", "detect", "eval", str(out), str(dataset), "--split", "val", "--no-probe"]
+        capsys, ["-q", "detect", "eval", str(dataset), "-m", str(out), "--split", "val", "--no-probe"]
     )
     damaged = tmp_path / "damaged"
     shutil.copytree(out, damaged, ignore=shutil.ignore_patterns("crops"))
     data = bytearray((damaged / "weights.safetensors").read_bytes())
     data[-5] ^= 0xFF
     (damaged / "weights.safetensors").write_bytes(bytes(data))
-    assert "damaged" in _one_line(capsys, ["-q", "detect", "eval", str(damaged), str(dataset)])
+    assert "damaged" in _one_line(capsys, ["-q", "detect", "eval", str(dataset), "-m", str(damaged)])
     with pytest.raises(DatasetFolderError, match="no finished pairs"):
         evaluate_detector(out, unfinished)
 

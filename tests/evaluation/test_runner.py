@@ -109,9 +109,7 @@ def test_cli_prints_the_table_and_writes_the_report(videos, model_dir, tmp_path,
             "evaluate",
             "--model",
             str(model_dir),
-            "--a",
             str(videos[0]),
-            "--b",
             str(videos[1]),
             "-o",
             str(tmp_path / "ev"),
@@ -122,12 +120,7 @@ def test_cli_prints_the_table_and_writes_the_report(videos, model_dir, tmp_path,
     assert code == 0
     out = capsys.readouterr().out
     assert "ID top-1 in the gallery" in out and "ID two-way" in out and (tmp_path / "ev" / "report.json").is_file()
-    assert (
-        main(
-            ["evaluate", "--model", str(model_dir), "--a", str(videos[0]), "--b", str(videos[1]), "--held-out", "0.95"]
-        )
-        == 2
-    )
+    assert main(["evaluate", "--model", str(model_dir), str(videos[0]), str(videos[1]), "--held-out", "0.95"]) == 2
 
 
 # --- many pairs --------------------------------------------------------------------------------
@@ -245,7 +238,7 @@ def test_a_dataset_folder_is_a_pair_list(tmp_path, videos, model_dir):
         (["--pairs", "{empty}"], "at least one pair"),
         (["--pairs", "{no_model}"], "a model for every pair"),
         (["--pairs", "{list}", "--model", "{model}"], "--pairs must be given alone"),
-        (["--model", "{model}", "--a", "{a}"], "--b is missing"),
+        (["--model", "{model}", "{a}"], "VIDEO_B is missing"),
         (["--pairs", "{list}", "--gallery", "{missing}"], "input not found"),
         (["--pairs", "{list}", "--gallery-frames", "0"], "--gallery-frames must be 1 or more"),
     ],

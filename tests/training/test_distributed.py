@@ -34,7 +34,7 @@ def test_torchrun_two_processes(tmp_path, astronaut, grace_hopper, predictor):
         str(b),
         "-o",
         str(tmp_path / "m"),
-        "--model",
+        "--arch",
         "tiny64",
         "--steps",
         "3",

@@ -265,7 +265,7 @@ def test_cli_train_and_errors(pair, tmp_path, capsys):
             str(pair[1]),
             "-o",
             str(tmp_path / "m"),
-            "--model",
+            "--arch",
             "tiny64",
             "--steps",
             "2",
@@ -287,7 +287,7 @@ def test_cli_train_and_errors(pair, tmp_path, capsys):
             str(pair[1]),
             "-o",
             str(tmp_path / "s"),
-            "--model",
+            "--arch",
             "tiny64",
             "--steps",
             "1",
@@ -315,9 +315,9 @@ def test_cli_train_and_errors(pair, tmp_path, capsys):
             ]
         )
     assert exited.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
-    code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m2"), "--model", "tiny64"])
+    code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m2"), "--arch", "tiny64"])
     err = capsys.readouterr().err
-    assert code == 2 and "--steps or --time must be given" in err
+    assert code == 2 and "--steps or --time is required" in err
     code = cli.main(["-q", "train", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m"), "--steps", "3"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "already holds a trained model" in err

@@ -126,6 +126,18 @@ def convert(
     model = load_model(model_dir, device=dev)
     provenance = Provenance.for_model(model_dir, key_dir=key_dir)
     swapper = FaceSwapper(model, config, bf16=use_bf16(config.precision, dev))
+    log.info(
+        "%s (%s, %s face) on %s, %s; %s's face; mask %s, colour %s, blend %s",
+        model_dir,
+        model.config.get("name", "?"),
+        swapper.face.name,
+        dev,
+        "bf16" if "bfloat16" in str(swapper.dtype) else "float32",
+        config.to.upper(),
+        config.mask,
+        config.colour,
+        config.blend,
+    )
     summary = ConvertSummary(output)
 
     with open_media(inputs) as source, output_lock(output, "convert", kind="folder" if into_folder else "file"):

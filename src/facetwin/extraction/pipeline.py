@@ -231,6 +231,17 @@ def _run(
 ) -> ExtractSummary:
     info = _source_info(source, inputs)
     settings = config.result_settings()
+    log.info(
+        "%s: %s, %s frames at %.3g fps; detector %s, %d px crops at coverage %.2f -> %s",
+        source.path,
+        source.kind,
+        source.frame_count if source.frame_count is not None else "unknown",
+        source.fps,
+        config.detector,
+        config.crop_size,
+        config.coverage,
+        out,
+    )
     if out.exists() and not out.is_dir():
         raise OutputConflictError(out, "exists and is not a folder", "choose another output path")
     out.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import getpass
 import json
+import logging
 import os
 import shutil
 import socket
@@ -40,6 +41,7 @@ from facetwin._version import __version__
 from facetwin.errors import InputNotFoundError, InvalidOptionError, OutputWriteError, SigningKeyError
 from facetwin.forensics.provenance import DIGITAL_SOURCE_TYPE
 
+log = logging.getLogger(__name__)
 __all__ = [
     "SigningKey",
     "SigningKeyError",
@@ -154,7 +156,9 @@ def ensure_signing_key(key_dir: Path | None = None) -> SigningKey:
     """
     key_dir = Path(key_dir) if key_dir is not None else default_key_dir()
     if _holds_key_files(key_dir):
+        log.info("signing with the key in %s", key_dir)
         return load_signing_key(key_dir)
+    log.info("making a new signing key in %s (keep it: it proves these files are yours)", key_dir)
     try:
         key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with _generation_lock(key_dir):

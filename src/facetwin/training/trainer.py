@@ -508,6 +508,19 @@ def train(
             net, device_ids=[dev.index] if dev.type == "cuda" else None, find_unused_parameters=True
         )
     bf16 = use_bf16(config.precision, dev)
+    log.info(
+        "%s on %s, %s%s, %d threads; faces: A %d, B %d at %d px (%s face); batch %d",
+        config.model,
+        dev,
+        "bf16" if bf16 else "float32",
+        ", channels-last" if config.channels_last else "",
+        torch.get_num_threads(),
+        len(a),
+        len(b),
+        a.size,
+        config.face,
+        config.batch_size,
+    )
     loss_of = _PersonLoss(net, model, config, a.size, dev, bf16)
 
     outputs = _Outputs(
