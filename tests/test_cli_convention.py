@@ -44,8 +44,10 @@ def problems(parser: argparse.ArgumentParser) -> list[str]:
     for name, command in commands(parser).items():
         runnable = not any(isinstance(a, argparse._SubParsersAction) for a in command._actions)
         flags = {flag for action in command._actions for flag in action.option_strings}
+        talk = {"-h", "--help", "-v", "--verbose", "-q", "--quiet", "--log-file", "-c", "--config", "--print-config"}
+        settings = ("-c", "--print-config") if flags - talk else ()  # a command with options of its own
         if runnable:
-            for needed in ("-h", "-v", "-q", "--log-file", "-c", "--print-config"):
+            for needed in ("-h", "-v", "-q", "--log-file", *settings):
                 if needed not in flags:
                     found.append(f"{name}: no {needed}")
         for action in command._actions:

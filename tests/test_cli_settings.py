@@ -112,7 +112,9 @@ def test_log_file_gets_the_facts_with_times(capsys, grace_hopper_path, tmp_path)
     assert code == 2 and err.count("\n") == 1 and "--log-file" in err
 
 
-@pytest.mark.parametrize("name", sorted(set(commands(cli.build_parser())) - {"facetwin", "facetwin detect"}))
+@pytest.mark.parametrize(
+    "name", sorted(set(commands(cli.build_parser())) - {"facetwin", "facetwin detect", "facetwin completion"})
+)
 def test_print_config_reads_back_as_itself(name, capsys, tmp_path):
     """Every command's settings as TOML: valid TOML, and read back with -c, the same settings."""
     words = name.split()[1:]
@@ -179,3 +181,34 @@ def test_a_bad_settings_file_is_one_line(content, message, capsys, tmp_path):
 def test_a_missing_settings_file_is_one_line(capsys, tmp_path):
     code, _, err = run(capsys, "extract", "x.mp4", "-o", str(tmp_path / "o"), "-c", str(tmp_path / "none.toml"))
     assert code == 2 and err.count("\n") == 1 and "--config must be a readable file" in err
+
+
+def test_json_summaries_for_scripts(capsys, grace_hopper_path, astronaut, predictor, tmp_path):
+    import json
+
+    from _helpers import faceset
+
+    code, out, _ = run(capsys, "extract", str(grace_hopper_path), "-o", str(tmp_path / "f"), "--json", "-q")
+    doc = json.loads(out)
+    assert code == 0 and (doc["command"], doc["faces_saved"], doc["output"]) == ("extract", 1, str(tmp_path / "f"))
+    a = faceset(astronaut, tmp_path / "a", predictor, n=8)
+    code, out, _ = run(
+        capsys, "train", str(a), str(a), "-o", str(tmp_path / "m"), "--arch", "tiny64", "-s", "2",
+        "-b", "2", "--from-scratch", "--json", "-q",
+    )  # fmt: skip
+    doc = json.loads(out)
+    assert code == 0 and (doc["command"], doc["step"], doc["stopped_by"]) == ("train", 2, "steps")
+    assert doc["model_dir"] == str(tmp_path / "m") and doc["loss_a"] > 0
+    code, out, _ = run(
+        capsys,
+        "convert",
+        str(grace_hopper_path),
+        "-m",
+        str(tmp_path / "m"),
+        "-o",
+        str(tmp_path / "g.png"),
+        "--json",
+        "-q",
+    )
+    doc = json.loads(out)
+    assert code == 0 and (doc["command"], doc["frames"], doc["faces_swapped"], doc["to"]) == ("convert", 1, 1, "a")

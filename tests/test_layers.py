@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("evaluation",),
     ("dataset",),  # runs extract, train and convert for each pair
     ("detection", "demo"),
-    ("options", "presets"),  # option tables; settings files
+    ("options", "presets", "completion"),  # option tables; settings files; shell completion
     ("ui",),
     ("cli",),
     ("__main__", "(top)"),

@@ -66,7 +66,7 @@ class _Config:
 
 # command -> (where its settings live, its own arguments: inputs, outputs, how to run)
 # How a run talks and where its settings come from: every command has them.
-COMMON = {"help", "device", "quiet", "verbose", "log_file", "config", "print_config"}
+COMMON = {"help", "device", "quiet", "verbose", "log_file", "config", "print_config", "json"}
 COMMANDS = {
     "extract": ([ExtractConfig()], {"inputs", "output", "overwrite"}),
     "train": ([TrainConfig()], {"faces_a", "faces_b", "model_dir", "resume", "init_from", "from_scratch"}),
@@ -100,6 +100,7 @@ COMMANDS = {
     "detect train": ([DetectConfig()], {"dataset", "output", "resume"}),
     "detect eval": ([_evaluate_detector_defaults], {"detector", "dataset", "legacy_dataset", "output", "json"}),
     "ui": ([], {"project", "host", "port", "max_upload", "key_dir", "allow", "shared", "auth", "auth_file"}),
+    "completion": ([], {"shell"}),
 }
 # Where the CLI's text form differs from the config's value.
 AS_TEXT = {

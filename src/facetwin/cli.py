@@ -7,6 +7,7 @@ one line pointing at a crash log with the traceback, exit 1.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -147,6 +148,37 @@ def _add_device(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as one JSON object (for scripts) instead of the lines for people",
+    )
+
+
+def _print_json(command: str, summary: object, **more: object) -> None:
+    """A command's summary (a dataclass) as JSON: paths as text, NaN as null."""
+    import dataclasses
+    import json
+    import math
+    from collections.abc import Mapping
+
+    def plain(value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set)):
+            return [plain(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        return str(value)  # a Path
+
+    print(json.dumps({"command": command, **plain(summary), **plain(more)}, indent=1))
+
+
 def _logging_options() -> argparse.ArgumentParser:
     """-v, -q and --log-file, taken before the command and after it alike."""
     common = argparse.ArgumentParser(add_help=False)
@@ -257,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace an earlier extraction in DIR instead of continuing it",
     )
     _add_options(ex, EXTRACT_OPTIONS, ExtractConfig())
+    _add_json(ex)
 
     tr = command(
         "train",
@@ -291,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(tr)
     _add_options(tr, TRAIN_OPTIONS, TrainConfig())
     _add_renamed(tr, "--model", "--arch", "model")
+    _add_json(tr)
 
     pt = command(
         "pretrain",
@@ -317,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(pt)
     _add_options(pt, TRAIN_OPTIONS, TrainConfig())
     _add_renamed(pt, "--model", "--arch", "model")
+    _add_json(pt)
 
     cv = command(
         "convert",
@@ -348,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(cv, CONVERT_OPTIONS, ConvertConfig())
     _add_options(cv, FIND_OPTIONS, ExtractConfig())
+    _add_json(cv)
 
     demo = command(
         "demo",
@@ -370,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--key-dir", metavar="DIR", help=_KEY_DIR_HELP)
     _add_options(demo, EXTRACT_OPTIONS, ExtractConfig())
+    _add_json(demo)
 
     ve = command(
         "verify",
@@ -479,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after the run, check every finished pair: frame counts against the labels, mask IoU",
     )
+    _add_json(ds)
 
     ev = command(
         "evaluate",
@@ -596,6 +634,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(dev)
     dev.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
 
+    comp = commands.add_parser(  # no settings of its own: no -c or --print-config
+        "completion",
+        parents=[logs],
+        help="print a shell completion script (bash, zsh) for facetwin's commands and options",
+        description="Print a completion script for bash or zsh, made from the same option declarations as "
+        '--help. Load it for this shell with: eval "$(facetwin completion bash)" (in ~/.bashrc, or '
+        "~/.zshrc with zsh); or save it once: facetwin completion bash > "
+        "~/.local/share/bash-completion/completions/facetwin",
+    )
+    comp.add_argument("shell", choices=["bash", "zsh"], metavar="SHELL", help="bash or zsh")
+
     ui = command(
         "ui",
         help="a local web app for extraction, training and conversion (pip install 'facetwin[ui]')",
@@ -688,12 +737,14 @@ class _Bars:
     """The command line's one progress display, for every stage's ``Progress`` events.
 
     A tqdm bar (rate and ETA) per stage, replaced when the stage or its item changes or
-    starts again; the event's detail after it. A dataset's "pair" stage keeps a bar of
-    its own on the first line, with the current pair's stage below it. Drawn only here:
-    the library only calls back.
+    starts again; the event's detail after it. A dataset's "pair" stage and the demo's
+    "demo" stage keep a bar of their own on the first line, with the current stage below
+    it. The ETA is the stage's own ``remaining`` where it gives one (a time limit, the
+    demo's several stages), else tqdm's from the rate. Drawn only here: the library only
+    calls back.
     """
 
-    _OUTER = "pair"
+    _OUTER = {"pair": "pairs", "demo": "demo"}
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -702,9 +753,9 @@ class _Bars:
     def __call__(self, event) -> None:
         if not self.enabled or event.stage == "video":
             return
-        if event.stage == self._OUTER:
+        if event.stage in self._OUTER:
             if self.outer is None:
-                self.outer = self._new(event, desc="pairs", position=0)
+                self.outer = self._new(event, desc=self._OUTER[event.stage], position=0)
             self._show(self.outer, event)
             return
         key = (event.item, event.stage)
@@ -718,9 +769,7 @@ class _Bars:
 
     @staticmethod
     def _new(event, *, desc: str, position: int | None = None, leave: bool = True):
-        from tqdm import tqdm
-
-        return tqdm(
+        return _bar_class()(
             total=event.total,
             initial=max(event.done - 1, 0),
             desc=desc,
@@ -730,11 +779,15 @@ class _Bars:
             mininterval=0.5,
             position=position,
             leave=leave,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{eta}, {rate_fmt}{postfix}]",
         )
 
     @staticmethod
     def _show(bar, event) -> None:
         bar.n = event.done
+        bar.eta = event.remaining
+        if event.total != bar.total:  # an estimate that moved (the steps a time limit allows)
+            bar.total = event.total
         if event.detail:
             bar.set_postfix_str(event.detail, refresh=False)
         bar.update(0)
@@ -749,6 +802,27 @@ class _Bars:
         if self.outer is not None:
             self.outer.close()
             self.outer = None
+
+
+@functools.cache
+def _bar_class():
+    """tqdm with the ETA a stage gives (``Progress.remaining``) in place of its own guess."""
+    from tqdm import tqdm
+
+    class _Bar(tqdm):
+        eta: float | None = None
+
+        @property
+        def format_dict(self):
+            d = super().format_dict
+            left = self.eta
+            if left is None:  # tqdm's own: what is left at the (smoothed) rate so far
+                rate = d["rate"] or (d["n"] / d["elapsed"] if d["elapsed"] and d["n"] else None)
+                left = (d["total"] - d["n"]) / rate if d["total"] and rate else None
+            d["eta"] = "?" if left is None else self.format_interval(max(left, 0))
+            return d
+
+    return _Bar
 
 
 def _report(summary, label: str) -> str:
@@ -780,6 +854,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         summary = extract(args.inputs, args.output, config=config, overwrite=args.overwrite, progress=bar)
     finally:
         bar.close()
+    if args.json:
+        _print_json("extract", summary)
+        return EXIT_OK
     for note in summary.notes:
         print(f"extract: {note}")
     print(_report(summary, "extract"))
@@ -796,6 +873,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
+    if args.json:
+        _print_json("demo", result)
+        return EXIT_OK
     for side, summary in result.summaries.items():
         print(_report(summary, f"demo extract {side}"))
     print(f"model: {result.model_dir} (loss plot {result.loss_plot})")
@@ -884,7 +964,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         _leave_process_group(dist)
     if summary is None:
         return EXIT_INTERRUPTED
-    if dist.rank == 0:
+    if dist.rank == 0 and args.json:
+        _print_json("train", summary)
+    elif dist.rank == 0:
         if summary.transfer:
             print(f"start: {summary.transfer}")
         for note in summary.notes:
@@ -922,6 +1004,9 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     )
     if summary is None:
         return EXIT_INTERRUPTED
+    if args.json:
+        _print_json("pretrain", summary)
+        return EXIT_OK
     for note in summary.notes:
         print(f"pretrain: {note}")
     print(
@@ -962,8 +1047,13 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     rate = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
+    if args.json:
+        _print_json("convert", summary, frames_per_s=rate)
+        return EXIT_OK
+    for note in summary.notes:
+        print(f"convert: {note}")
     print(
-        f"convert: {summary.frames} frames, {summary.faces_swapped} faces swapped to {config.to.upper()} "
+        f"convert: {summary.frames} frames, {summary.faces_swapped} faces swapped to {summary.to.upper()} "
         f"in {summary.frames_with_faces} frames ({summary.seconds:.1f} s, {rate:.1f} frames/s) -> {summary.output}"
     )
     return EXIT_OK
@@ -1061,20 +1151,22 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
         )
     finally:
         bars.close()
+    checks = {name: check_pair(summary.output, name) for name in summary.done + summary.skipped} if args.check else {}
+    if args.json:
+        _print_json("dataset", summary, checks=checks)
+        return EXIT_BAD_INPUT if summary.failed else EXIT_OK
     print(
         f"dataset: {len(summary.done)} pairs made, {len(summary.skipped)} already done, "
         f"{len(summary.failed)} failed ({summary.seconds:.0f} s) -> {summary.output}"
     )
     for name, reason in summary.failed.items():
         print(f"  failed {name}: {reason}")
-    if args.check:
-        for name in summary.done + summary.skipped:
-            check = check_pair(summary.output, name)
-            iou = "n/a" if check["mask_iou_median"] is None else f"{check['mask_iou_median']:.3f}"
-            print(
-                f"  check {name}: frames {'match' if check['counts_match'] else 'DO NOT MATCH'} "
-                f"({check['frames_labelled']} labelled, {check['fake_frames']} fake), mask IoU median {iou}"
-            )
+    for name, check in checks.items():
+        iou = "n/a" if check["mask_iou_median"] is None else f"{check['mask_iou_median']:.3f}"
+        print(
+            f"  check {name}: frames {'match' if check['counts_match'] else 'DO NOT MATCH'} "
+            f"({check['frames_labelled']} labelled, {check['fake_frames']} fake), mask IoU median {iou}"
+        )
     return EXIT_BAD_INPUT if summary.failed else EXIT_OK
 
 
@@ -1305,6 +1397,13 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _cmd_completion(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from facetwin.completion import completion_script
+
+    print(completion_script(parser, args.shell), end="")
+    return EXIT_OK
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     try:
         from facetwin.ui.app import launch
@@ -1531,6 +1630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": _cmd_evaluate,
         "detect": _cmd_detect,
         "ui": _cmd_ui,
+        "completion": lambda args: _cmd_completion(parser, args),
     }
     _terminate_as_interrupt()
     if args.max_pixels is not None:

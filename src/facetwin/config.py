@@ -608,12 +608,14 @@ class ConvertConfig:
     """
 
     # Whose face the output shows: "a" puts person A's face on B (B's faces go through
-    # decoder A), "b" the reverse.
-    to: Literal["a", "b"] = option(
-        "a",
+    # decoder A), "b" the reverse; "auto" the other person than the input's, where the
+    # model knows whose footage it is (facetwin.conversion.direction), else "a".
+    to: Literal["auto", "a", "b"] = option(
+        "auto",
         "--to",
         "swap",
-        "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse",
+        "whose face the output shows: a puts person A's face on B (B's faces through decoder A), b the reverse; "
+        "auto the other person than the input's own: b for footage A's faces were extracted from, else a",
     )
     # Models from before face types only (they did not record their window): the
     # training faces' extract --coverage. None: 0.625, the default of those days.

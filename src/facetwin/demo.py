@@ -24,7 +24,7 @@ from facetwin.extraction import ExtractSummary, extract
 from facetwin.faces.find import FaceFinder
 from facetwin.forensics.provenance import Provenance, write_marked_png
 from facetwin.io.images import read_image, write_png
-from facetwin.progress import ProgressFn
+from facetwin.progress import Progress, ProgressFn
 
 __all__ = ["demo_portraits", "run_demo", "DemoResult", "DEMO_STEPS"]
 
@@ -126,25 +126,101 @@ def _run(
     from facetwin.training import train
 
     portraits = demo_portraits(out / "inputs")
+    clock = DemoClock(views=len(portraits) * _VIEWS, steps=int(train_config.steps), progress=progress)
     summaries = {}
     for side, path in portraits.items():
         views = portrait_views(read_image(path), out / "inputs" / f"views_{side}", seed=ord(side))
         summaries[side] = extract(
-            views, out / f"faces_{side}", config=config, overwrite=True, progress=_tagged(progress, f"portrait {side}")
+            views, out / f"faces_{side}", config=config, overwrite=True, progress=clock.tagged(f"portrait {side}")
         )
 
     model_dir = out / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)  # a demo starts afresh every time
-    train(out / "faces_a", out / "faces_b", model_dir, config=train_config, progress=progress)
+    train(out / "faces_a", out / "faces_b", model_dir, config=train_config, progress=clock)
     swapped = {}
     for side, path in portraits.items():
         to = "b" if side == "a" else "a"
         swapped[side] = out / f"swapped_{side}.png"
         convert(path, model_dir, swapped[side], config=ConvertConfig(to=to), faces=config, key_dir=key_dir)
+        clock.finished_part()
     figure = out / "demo.png"
     _draw(portraits, swapped, figure, Provenance.for_model(model_dir, key_dir=key_dir))
+    clock.finished_part()
     return DemoResult(out, summaries, model_dir, figure, model_dir / "loss.png")
+
+
+class DemoClock:
+    """The demo's own progress and ETA, over all its stages (the "demo" stage's events).
+
+    Each stage's events pass through to ``progress``, each followed by a "demo" event
+    whose ``remaining`` is the views still to extract, the training steps still to run
+    and the closing work (two conversions, the figure, the last checkpoint), each at
+    the pace measured so far in this run. Before a pace is measured it is the reference
+    machine's (2-core AMD EPYC, docs/BENCHMARKS.md "The demo's ETA"), and the closing
+    work is costed in training steps, so a faster or slower machine scales it as well.
+    """
+
+    #: Seconds on the reference machine: a view's extraction, the training's set-up (faces
+    #: loaded, base weights, the step-0 checkpoint and preview), a training step.
+    VIEW_S, SETUP_S, STEP_S = 0.08, 6.0, 1.0
+    #: The closing work (last checkpoint, loss plot, two conversions, the figure), in steps.
+    CLOSING_STEPS = 8.0
+    #: Parts of the closing work reported by ``finished_part``: two conversions, the figure.
+    CLOSING_PARTS = 3
+
+    def __init__(self, *, views: int, steps: int, progress: ProgressFn | None) -> None:
+        import time
+
+        self.now = time.perf_counter
+        self.started = self.now()
+        self.views, self.steps, self.progress = views, steps, progress
+        self.views_done: dict[str, int] = {}
+        self.extract_s = 0.0
+        self.train_first: tuple[float, int] | None = None  # (time, step) of the first training event
+        self.step_s: float | None = None
+        self.step = 0
+        self.parts_done = 0
+
+    def tagged(self, item: str) -> ProgressFn:
+        """The progress of one portrait's extraction."""
+
+        def report(event: Progress) -> None:
+            self.views_done[item] = event.done
+            self.extract_s = self.now() - self.started
+            self._pass_on(replace(event, item=item))
+
+        return report
+
+    def __call__(self, event: Progress) -> None:  # training
+        at = self.now()
+        if self.train_first is None:
+            self.train_first = (at, event.done)
+        elif event.done > self.train_first[1]:
+            self.step_s = (at - self.train_first[0]) / (event.done - self.train_first[1])
+        self.step = event.done
+        self._pass_on(event)
+
+    def finished_part(self) -> None:
+        self.parts_done += 1
+        self._pass_on(None)
+
+    def remaining(self) -> float:
+        done_views = sum(self.views_done.values())
+        view_s = self.extract_s / done_views if done_views >= 8 else self.VIEW_S
+        step_s = self.step_s if self.step_s is not None else self.STEP_S
+        setup = self.SETUP_S * step_s / self.STEP_S if self.train_first is None else 0.0
+        closing = self.CLOSING_STEPS * step_s * (1 - self.parts_done / self.CLOSING_PARTS)
+        return (self.views - done_views) * view_s + setup + (self.steps - self.step) * step_s + closing
+
+    def _pass_on(self, event: Progress | None) -> None:
+        if self.progress is None:
+            return
+        if event is not None:
+            self.progress(event)
+        elapsed, left = self.now() - self.started, self.remaining()
+        share = elapsed / (elapsed + left) if elapsed + left > 0 else 1.0
+        self.progress(Progress("demo", round(100 * share), 100, "%", remaining=left))
 
 
 def _draw(portraits: dict[str, Path], swapped: dict[str, Path], path: Path, provenance: Provenance) -> None:
@@ -170,10 +246,3 @@ def _draw(portraits: dict[str, Path], swapped: dict[str, Path], path: Path, prov
     picture = np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
     plt.close(fig)
     write_marked_png(path, picture, provenance)
-
-
-def _tagged(progress: ProgressFn | None, item: str) -> ProgressFn | None:
-    """``progress`` told which portrait each extraction event is about."""
-    if progress is None:
-        return None
-    return lambda event: progress(replace(event, item=item))

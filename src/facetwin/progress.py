@@ -30,6 +30,9 @@ class Progress:
         item: which one, where a run has several: a dataset's pair, an evaluation's video.
         detail: a short phrase for people ("12 faces", "loss A 0.0123 B 0.0134").
         facts: the same as numbers, for programs ({"faces": 12} or {"loss_a": 0.0123, ...}).
+        remaining: seconds left, where the stage knows better than ``done`` and ``total``
+            can tell (a time limit; a run of several stages, such as the demo); None
+            otherwise. ``total`` may then be an estimate (the steps a time limit allows).
     """
 
     stage: str
@@ -39,6 +42,7 @@ class Progress:
     item: str | None = None
     detail: str = ""
     facts: Mapping[str, float] = field(default_factory=dict)
+    remaining: float | None = None
 
     @property
     def fraction(self) -> float | None:

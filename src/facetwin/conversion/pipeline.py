@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from facetwin._check import check_config, check_path
 from facetwin.alignments import load_alignments
 from facetwin.config import ConvertConfig, ExtractConfig
+from facetwin.conversion.direction import direction
 from facetwin.conversion.swap import FaceSwapper, SwapFace
 from facetwin.device import pick_device, use_bf16
 from facetwin.errors import InvalidAlignmentsError, OutputConflictError, TruncatedMediaError
@@ -50,6 +51,8 @@ class ConvertSummary:
     frames_with_faces: int = 0
     faces_swapped: int = 0
     seconds: float = 0.0
+    to: str = ""  # whose face the output shows ("a" or "b"), with "auto" decided
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ def convert(
     alignments = check_path(alignments, "alignments") if alignments is not None else None
     config = check_config(config, "config", ConvertConfig)
     faces = check_config(faces, "faces", ExtractConfig)
+    notes = []
+    if config.to == "auto":
+        to, why = direction(inputs, model_dir)
+        config, notes = replace(config, to=to), [why]
     # A folder out (image sequence), as open_writer decides; a file for a video or one .png.
     into_folder = output.is_dir() or not output.suffix
     refuse_input_file(output, [inputs])
@@ -138,7 +145,7 @@ def convert(
         config.colour,
         config.blend,
     )
-    summary = ConvertSummary(output)
+    summary = ConvertSummary(output, to=config.to, notes=notes)
 
     with open_media(inputs) as source, output_lock(output, "convert", kind="folder" if into_folder else "file"):
         single_image = source.kind == "images" and output.suffix.lower() == ".png"

@@ -7,12 +7,13 @@ a second on a CPU for a small model, fast enough to follow a slider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from facetwin.config import ConvertConfig, ExtractConfig
+from facetwin.conversion.direction import direction
 from facetwin.conversion.swap import FaceSwapper, SwapFace
 from facetwin.device import pick_device, use_bf16
 from facetwin.errors import InvalidOptionError
@@ -67,6 +68,7 @@ class FramePreview:
             self.frame_count = max(source.frame_count, 1)
         self.device = pick_device(device)
         self.model = load_model(model_dir, device=self.device)
+        self.model_dir = Path(model_dir)
         # Each frame is searched in full: a single frame has nothing to follow.
         self._finder = FaceFinder(faces or ExtractConfig(), video=False)
         self._frames: dict[int, tuple[np.ndarray, list[SwapFace]]] = {}
@@ -89,6 +91,8 @@ class FramePreview:
     def swap(self, index: int, config: ConvertConfig | None = None) -> PreviewFrame:
         """Frame ``index`` before and after swapping with ``config``."""
         config = config or ConvertConfig()
+        if config.to == "auto":
+            config = replace(config, to=direction(self.inputs, self.model_dir)[0])
         image, found = self.frame(index)
         swapper = FaceSwapper(self.model, config, bf16=use_bf16(config.precision, self.device))
         after, mask = swapper.swap(image, found)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -91,6 +91,8 @@ class FaceSwapper:
         # again on every call (a quarter of the time of `original` on one face).
         self.dtype = torch.bfloat16 if bf16 else torch.float32
         self.model = model.eval().to(self.dtype).to(memory_format=torch.channels_last)
+        if config.to == "auto":  # no footage to ask about here (convert and FramePreview decide first)
+            config = replace(config, to="a")
         self.config = config
         self.size = int(model.input_size)
         self.face = model_face(model, config.coverage)

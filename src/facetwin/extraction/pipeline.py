@@ -94,6 +94,24 @@ def _source_info(source: MediaSource, inputs: Sequence[str | Path]) -> dict:
     return info
 
 
+def _frames_to_read(source: MediaSource, config: ExtractConfig, stop: int | None) -> int | None:
+    """The frames this extraction will record (the progress bar's total): a held-out end
+    is never read, and with --every N only one frame in N of a video.
+
+    >>> from types import SimpleNamespace as N
+    >>> _frames_to_read(N(frame_count=100, kind="video"), N(every=3), 50)
+    17
+    """
+    total = source.frame_count
+    if not total:
+        return None
+    if stop is not None:
+        total = min(total, stop)
+    if source.kind == "video" and config.every > 1:
+        total = -(-total // config.every)  # frames 0, N, 2N, ... below total
+    return total
+
+
 def _resume_state(out: Path, source_info: dict, settings: dict, overwrite: bool) -> Alignments | None:
     path = out / ALIGNMENTS_NAME
     if not path.exists() or overwrite:
@@ -279,8 +297,8 @@ def _run(
     pending: list = []
     last_save = time.perf_counter()
     json_cache: dict = {}  # frames are never edited once recorded
-    total = source.frame_count
     stop = _training_stop(source, config)
+    total = _frames_to_read(source, config, stop)
     done = len(alignments.frames)
     saved = alignments.face_count
     error: BaseException | None = None

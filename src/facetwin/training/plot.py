@@ -222,7 +222,7 @@ def plot_history(history_csv: str | Path, out_png: str | Path, *, title: str | N
         ok = np.isfinite(rate) & np.isfinite(steps)
         ax_rate.plot(steps[ok], rate[ok], color="C7", linewidth=1.0)
         ax_rate.set_ylim(bottom=0)
-        ax_rate.set_ylabel("samples/s")
+        ax_rate.set_ylabel("faces/s")
         ax_rate.grid(True, alpha=0.3)
         ax.tick_params(labelbottom=False)
         bottom = ax_rate
