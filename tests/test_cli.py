@@ -532,3 +532,27 @@ def test_one_bar_class_draws_every_stage(capsys):
     quiet(Progress("extract", 1, 2))
     quiet.close()
     assert capsys.readouterr().err == ""
+
+
+def test_a_stages_own_eta_is_shown_and_a_moving_total_followed(capsys):
+    from facetwin.progress import Progress
+
+    bars = cli._Bars(True)
+    bars(Progress("train", 10, 50, "step", remaining=754.0))  # a time limit: 12:34 left
+    bars.close()
+    assert "<12:34" in capsys.readouterr().err
+    bars = cli._Bars(True)
+    bars(Progress("train", 10, 50, "step", remaining=754.0))
+    bars(Progress("train", 20, 60, "step", remaining=3725.0))  # the estimate moved
+    bars.close()
+    err = capsys.readouterr().err.split("\r")[-1]  # the bar as it was left
+    assert "<1:02:05" in err and "20/60" in err
+    bars = cli._Bars(True)  # no ETA given: tqdm's from the rate, as before
+    bars(Progress("extract", 1, 4, "frame"))
+    bars.close()
+    assert "1/4" in capsys.readouterr().err
+
+
+def test_extraction_with_every_ends_at_its_total(capsys, moving_video, tmp_path):
+    code, out, err = run(capsys, "extract", str(moving_video), "-o", str(tmp_path / "o"), "--every", "5")
+    assert code == 0 and "3/3" in err and "100%" in err  # frames 0, 5, 10 of 12

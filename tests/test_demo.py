@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from facetwin import cli
 from facetwin.alignments import load_alignments
@@ -28,3 +29,28 @@ def test_demo_runs_the_whole_pipeline(capsys, tmp_path):
         assert 0.005 < changed.mean() < 0.2
     figure = cv2.imread(str(out / "demo.png"))
     assert figure is not None and figure.shape[0] > 500 and figure.std() > 30
+
+
+def test_the_demo_clock_foretells_the_end_from_the_pace_so_far():
+    from facetwin.demo import DemoClock
+    from facetwin.progress import Progress
+
+    now = [0.0]
+    seen = []
+    clock = DemoClock(views=4, steps=10, progress=seen.append)
+    clock.now, clock.started = (lambda: now[0]), 0.0
+    for i in range(1, 9):  # 8 views at 0.5 s each: the measured pace replaces the prior
+        now[0] += 0.5
+        clock.tagged("portrait a")(Progress("extract", min(i, 4), 4, "frame"))
+    for step in range(1, 11):  # a step every 2 s after a set-up of 5 s
+        now[0] += 5.0 if step == 1 else 2.0
+        clock(Progress("train", step, 10, "step"))
+        if step == 3:
+            # 7 steps at 2 s, and the closing work (8 steps' worth) still to do
+            assert seen[-1].stage == "demo" and seen[-1].remaining == pytest.approx(7 * 2.0 + 8 * 2.0)
+    for _ in range(clock.CLOSING_PARTS):
+        now[0] += 4.0
+        clock.finished_part()
+    assert seen[-1].remaining == pytest.approx(0.0) and seen[-1].done == 100
+    demo_events = [e for e in seen if e.stage == "demo"]
+    assert all(0 <= e.done <= 100 for e in demo_events) and len(demo_events) == 8 + 10 + 3
