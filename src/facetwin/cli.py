@@ -241,6 +241,18 @@ def _config_from(
         raise InvalidOptionError(flags.get(exc.name, exc.name), exc.value, exc.expected) from None
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, keeping the line breaks a help text asks for (a list of
+    architectures reads as a list)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        lines = []
+        for part in text.splitlines():
+            indent = len(part) - len(part.lstrip())
+            lines += [" " * indent + line for line in super()._split_lines(part, width - indent)] or [""]
+        return lines
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error as one line like every other error (exit 2)."""
 
@@ -272,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, subparsers=commands, **kwargs) -> argparse.ArgumentParser:
-        return subparsers.add_parser(name, parents=[logs, settings], **kwargs)
+        return subparsers.add_parser(name, parents=[logs, settings], formatter_class=_Formatter, **kwargs)
 
     ex = command(
         "extract",
@@ -295,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a face-swap model between person A and person B",
         description="Train one shared encoder and a decoder per person on randomly warped faces. "
-        "Writes checkpoints, preview grids, history.csv and loss.png to MODEL_DIR; Ctrl-C finishes "
+        "Writes checkpoints, preview grids, history.csv and loss.png to the model folder (-o); Ctrl-C finishes "
         "the step, saves it and stops, --resume continues exactly. Several GPUs: torchrun --nproc-per-node N -m facetwin train ...",
     )
     tr.add_argument("faces_a", metavar="FACES_A", help="person A: an extraction folder or a folder of face images")

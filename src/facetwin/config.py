@@ -337,7 +337,7 @@ class TrainConfig:
         "fast128",
         "--arch",
         "model",
-        "architecture, one of: {models}",
+        "architecture, one of:{models}\n",
         metavar="ARCH",
     )
     # The part of the face the model sees and paints: "whole" (chin to forehead, jaw

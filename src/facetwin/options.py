@@ -65,11 +65,14 @@ def help_text(option: Option, defaults: object) -> str:
     text = option.text
     if "{models}" in text:
         text = text.replace("{models}", _model_choices())
+    if text.endswith("\n"):  # a list: the default on a line of its own
+        suffix = suffix.removeprefix(". ")
     return text + suffix
 
 
 def _model_choices() -> str:
-    return "; ".join(f"{name} ({doc})" for name, doc in architectures().items())
+    # One line each (the command line's help formatter keeps these line breaks).
+    return "".join(f"\n  {name}: {doc.rstrip('.')}" for name, doc in architectures().items())
 
 
 def options_of(cls: type) -> list[Option]:
