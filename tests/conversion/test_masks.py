@@ -46,6 +46,53 @@ def test_hull_covers_the_face_and_not_the_corners(landmarks):
     assert mask[0, 0, [0, 0, -1, -1], [0, -1, 0, -1]].eq(0).all()
 
 
+def _all_pairs_hull_lines(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The hull edges as facetwin found them before issue 19: every pair of points tested
+    against every point, in float64. Kept here as the reference the faster hull must match."""
+    p = points.to(torch.float64)
+    rel = p[:, None, :, :] - p[:, :, None, :]
+    ex, ey = rel[..., 0], rel[..., 1]
+    length = torch.hypot(ex, ey)
+    cross = ex[..., :, None] * ey[..., None, :] - ey[..., :, None] * ex[..., None, :]
+    valid = (length > 1e-9) & (cross >= -1e-6 * length[..., None]).all(dim=-1)
+    best, successor = torch.where(valid, length, -1.0).max(dim=-1)
+    is_start = best > 0
+    start = points
+    end = torch.gather(points, 1, successor[..., None].expand(-1, -1, 2))
+    edge = end - start
+    norm = torch.hypot(edge[..., 0], edge[..., 1]).clamp_min(1e-12)
+    a, b = edge[..., 1] / norm, -edge[..., 0] / norm
+    c = torch.where(is_start, -(a * start[..., 0] + b * start[..., 1]), -math.inf)
+    return torch.stack([a, b, c], dim=-1), is_start.any(dim=1)
+
+
+@pytest.mark.parametrize("forehead", [0.0, 0.25])
+def test_hull_mask_equals_the_all_pairs_hull(landmarks, forehead, monkeypatch):
+    """The same masks as before the faster hull (issue 19): real landmarks, turned and
+    scaled, and random clouds with points on the hull's edges (collinear ones)."""
+    import facetwin.conversion.masks as masks
+
+    rng = np.random.default_rng(0)
+    clouds = [_rotated(landmarks[0], angle, CROP / 2) * scale for angle, scale in ((0, 1), (17, 0.8), (-40, 0.5))]
+    for _ in range(5):
+        cloud = torch.from_numpy(rng.uniform(20, 230, (68, 2))).float()
+        cloud[:6] = torch.tensor(
+            [[20.0, 20.0], [60.0, 20.0], [100.0, 20.0], [230.0, 20.0], [20.0, 90.0], [20.0, 160.0]]
+        )
+        clouds.append(cloud)
+    batch = torch.stack(clouds)
+    new = landmark_hull_mask(batch, CROP, forehead=forehead)
+    monkeypatch.setattr(masks, "_hull_lines", _all_pairs_hull_lines)
+    old = landmark_hull_mask(batch, CROP, forehead=forehead)
+    torch.testing.assert_close(new, old, rtol=0, atol=2e-5)
+
+
+def test_hull_mask_keeps_its_gradient(landmarks):
+    points = landmarks.clone().requires_grad_(True)
+    landmark_hull_mask(points, CROP).sum().backward()
+    assert points.grad is not None and points.grad.abs().sum() > 0
+
+
 def test_hull_matches_opencv(landmarks):
     """Area equals the polygon's (cv2.contourArea) and the raster OpenCV's fill."""
     mask = landmark_hull_mask(landmarks, CROP)[0, 0].numpy()

@@ -207,39 +207,52 @@ def combine_masks(hull: torch.Tensor | None, learned: torch.Tensor | None, mode:
 def _hull_lines(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Lines (a, b, c) of the convex hull's edges, ``a x + b y + c`` > 0 outside.
 
-    Returns (B, K, 3) lines (unused slots have c = -inf) and (B,) whether a hull exists.
+    Returns (B, K, 3) lines (unused slots have c = -inf) and (B,) whether a hull exists
+    (three points or more not on one line).
     """
-    batch, n = points.shape[:2]
-    with torch.no_grad():
-        # Which pairs are edges is a discrete choice; make it in float64 so nearly
-        # collinear landmarks cannot flip it, and keep gradients to the line fit below.
-        p = points.detach().to(torch.float64)
-        rel = p[:, None, :, :] - p[:, :, None, :]  # rel[b, i, k] = p_k - p_i
-        ex, ey = rel[..., 0], rel[..., 1]  # (B, i, j): the candidate edge i -> j
-        length = torch.hypot(ex, ey)
-        # cross(e_ij, p_k - p_i) >= 0 for every k: all points on one side of the edge.
-        cross = ex[..., :, None] * ey[..., None, :] - ey[..., :, None] * ex[..., None, :]
-        valid = (length > 1e-9) & (cross >= -1e-6 * length[..., None]).all(dim=-1)
-        # Every hull vertex starts one edge; collinear points offer several along the
-        # same line, and the longest is as good as any.
-        score = torch.where(valid, length, -1.0)
-        best, successor = score.max(dim=-1)  # (B, i)
-        is_start = best > 0
-        # Compact the edges to the front so the raster below only sees real ones.
-        order = torch.argsort(is_start.to(torch.int8), dim=1, descending=True, stable=True)
-        # At least one slot, so an image without edges still rasterises (to zeros).
-        keep = max(1, int(is_start.sum(dim=1).max())) if batch else 1
-        order = order[:, :keep]
-        used = torch.gather(is_start, 1, order)
+    import cv2
+    import numpy as np
 
-    start = torch.gather(points, 1, order[..., None].expand(-1, -1, 2))
-    end = torch.gather(points, 1, torch.gather(successor, 1, order)[..., None].expand(-1, -1, 2))
+    batch = points.shape[0]
+    with torch.no_grad():
+        # Which points are hull vertices is a discrete choice: OpenCV's convex hull makes it
+        # (O(n log n) a face; the all-pairs test it replaced cost 2x the model's time), and
+        # the lines below are fitted in torch so that gradients still reach the points.
+        p = points.detach().to("cpu", torch.float32).numpy()
+        hulls = []
+        for face in p:
+            index = cv2.convexHull(face, clockwise=False, returnPoints=False).reshape(-1)
+            v = face[index].astype(np.float64)
+            # Drop vertices on a straight line between their neighbours: one edge a side.
+            before, after = np.roll(v, 1, axis=0) - v, np.roll(v, -1, axis=0) - v
+            turn = before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]
+            scale = np.hypot(*before.T) * np.hypot(*after.T)
+            index = index[np.abs(turn) > 1e-6 * np.maximum(scale, 1e-12)]
+            if len(index) >= 3:
+                v = face[index].astype(np.float64)
+                # Edges run so that the face lies to their left (a positive shoelace area).
+                area = np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])
+                index = index if area > 0 else index[::-1]
+            hulls.append(index if len(index) >= 3 else index[:0])
+        keep = max([1] + [len(h) for h in hulls])  # at least one slot, so an empty hull rasterises
+        starts = torch.zeros(batch, keep, dtype=torch.long)
+        ends = torch.zeros(batch, keep, dtype=torch.long)
+        used = torch.zeros(batch, keep, dtype=torch.bool)
+        for i, index in enumerate(hulls):
+            n = len(index)
+            starts[i, :n] = torch.from_numpy(index.astype(np.int64))
+            ends[i, :n] = torch.from_numpy(np.roll(index, -1).astype(np.int64))
+            used[i, :n] = True
+        starts, ends, used = (t.to(points.device) for t in (starts, ends, used))
+
+    start = torch.gather(points, 1, starts[..., None].expand(-1, -1, 2))
+    end = torch.gather(points, 1, ends[..., None].expand(-1, -1, 2))
     edge = end - start
     length = torch.hypot(edge[..., 0], edge[..., 1]).clamp_min(1e-12)
     a, b = edge[..., 1] / length, -edge[..., 0] / length
     c = -(a * start[..., 0] + b * start[..., 1])
     c = torch.where(used, c, torch.full_like(c, -math.inf))
-    return torch.stack([a, b, c], dim=-1), is_start.any(dim=1)
+    return torch.stack([a, b, c], dim=-1), used.any(dim=1)
 
 
 def _dilate(mask: torch.Tensor, radius: float, *, outside: float) -> torch.Tensor:
