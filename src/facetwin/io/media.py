@@ -146,6 +146,11 @@ class VideoSource(MediaSource):
             self._stream = self._container.streams.video[0]
             self._stream.thread_type = "AUTO"
         self._decoded = True
+        from av.video.reformatter import VideoReformatter
+
+        # One scaler for the whole video, on this thread: frame.to_ndarray() would build a
+        # new one with threads of its own for every frame (issue 19).
+        to_rgb = VideoReformatter()
         index = 0
         last_time = 0.0
         stream = self._stream
@@ -156,7 +161,7 @@ class VideoSource(MediaSource):
                     last_time = time
                     # FFmpeg pads rows (a 642-px frame is 1,968 bytes a row, not 1,926) and PyAV
                     # returns a strided view of them, which dlib refuses or misreads.
-                    image = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+                    image = np.ascontiguousarray(to_rgb.reformat(frame, format="rgb24", threads=1).to_ndarray())
                     image = rotate_upright(image, getattr(frame, "rotation", 0) or 0)
                     yield Frame(index, time, image)
                 index += 1

@@ -209,6 +209,7 @@ class VideoWriter(MediaWriter):
         base = probe.time_base if fps is None and probe.time_base is not None else 1 / self.fps
         self.time_base = _mp4_time_base(base)
         self._colour = probe.colour
+        self._to_yuv = None  # one scaler for the whole video, made with the first frame
 
         self.audio_source: Path | None = None
         if audio:
@@ -402,9 +403,16 @@ class VideoWriter(MediaWriter):
             image = np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         # RGB -> YUV with the source's matrix and range, so a decoder that reads the tags
-        # (set on the stream) gets back the RGB the source decodes to.
+        # (set on the stream) gets back the RGB the source decodes to. One scaler for the
+        # whole video, on this thread (frame.reformat would build one a frame, with threads).
         colour = self._colour
-        frame = frame.reformat(
+        if self._to_yuv is None:
+            from av.video.reformatter import VideoReformatter
+
+            self._to_yuv = VideoReformatter()
+        frame = self._to_yuv.reformat(
+            frame,
+            threads=1,
             format=self.pix_fmt,
             dst_colorspace=_SWS_COLORSPACE.get(colour.matrix, 5) if colour.matrix is not None else None,
             dst_color_range=_JPEG_RANGE if colour.range == _JPEG_RANGE else _MPEG_RANGE,
