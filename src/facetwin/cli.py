@@ -1601,6 +1601,10 @@ def _set_up_logging(verbose: int, log_file: str | None) -> None:
     ours.setLevel(min(h.level for h in handlers))
 
 
+#: Commands that run models but do not train them (training's large products keep the default).
+_INFERENCE = {"convert", "evaluate", "verify", "extract"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 internal error, 2 bad input)."""
     # A file name that is not UTF-8 must print, not end the run: stderr already escapes
@@ -1645,6 +1649,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "completion": lambda args: _cmd_completion(parser, args),
     }
     _terminate_as_interrupt()
+    if args.command in _INFERENCE:
+        # Before torch loads libgomp: its threads otherwise spin after each small call, on
+        # the cores decoding and encoding need (issue 19: convert at 720p used 20-40 % less
+        # CPU a frame, multi-face 2x the frames/s; docs/BENCHMARKS.md). A user's setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if args.max_pixels is not None:
         set_max_pixels(args.max_pixels)
     try:
