@@ -258,29 +258,6 @@ def test_save_removes_leftovers_of_a_killed_save(tmp_path):
 # --- atomicity ----------------------------------------------------------------------
 
 
-class _FullDiskFile:
-    """A file whose n-th write (counted across files) stores half its bytes, then fails."""
-
-    def __init__(self, f, calls: list[int], fail_at: int) -> None:
-        self._f, self._calls, self._fail_at = f, calls, fail_at
-
-    def write(self, data):
-        self._calls[0] += 1
-        if self._calls[0] == self._fail_at:
-            self._f.write(data[: len(data) // 2])
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return self._f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return self._f.__exit__(*exc)
-
-
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 4], ids=["config", "weights", "optimizer", "state"])
 def test_disk_full_leaves_the_previous_checkpoint(tmp_path, monkeypatch, fail_at):
     model, opt = _saved(tmp_path, step=3)
@@ -288,10 +265,25 @@ def test_disk_full_leaves_the_previous_checkpoint(tmp_path, monkeypatch, fail_at
     at_step_3 = _params(model)
     _train(model, opt, 1)
 
+    # The n-th file of the save (config, weights, optimizer, state) runs out of disk half
+    # way: its writer (Python's or safetensors' own, in Rust) stores half, then fails.
     calls = [0]
-    monkeypatch.setattr(
-        facetwin.io.atomic, "os", _OsProxy(fdopen=lambda *a, **k: _FullDiskFile(os.fdopen(*a, **k), calls, fail_at))
-    )
+    real = checkpoint.atomic_write_file
+
+    def full_disk(path, write):
+        calls[0] += 1
+        if calls[0] != fail_at:
+            return real(path, write)
+
+        def half_then_full(tmp):
+            write(tmp)
+            with open(tmp, "r+b") as f:
+                f.truncate(tmp.stat().st_size // 2)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        return real(path, half_then_full)
+
+    monkeypatch.setattr(checkpoint, "atomic_write_file", full_disk)
     with pytest.raises(CheckpointSaveError) as caught:
         save_checkpoint(tmp_path, model=model, optimizer=opt, state={"step": 4, "seed": 5}, config={"model": "new"})
     monkeypatch.undo()

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "file_mode"]
+__all__ = ["atomic_write_bytes", "atomic_write_file", "atomic_write_json", "file_mode"]
 
 
 def file_mode() -> int:
@@ -23,12 +23,23 @@ def file_mode() -> int:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    atomic_write_file(path, write)
+
+
+def atomic_write_file(path: str | Path, write) -> None:
+    """``write(tmp)`` fills a temporary file beside ``path``, which is then flushed to disk
+    and renamed over ``path``: for writers that stream to a file of their own (a
+    checkpoint's tensors, one at a time, rather than the whole file's bytes in memory)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
+        write(Path(tmp))
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode())  # others may read outputs as they could any new file
         os.replace(tmp, path)

@@ -47,7 +47,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as _safetensors_bytes
+from safetensors.torch import save_file as _save_safetensors
 
 from facetwin._check import check_path
 from facetwin.errors import (
@@ -61,7 +61,7 @@ from facetwin.errors import (
     NotAModelDirError,
 )
 from facetwin.faces.align import FaceType
-from facetwin.io.atomic import atomic_write_bytes
+from facetwin.io.atomic import atomic_write_file
 from facetwin.models import SwapModel, create_model
 from facetwin.models.base import sha256_of
 from facetwin.models.transfer import clean_key, match_weights, unwrap_model
@@ -148,23 +148,39 @@ def save_checkpoint(
     _json_document(_STATE_FORMAT, state, "state", reserved=(*_RESERVED, _CHECKSUMS))  # refused before any write
     digests: dict[str, str] = {}
 
-    def hashed(name: str, data: bytes) -> bytes:
-        digests[name] = hashlib.sha256(data).hexdigest()
-        return data
+    def as_bytes(encode: Callable[[], bytes]) -> Callable[[Path], None]:
+        return lambda path: path.write_bytes(encode())
 
-    # Encoders run one at a time, each output written before the next is built, so
-    # the peak memory is one file's bytes, not all of them. state.json comes last: it
-    # records the digests of the files before it.
-    files: list[tuple[str, Callable[[], bytes]]] = [
-        (CONFIG_NAME, lambda: config_bytes),
-        (WEIGHTS_NAME, lambda: hashed(WEIGHTS_NAME, _weights_bytes(model, step))),
+    def tensors(name: str, encode: Callable[[], tuple[dict[str, torch.Tensor], dict[str, str]]]):
+        def write(path: Path) -> None:
+            # Streamed to the file a tensor at a time: safetensors.torch.save built the
+            # whole file in memory and copied it (+2.8 GiB for `original` with its
+            # optimiser; docs/BENCHMARKS.md). The digest is read back from the file.
+            found, metadata = encode()
+            _save_safetensors(found, str(path), metadata=metadata)
+            del found
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            digests[name] = digest.hexdigest()
+
+        return write
+
+    # Files are written one at a time, so the peak memory is one file's tensors' CPU
+    # copies at most. state.json comes last: it records the digests of the files before it.
+    files: list[tuple[str, Callable[[Path], None]]] = [
+        (CONFIG_NAME, as_bytes(lambda: config_bytes)),
+        (WEIGHTS_NAME, tensors(WEIGHTS_NAME, lambda: _weights_tensors(model, step))),
     ]
     if optimizer is not None:
-        files.append((OPTIMIZER_NAME, lambda: hashed(OPTIMIZER_NAME, _optimizer_bytes(optimizer, step))))
+        files.append((OPTIMIZER_NAME, tensors(OPTIMIZER_NAME, lambda: _optimizer_tensors(optimizer, step))))
     files.append(
         (
             STATE_NAME,
-            lambda: _json_document(_STATE_FORMAT, {**state, _CHECKSUMS: {"step": step, "sha256": digests}}, "state"),
+            as_bytes(
+                lambda: _json_document(_STATE_FORMAT, {**state, _CHECKSUMS: {"step": step, "sha256": digests}}, "state")
+            ),
         )
     )
 
@@ -173,9 +189,9 @@ def save_checkpoint(
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(model_dir)
-        for name, encode in files:
+        for name, write in files:
             stage = model_dir / f".{name}.staged"
-            atomic_write_bytes(stage, encode())
+            atomic_write_file(stage, write)
             staged.append((stage, model_dir / name))
         if optimizer is None:
             # Before the weights change: a crash right after leaves old weights + old
@@ -473,17 +489,17 @@ def _json_document(fmt: str, doc: Mapping[str, Any], name: str, reserved: tuple[
     return (text + "\n").encode("utf-8", "backslashreplace")  # a non-UTF-8 path: JSON escapes
 
 
-def _weights_bytes(model: torch.nn.Module, step: int) -> bytes:
+def _weights_tensors(model: torch.nn.Module, step: int) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     tensors: dict[str, torch.Tensor] = {}
     for key, tensor in unwrap_model(model).state_dict().items():
         clean = clean_key(key)
         if clean in tensors:
             raise ValueError(f"two model tensors are both named {clean!r} once '_orig_mod.' is removed")
         tensors[clean] = tensor
-    return _safetensors_bytes(_plain(tensors), metadata=_metadata(_WEIGHTS_FORMAT, step, {}))
+    return _plain(tensors), _metadata(_WEIGHTS_FORMAT, step, {})
 
 
-def _optimizer_bytes(optimizer: torch.optim.Optimizer, step: int) -> bytes:
+def _optimizer_tensors(optimizer: torch.optim.Optimizer, step: int) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     saved = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
     values: dict[str, dict[str, Any]] = {}
@@ -502,7 +518,7 @@ def _optimizer_bytes(optimizer: torch.optim.Optimizer, step: int) -> bytes:
             else:
                 groups[-1][name] = value
     extra = {"optimizer": type(optimizer).__name__, "param_groups": groups, "state": values}
-    return _safetensors_bytes(_plain(tensors), metadata=_metadata(_OPTIMIZER_FORMAT, step, extra))
+    return _plain(tensors), _metadata(_OPTIMIZER_FORMAT, step, extra)
 
 
 def _metadata(fmt: str, step: int, extra: dict[str, Any]) -> dict[str, str]:
@@ -541,7 +557,7 @@ def _remove_leftovers(model_dir: Path) -> None:
 
 
 def _is_leftover(name: str) -> bool:
-    """A staged file of a save, or atomic_write_bytes's temporary file of one."""
+    """A staged file of a save, or atomic_write_file's temporary file of one."""
     ours = (CONFIG_NAME, WEIGHTS_NAME, OPTIMIZER_NAME, STATE_NAME)
     return name.startswith(".") and name.endswith((".tmp", ".staged")) and any(f".{n}." in name for n in ours)
 
