@@ -5,9 +5,9 @@
 Prints: server start; page load (new tab to a usable page); the page timer's server
 work per tick (nothing changed / a gallery to list); the one-frame preview on a 720p
 frame (server side, and from a settings change to the new picture in the browser);
-extraction, training and conversion through the page. With --model-from, training
-continues that model (e.g. the one `facetwin demo` writes), so the screenshots show a
-trained swap; with --screenshots, a JPEG of each view is written there.
+extraction, training, conversion and evaluation through the page. With --model-from,
+training continues that model (e.g. the one `facetwin demo` writes), so the screenshots
+show a trained swap; with --screenshots, a JPEG of each view is written there.
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ def main() -> None:
         "--model-from", type=Path, help="a trained model folder to continue (fast64 from scratch if not)"
     )
     parser.add_argument(
-        "--screenshots", type=Path, help="write ui-project.jpg, ui-training.jpg, ui-conversion.jpg here"
+        "--screenshots",
+        type=Path,
+        help="write ui-project.jpg, ui-training.jpg, ui-conversion.jpg, ui-conversion-result.jpg, ui-evaluate.jpg here",
     )
     parser.add_argument("--steps", type=int, default=60, help="training steps run through the page")
     parser.add_argument("--views", type=int, default=16, help="views of each portrait to extract")
@@ -135,6 +137,9 @@ def main() -> None:
             for person in ("a", "b"):
                 page.locator(f"#upload-{person} input[type=file]").set_input_files(inputs[person])
                 _wait_text(page, f"#source-{person}", f"({len(inputs[person])} files)")
+                # Whose faces: one view of the person as the reference photo.
+                page.locator(f"#ref-{person} input[type=file]").set_input_files([inputs[person][0]])
+                _wait_text(page, f"#ref-line-{person}", "only those like")
             t0 = time.perf_counter()
             page.click("#extract-a")
             page.click("#extract-b")
@@ -152,12 +157,12 @@ def main() -> None:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.screenshots / "ui-project.jpg"), full_page=False, quality=82)
 
-            orders = {"a": "as extracted", "b": "least sharp first"}
-            seen = ui_app._refresh(server, {}, orders)[-1]
+            orders = {"a": ("as extracted", 1), "b": ("least sharp first", 1)}
+            seen = ui_app._refresh(server, {}, orders)["seen"]
             quiet, listing = [], []
             for _ in range(30):
                 t0 = time.perf_counter()
-                seen = ui_app._refresh(server, seen, orders)[-1]
+                seen = ui_app._refresh(server, seen, orders)["seen"]
                 quiet.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 ui_app._refresh(server, {"force": True}, orders)
@@ -178,6 +183,7 @@ def main() -> None:
             if args.model_from:
                 shutil.copytree(args.model_from, server.project.model_dir)
             page.get_by_role("tab", name="2. Training").click()
+            page.get_by_text("Training settings").click()  # collapsed by default
             page.locator("#opt-batch-size input").fill("16")
             from facetwin.models.checkpoint import read_state
 
@@ -191,10 +197,12 @@ def main() -> None:
                 page.locator(f"#opt-{field} input, #opt-{field} textarea").first.fill(value)
             t0 = time.perf_counter()
             page.click("#train-start")
+            page.get_by_text("Training settings").click()  # folded again: the preview is what to watch
             shot_taken = False
             while True:
                 status = page.inner_text("#train-status")
                 if not shot_taken and args.screenshots and "ETA" in status and _images(page, "#train-loss"):
+                    page.click("#train-save")  # the message under the controls shows in the picture
                     time.sleep(1)
                     page.screenshot(path=str(args.screenshots / "ui-training.jpg"), full_page=False, quality=82)
                     shot_taken = True
@@ -210,6 +218,7 @@ def main() -> None:
 
             # The same again with the tab closed, then from the command line on the same faces.
             target = done_before + 2 * args.steps
+            page.get_by_text("Training settings").click()  # unfolded again for the new step limit
             page.locator("#opt-steps textarea, #opt-steps input").first.fill(str(target))
             page.click("#train-start")
             _wait_text(page, "#train-status", "running")
@@ -262,6 +271,9 @@ def main() -> None:
             page.get_by_role("tab", name="3. Conversion").click()
             page.locator("#convert-upload input[type=file]").set_input_files([inputs["clip"]])
             _wait_text(page, "#convert-preview-info", "frame 0:")
+            page.locator("#ref-input input[type=file]").set_input_files([inputs["b"][0]])
+            _wait_text(page, "#ref-line-input", "only those like")
+            time.sleep(2)  # the preview again, with whose face to swap
             clicks = []
             feather = page.locator("#opt-feather input")
             for i in range(args.repeat):
@@ -319,6 +331,24 @@ def main() -> None:
                 page.locator("#convert-provenance").scroll_into_view_if_needed()
                 time.sleep(1)
                 page.screenshot(path=str(args.screenshots / "ui-conversion-result.jpg"), full_page=False, quality=82)
+
+            page.get_by_role("tab", name="4. Evaluate and verify").click()
+            page.locator("#opt-gap-seconds input").fill("0")  # pictures, not a video: no second to leave out
+            t0 = time.perf_counter()
+            page.click("#eval-run")
+            status = _wait_text(page, "#eval-status", "done", "failed")
+            rows.append(
+                (
+                    f"evaluate the model through the page ({status.split(' · ')[-1]})",
+                    f"{time.perf_counter() - t0:.1f} s",
+                )
+            )
+            converted = server.queue.latest("convert").result["output"]
+            page.locator("#verify-upload input[type=file]").set_input_files([str(converted)])
+            _wait_text(page, "#verify-report", "SYNTHETIC", "not", "⚠")
+            if args.screenshots:
+                time.sleep(1)
+                page.screenshot(path=str(args.screenshots / "ui-evaluate.jpg"), full_page=False, quality=82)
             browser.close()
     finally:
         server.queue.close()

@@ -124,6 +124,34 @@ def test_should_stop_ends_the_run_and_resume_continues_exactly(pair, tmp_path):
         torch.testing.assert_close(stopped[key], straight[key], rtol=1e-5, atol=1e-6)
 
 
+def test_should_save_writes_a_checkpoint_and_the_run_goes_on(pair, tmp_path):
+    """A UI's "save now": asked after each step, True writes checkpoint, preview and loss
+    plot at that step (save_every and preview_every are far off) without ending the run."""
+    model_dir = tmp_path / "m"
+    seen = {}
+
+    def save_at_2() -> bool:
+        step = len(reported)
+        if step == 3:  # the save asked for at step 2 is on disk by the next step
+            seen["state"] = read_state(model_dir)["step"]
+            seen["preview"] = (model_dir / "previews" / "step_0000002.png").exists()
+            seen["plot"] = (model_dir / "loss.png").exists()
+        return step == 2
+
+    reported = []
+    summary = train(
+        *pair,
+        model_dir,
+        config=TrainConfig(**{**FAST, "steps": 4}),
+        progress=lambda event: reported.append(event.done),
+        should_save=save_at_2,
+    )
+    assert (summary.step, summary.stopped_by) == (4, "steps")  # it went on to the end
+    assert seen == {"state": 2, "preview": True, "plot": True}
+    assert not (model_dir / "previews" / "step_0000003.png").exists()  # only the step asked for
+    assert read_state(model_dir)["step"] == 4
+
+
 def test_resume_from_an_older_checkpoint_drops_later_history(pair, tmp_path):
     """Killed without a final save: the history past the checkpoint is trained again."""
     train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 4, "save_every": 2}))

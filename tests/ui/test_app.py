@@ -15,7 +15,7 @@ def test_the_page_builds_and_reads_the_project(tmp_path):
     app = ui_app.build_app(tmp_path / "p", refresh=5)
     server = app.facetwin_server
     try:
-        out = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})
+        out = ui_app._refresh(server, {}, {"a": ("as extracted", 1), "b": ("as extracted", 1)})
         assert "none yet" in out["queue"]
         assert out["train_status"].startswith("No model yet")
         assert isinstance(out["seen"], dict) and set(out) <= set(ui_app._SHOWN)
@@ -41,7 +41,7 @@ def test_an_image_conversion_shows_the_picture_and_its_marks(tmp_path, grace_hop
         assert server.queue.wait(120)
         job = server.queue.latest("convert")
         assert job.state == "done", job.error
-        out = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})
+        out = ui_app._refresh(server, {}, {"a": ("as extracted", 1), "b": ("as extracted", 1)})
         video, image, download, provenance = (
             out[k] for k in ("result_video", "result_image", "result_download", "provenance")
         )
@@ -49,7 +49,7 @@ def test_an_image_conversion_shows_the_picture_and_its_marks(tmp_path, grace_hop
         assert image["value"] == download["value"] == str(project.outputs_dir / "grace_hopper_to_b.png")
         assert "grace_hopper_to_b.png: SYNTHETIC" in provenance and str(project.root) not in provenance
         # Shown once: the next tick sends nothing new.
-        again = ui_app._refresh(server, out["seen"], {"a": "as extracted", "b": "as extracted"})
+        again = ui_app._refresh(server, out["seen"], {"a": ("as extracted", 1), "b": ("as extracted", 1)})
         assert "result_image" not in again and "provenance" not in again
     finally:
         server.queue.close()
@@ -190,7 +190,7 @@ def test_a_failed_job_is_one_line_in_the_job_table(tmp_path):
 
         server.queue.submit("train", "train", crash)
         assert server.queue.wait(10)
-        table = ui_app._refresh(server, {}, {"a": "as extracted", "b": "as extracted"})["queue"]
+        table = ui_app._refresh(server, {}, {"a": ("as extracted", 1), "b": ("as extracted", 1)})["queue"]
         rows = [line for line in table.splitlines() if line.startswith("| 1 ")]
         assert len(rows) == 1 and rows[0].count(" | ") == 3  # the "|" of the message does not split the row
         assert (
@@ -211,3 +211,56 @@ def test_a_blocking_shared_launch_needs_its_log_in_given(tmp_path):
     with pytest.raises(InvalidOptionError, match=r"auth must be \(user, password\) when serving others"):
         ui_app.launch(tmp_path / "p", host="0.0.0.0", port=_free_port(), block=True)
     assert not (tmp_path / "p").exists()  # refused before anything was made or listened on
+
+
+def test_buttons_are_greyed_out_when_they_would_do_nothing(tmp_path):
+    import threading
+
+    app = ui_app.build_app(tmp_path / "p", refresh=5)
+    server = app.facetwin_server
+    views = {"a": ("as extracted", 1), "b": ("as extracted", 1)}
+
+    def interactive(out: dict) -> dict:
+        return {k: v["interactive"] for k, v in out.items() if isinstance(v, dict) and "interactive" in v}
+
+    gate = threading.Event()
+    try:
+        idle = ui_app._refresh(server, {}, views)
+        assert interactive(idle) == dict.fromkeys(
+            ("stop_job", "clear_jobs", "train_save", "train_pause", "train_resume", "train_stop"), False
+        )
+        assert interactive(ui_app._refresh(server, idle["seen"], views)) == {}  # unchanged: not sent again
+        job = server.queue.submit("train", "train", lambda ctx: gate.wait(10))
+        while server.queue.get(job.id).state != "running":
+            pass
+        running = interactive(ui_app._refresh(server, idle["seen"], views))
+        assert running == {"stop_job": True, "train_save": True, "train_pause": True, "train_stop": True} | {
+            "clear_jobs": False,
+            "train_resume": False,
+        }
+        server.queue.pause(job.id)
+        paused = interactive(ui_app._refresh(server, {}, views))
+        assert paused["train_resume"] and not paused["train_save"] and not paused["train_pause"]
+    finally:
+        gate.set()
+        server.queue.close()
+
+
+def test_an_evaluation_shows_its_table_after_a_restart(tmp_path):
+    """The evaluation's result is plain data: the job history brings it back with the server."""
+    project = tmp_path / "p"
+    sheet = project / "outputs" / "evaluation" / "contact_sheet.png"
+    app = ui_app.build_app(project, refresh=5)
+    server = app.facetwin_server
+    result = {"table": "metric  A -> B  B -> A", "report": sheet.with_name("report.json"), "sheet": sheet}
+    server.queue.submit("evaluate", "evaluate the model", lambda ctx: result)
+    assert server.queue.wait(10)
+    server.queue.close()
+
+    again = ui_app.build_app(project, refresh=5).facetwin_server
+    try:
+        out = ui_app._refresh(again, {}, {"a": ("as extracted", 1), "b": ("as extracted", 1)})
+        assert "**done**" in out["eval_status"] and "A -> B" in out["eval_table"] and "report.json" in out["eval_table"]
+        assert out["eval_sheet"]["visible"] is False  # no sheet on disk: none shown
+    finally:
+        again.queue.close()

@@ -1,8 +1,10 @@
 """The web UI end to end, in Debian's headless Chromium driven by Playwright.
 
-Extraction, training and conversion run for real (a tiny model, package portraits);
-the test sees what a user sees: messages, galleries, the preview and loss plot
-changing, the result downloaded, and the page reattaching to a job after its tab closed.
+Extraction, training, conversion and evaluation run for real (a tiny model, package
+portraits); the test sees what a user sees: messages, galleries, reference faces that
+decide whose faces are used, the preview and loss plot changing, a model saved while it
+trains, the result downloaded and verified, and the page reattaching to a job after its
+tab closed.
 Set FACETWIN_UI_SCREENSHOTS=DIR to keep a screenshot of each view.
 """
 
@@ -148,13 +150,18 @@ def _open(browser, url: str):
 
 def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     from facetwin import verify
+    from facetwin.alignments import load_alignments
+    from facetwin.models.checkpoint import read_state
 
     url, app = server
+    project = app.facetwin_server.project
     page = _open(browser, url)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    for view in ("1. Project and faces", "2. Training", "3. Conversion"):
+    for view in ("1. Project and faces", "2. Training", "3. Conversion", "4. Evaluate and verify"):
         assert page.get_by_role("tab", name=view).count() == 1
+    # Nothing runs: the job controls are greyed out.
+    assert page.locator("#stop-job").is_disabled() and page.locator("#clear-jobs").is_disabled()
 
     # --- bad uploads: a message in the page, and the server goes on -------------------
     page.locator("#upload-a input[type=file]").set_input_files([inputs["notes"]])
@@ -171,6 +178,9 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     # --- the two people: upload, extract, browse, remove one face ---------------------
     page.locator("#upload-a input[type=file]").set_input_files(inputs["a"])
     _wait_text(page, "#source-a", "(10 files)")
+    # Whose faces: A's reference photo (--ref-face), kept in the project for the extraction.
+    page.locator("#ref-a input[type=file]").set_input_files([inputs["a"][0]])
+    assert "only those like" in _wait_text(page, "#ref-line-a", inputs["a"][0].name)
     page.locator("#path-b textarea, #path-b input").first.fill(str(inputs["b"][0].parent / "missing"))
     page.click("#use-path-b")
     assert "input not found" in _wait_text(page, "#message-b", "not found")
@@ -182,16 +192,32 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     page.click("#extract-b")
     _wait_text(page, "#extract-status-a", "done")
     assert "10 faces" in _wait_text(page, "#extract-status-b", "done")
+    (ref,) = project.refs("a")
+    assert load_alignments(project.faces_dir("a") / "alignments.json").settings["ref_faces"] == [
+        str(ref)
+    ]  # the job used it
+    assert load_alignments(project.faces_dir("b") / "alignments.json").settings["ref_faces"] == []  # B: everyone's
     page.wait_for_function("document.querySelectorAll('#faces-a img').length == 10", timeout=TIMEOUT_MS)
-    page.locator("#faces-a img").first.click()
+    # Two faces selected by clicking, one Remove; then every face under a sharpness nobody reaches.
+    page.locator("#faces-a img").nth(0).click()
+    # The page sends the selection it holds with each click: wait for the first to come back.
+    _wait_text(page, "#selection-a", "Selected 1")
+    page.locator("#faces-a img").nth(1).click()
+    assert "Selected 2" in _wait_text(page, "#selection-a", "Selected 2")
     page.click("#remove-a")
-    assert _wait_text(page, "#message-a", "Removed").startswith("Removed 000000_0.png")
-    page.wait_for_function("document.querySelectorAll('#faces-a img').length == 9", timeout=TIMEOUT_MS)
-    assert len(list((app.facetwin_server.project.faces_dir("a")).glob("*.png"))) == 9
+    assert _wait_text(page, "#message-a", "Removed").startswith("Removed 000000_0.png, 000001_0.png")
+    page.wait_for_function("document.querySelectorAll('#faces-a img').length == 8", timeout=TIMEOUT_MS)
+    assert len(list(project.faces_dir("a").glob("*.png"))) == 8
+    page.locator("#below-b input").fill("0")
+    page.click("#remove-below-b")
+    assert "No face is under sharpness 0" in _wait_text(page, "#message-b", "No face")
+    assert len(list(project.faces_dir("b").glob("*.png"))) == 10
     _shot(page, "project", tmp_path)
 
     # --- training: start, close the tab, reattach from a new page ---------------------
     page.get_by_role("tab", name="2. Training").click()
+    assert page.locator("#train-save").is_disabled() and page.locator("#train-pause").is_disabled()
+    page.get_by_text("Training settings").click()  # collapsed until asked for
     model = page.locator("#opt-model input")
     model.click()
     model.fill("tiny64")
@@ -201,7 +227,7 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
         "steps": "120",
         "preview-every": "6",
         "log-every": "2",
-        "save-every": "40",
+        "save-every": "1000",  # the checkpoints in between come from Save now
     }.items():
         page.locator(f"#opt-{field} input, #opt-{field} textarea").first.fill(value)
     page.click("#train-start")
@@ -212,6 +238,20 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
 
     page = _open(browser, url)
     page.get_by_role("tab", name="2. Training").click()
+    # Save now: a checkpoint mid-run (none is due before step 1000), and training goes on.
+    _wait_text(page, "#train-status", "faces/s")  # stepping: the model is loaded and saved once
+    page.wait_for_function("!document.querySelector('#train-save').disabled", timeout=TIMEOUT_MS)
+    assert read_state(project.model_dir)["step"] == 0  # the new model's first checkpoint only
+    page.click("#train-save")
+    # The confirmation is a passing notice (gr.Info), not the red message line.
+    assert "training goes on" in _wait_text(page, "body", "Saving at the next step")
+    assert _text(page, "#train-message").strip() == ""
+    deadline = time.monotonic() + 120
+    while read_state(project.model_dir)["step"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    saved_step = read_state(project.model_dir)["step"]
+    assert 0 < saved_step < 120 and app.facetwin_server.queue.latest("train").state == "running"
+    assert (project.model_dir / "previews" / f"step_{saved_step:07d}.png").exists()
     previews, plots, statuses = set(), set(), []
     deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
     while time.monotonic() < deadline:
@@ -226,6 +266,8 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     assert any("ETA" in s for s in statuses)
     assert len(previews) >= 2, "the preview grid never changed while training"
     assert len(plots) >= 2, "the loss plot never changed while training"
+    assert read_state(project.model_dir)["step"] == 120
+    page.wait_for_function("document.querySelector('#train-save').disabled", timeout=TIMEOUT_MS)  # over
     _shot(page, "training", tmp_path)
 
     # --- conversion: tune on one frame, convert, download -----------------------------
@@ -239,6 +281,12 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     time.sleep(2)  # the refused file neither replaces the clip nor has its message cleared
     assert "cannot read notes.mp4" in _text(page, "#convert-message")
     assert "clip.mp4" in _text(page, "#convert-source")
+    # Whose face is swapped: with A's photo as the reference, Grace Hopper's face is left be;
+    # with one of hers, it is swapped again.
+    page.locator("#ref-input input[type=file]").set_input_files([inputs["a"][0]])
+    assert "no face found" in _wait_text(page, "#convert-preview-info", "no face found")
+    page.locator("#ref-input input[type=file]").set_input_files([inputs["b"][0]])
+    assert "1 face" in _wait_text(page, "#convert-preview-info", "1 face")
     feather = page.locator("#opt-feather input")
     feather.fill("0.15")
     feather.press("Enter")
@@ -260,4 +308,27 @@ def test_extract_train_convert_download(server, browser, inputs, tmp_path):
     report = verify(saved)
     assert report.synthetic and report.watermark.found and report.claim is not None
     _shot(page, "conversion", tmp_path)
+
+    # --- evaluate the model, verify files: view 4 --------------------------------------
+    page.get_by_role("tab", name="4. Evaluate and verify").click()
+    page.locator("#opt-gap-seconds input").fill("0")  # 10 pictures: no second to spare before the test part
+    page.click("#eval-run")
+    assert "done" in _wait_text(page, "#eval-status", "done", "failed")
+    table = _wait_text(page, "#eval-table", "A -> B")
+    assert "B -> A" in table and "reconstruction A->A" in table
+    assert (project.evaluation_dir / "report.json").exists()
+    page.locator("#verify-upload input[type=file]").set_input_files([saved])
+    verified = _wait_text(page, "#verify-report", "SYNTHETIC", "not", "⚠")
+    assert "clip_to_a.mp4" in verified and "watermark: found" in verified, verified
+    page.locator("#verify-upload input[type=file]").set_input_files([inputs["coffee"]])
+    plain = _wait_text(page, "#verify-report", "coffee.png")
+    assert "SYNTHETIC" not in plain and "watermark: found" not in plain, plain
+    _shot(page, "evaluate", tmp_path)
+
+    # --- the job table: finished jobs cleared, kept on disk for the next server --------
+    assert '"evaluate"' in (project.root / "jobs.json").read_text()
+    page.wait_for_function("!document.querySelector('#clear-jobs').disabled", timeout=TIMEOUT_MS)
+    page.click("#clear-jobs")
+    _wait_text(page, "#queue", "none yet")
+    assert app.facetwin_server.queue.snapshot() == []
     assert not errors, errors

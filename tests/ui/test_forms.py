@@ -63,6 +63,20 @@ def test_every_form_field_has_help_and_its_default(tmp_path):
     assert len(components) == len(TRAIN_OPTIONS)
     for option, component in zip(TRAIN_OPTIONS, components):
         assert component.info and len(component.info) > 15, option.field
+        assert component.info.endswith(f"({option.flag})")  # what the command line calls it
         assert component.elem_id == "opt-" + option.field.replace("_", "-")
     steps = components[[o.field for o in TRAIN_OPTIONS].index("steps")]
     assert steps.value == ""  # empty: train until stopped, not 0 steps
+
+
+@pytest.mark.parametrize(
+    "options", [EXTRACT_OPTIONS, TRAIN_OPTIONS, CONVERT_OPTIONS], ids=["extract", "train", "convert"]
+)
+def test_labels_are_words_not_flags(options):
+    labels = [forms.label(o) for o in options]
+    for option, words in zip(options, labels):
+        # No flag spelling: no leading dashes, no "no-...", no underscores; a capital first.
+        assert words[0].isupper() and "--" not in words and "no-" not in words.lower(), (option.flag, words)
+        assert "_" not in words, (option.field, words)
+    assert forms.label(next(o for o in TRAIN_OPTIONS if o.field == "channels_last")) == "Keep tensors channels-first"
+    assert forms.label(next(o for o in TRAIN_OPTIONS if o.field == "lr")) == "Learning rate"

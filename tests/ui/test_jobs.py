@@ -237,3 +237,88 @@ def test_the_adapter_stops_a_job_unless_it_polls_itself(queue):
         # got to finish its step and return its result.
         assert queue.get(job.id).state == "stopped"
         assert queue.get(job.id).result == ("ended cleanly" if polls else None), polls
+
+
+def test_save_requests_reach_a_running_job_once_each(queue):
+    saves = []
+
+    def trainer(ctx):
+        i = 0
+        while not ctx.stop_requested():
+            i += 1
+            if ctx.save_requested():
+                saves.append(i)
+            ctx.report(i, raise_on_stop=False)
+            time.sleep(0.01)
+
+    assert not queue.request_save(99)  # no such job
+    job = queue.submit("train", "train", trainer)
+    _until(lambda: queue.get(job.id).done >= 2)
+    assert queue.request_save(job.id)
+    _until(lambda: len(saves) == 1)
+    time.sleep(0.1)
+    assert len(saves) == 1  # one request, one save: the flag is taken by the save
+    queue.pause(job.id)
+    assert not queue.request_save(job.id)  # paused: the step that would save is not reached
+    queue.stop(job.id)
+    assert queue.wait(10)
+    assert not queue.request_save(job.id)  # over
+
+
+def test_a_time_limit_gives_the_eta_its_own_estimate(queue):
+    from facetwin.progress import Progress
+
+    gate = threading.Event()
+
+    def timed(ctx):
+        # 10 of an estimated 1000 steps, but the job knows 30 s are left (a time limit).
+        ctx.progress()(Progress("train", 10, 1000, "step", remaining=30.0))
+        gate.wait(10)
+
+    job = queue.submit("train", "timed", timed)
+    _until(lambda: queue.get(job.id).done == 10)
+    eta = queue.get(job.id).eta
+    assert eta is not None and 28 < eta <= 30
+    gate.set()
+    assert queue.wait(10)
+    assert queue.get(job.id).eta is None  # done: no time left to show
+
+
+def test_finished_jobs_can_be_cleared(queue):
+    gate = threading.Event()
+    done = queue.submit("k", "quick", lambda ctx: None)
+    assert queue.wait(10)
+    running = queue.submit("k", "slow", lambda ctx: gate.wait(10))
+    _until(lambda: queue.get(running.id).state == "running")
+    assert queue.clear_finished() == 1
+    assert [j.id for j in queue.snapshot()] == [running.id]  # the running job stays
+    assert queue.get(done.id) is None
+    gate.set()
+
+
+def test_the_job_history_survives_a_restart(tmp_path):
+    from pathlib import Path
+
+    history = tmp_path / "jobs.json"
+    first = JobQueue(history=history)
+    gate = threading.Event()
+    finished = first.submit(
+        "convert", "convert clip", lambda ctx: {"output": Path("/p/out.mp4"), "n": 3, "x": object()}
+    )
+    assert first.wait(10)
+    running = first.submit("train", "train", lambda ctx: [ctx.report(i, 100) for i in range(5)] and gate.wait(30))
+    queued = first.submit("k", "waiting", lambda ctx: None)
+    _until(lambda: first.get(running.id).done == 4)
+    # The server dies: its queue's last word on disk is the running job, running.
+    first._closed = True  # noqa: SLF001 - no close(), which would finish the jobs properly
+    second = JobQueue(history=history)
+    try:
+        jobs = {j.id: j for j in second.snapshot()}
+        assert [jobs[i].state for i in (finished.id, running.id, queued.id)] == ["done", "stopped", "cancelled"]
+        assert jobs[finished.id].result == {"output": "/p/out.mp4", "n": 3}  # plain data only
+        assert jobs[running.id].title == "train" and jobs[running.id].started is not None
+        assert second.submit("k", "next", lambda ctx: None).id == queued.id + 1  # ids go on
+    finally:
+        gate.set()
+        second.close()
+        first.close()

@@ -56,3 +56,27 @@ def test_a_path_on_this_machine_is_used_in_place(tmp_path, uploads):
         project.set_source("input", uploads / "missing.mp4")
     assert project.source("input") == (uploads / "clip.mp4").resolve()
     assert not project.has_faces("a") and not project.has_model()
+
+
+def test_reference_photos_are_kept_per_person_and_cleared(tmp_path, uploads, grace_hopper_path):
+    project = Project(tmp_path / "p")
+    project.add_upload("a", [uploads / "astronaut.png"])
+    refs = project.set_refs("a", [uploads / "astronaut.png"])
+    assert refs == [project.root / "refs" / "a" / "astronaut.png"] and refs[0].is_file()
+    project.set_refs("input", [grace_hopper_path])
+    reopened = Project(tmp_path / "p")
+    assert reopened.refs("a") == refs and reopened.refs("b") == []
+    assert [p.name for p in reopened.refs("input")] == ["grace_hopper.jpg"]
+    assert reopened.source("a") is not None  # the sources are kept beside them
+    # A video or an unreadable file is refused and the earlier photo kept; none clears them.
+    with pytest.raises(UnreadableMediaError, match="clip.mp4 .* a reference face is a photo"):
+        project.set_refs("a", [uploads / "clip.mp4"])
+    with pytest.raises(UnreadableMediaError, match="^cannot read notes.png"):
+        (uploads / "notes.png").write_text("not a photo")
+        project.set_refs("a", [uploads / "notes.png"])
+    size = (uploads / "astronaut.png").stat().st_size
+    with pytest.raises(UploadTooLargeError):
+        project.set_refs("a", [uploads / "astronaut.png"], max_bytes=size - 1)
+    assert project.refs("a") == refs and refs[0].is_file()
+    assert project.set_refs("a", []) == [] and project.refs("a") == []
+    assert not (project.root / "refs" / "a").exists()

@@ -85,10 +85,38 @@ class TrainSummary:
 
 
 def train_progress(
-    step: int, total: int | None, loss_a: float, loss_b: float | None, samples_per_s: float, elapsed: float
+    step: int,
+    total: int | None,
+    loss_a: float,
+    loss_b: float | None,
+    samples_per_s: float,
+    elapsed: float,
+    *,
+    time_limit: float | None = None,
+    steps_this_run: int = 0,
 ) -> Progress:
     """A training step as a ``Progress``: facts loss_a, loss_b (NaN until the first logged
-    step), samples_per_s and elapsed seconds of this run."""
+    step), samples_per_s and elapsed seconds of this run.
+
+    With a time limit the run knows its end better than a step count can: ``remaining``
+    is the time left (or the steps left at this run's pace, if they end sooner) and,
+    without a step limit, ``total`` the step the time limit will reach at that pace.
+
+        >>> event = train_progress(150, None, 0.05, 0.06, 64.0, 60.0, time_limit=300, steps_this_run=50)
+        >>> event.total, event.remaining
+        (350, 240.0)
+        >>> train_progress(150, 160, 0.05, 0.06, 64.0, 60.0, time_limit=300, steps_this_run=50).remaining
+        12.0
+    """
+    remaining = None
+    if time_limit is not None:
+        remaining = max(time_limit - elapsed, 0.0)
+        pace = steps_this_run / elapsed if elapsed > 0 and steps_this_run > 0 else None
+        if pace is not None:
+            if total is None:
+                total = step + int(remaining * pace)
+            else:
+                remaining = min(remaining, (total - step) / pace)
     detail = ""
     if loss_a == loss_a:  # not NaN
         detail = f"loss A {loss_a:.4f}" + (f" B {loss_b:.4f}" if loss_b is not None else "")
@@ -97,7 +125,7 @@ def train_progress(
     facts = {"loss_a": loss_a, "samples_per_s": samples_per_s, "elapsed": elapsed}
     if loss_b is not None:
         facts["loss_b"] = loss_b
-    return Progress("train", step, total, "step", detail=detail, facts=facts)
+    return Progress("train", step, total, "step", detail=detail, facts=facts, remaining=remaining)
 
 
 def _augment_config(config: TrainConfig) -> AugmentConfig:
@@ -403,6 +431,7 @@ def train(
     distributed: Distributed | None = None,
     progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
+    should_save: Callable[[], bool] | None = None,
     pretraining: bool = False,
 ) -> TrainSummary:
     """Train (or continue training) a face-swap model between person A and person B.
@@ -426,6 +455,10 @@ def train(
             ``train(..., resume=True)`` continues exactly. Only rank 0's answer counts;
             under DDP pass it on every rank (or on none), since all ranks then agree on
             stopping after each step.
+        should_save: asked after every step, before ``should_stop``: True writes a
+            checkpoint, preview and loss plot at this step, as ``save_every`` would, and the
+            run goes on (a UI's "save now"). Only rank 0's answer counts; pass it on every
+            rank or on none, as ``should_stop``.
         pretraining: learn faces in general (``facetwin.training.pretrain``): both halves of
             each step train decoder A on ``faces_a``'s many people, and decoder B is saved
             as a copy of it, so a pair fine-tuned from this model starts both decoders
@@ -643,12 +676,19 @@ def train(
                                 loss_b_value,
                                 samples_per_s,
                                 time.perf_counter() - started,
+                                time_limit=config.time_limit,
+                                steps_this_run=step - start_step,
                             )
                         )
                     if step % config.preview_every == 0:
                         outputs.preview(step)
                         outputs.plot()
-                    if step % config.save_every == 0:
+                    # Asked only when given (on every rank or none): agree() is a collective.
+                    save_asked = should_save is not None and agree(is_main and bool(should_save()))
+                    if save_asked and step % config.preview_every != 0:
+                        outputs.preview(step)
+                        outputs.plot()
+                    if step % config.save_every == 0 or save_asked:
                         state["seconds"] = seconds_before + time.perf_counter() - started
                         outputs.save(step, state)
                     # Rank 0 asks (a UI lives there); every rank joins agree() so all leave at this

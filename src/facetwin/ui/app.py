@@ -1,7 +1,7 @@
-"""The web UI: three views over one project, in Gradio.
+"""The web UI: four views over one project, in Gradio.
 
 Every button calls the library as the command line does (``facetwin.extract``,
-``facetwin.train``, ``facetwin.convert``, ``facetwin.verify``); the forms are built from
+``facetwin.train``, ``facetwin.convert``, ``facetwin.evaluate``, ``facetwin.verify``); the forms are built from
 the options declared on the configs (``facetwin.options``), as ``--help`` is. Long work
 goes through one ``JobQueue`` in the server, and a timer on the page reads the queue and
 the project's folders, so a page opened later picks up where the work stands. Each view
@@ -23,8 +23,8 @@ from facetwin.errors import InvalidOptionError, ServerStartError
 from facetwin.ui.access import generate_credentials, is_loopback, resolve_roots, served_files
 from facetwin.ui.jobs import JobQueue
 from facetwin.ui.project import Project
-from facetwin.ui.views import conversion, faces, training
-from facetwin.ui.views.common import Server, mtime, queue_table
+from facetwin.ui.views import conversion, evaluation, faces, training
+from facetwin.ui.views.common import Server, describe_refs, mtime, queue_table
 
 __all__ = ["build_app", "launch", "DEFAULT_MAX_UPLOAD"]
 
@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 
 #: Uploads larger than this are refused (a path on this machine has no limit).
 DEFAULT_MAX_UPLOAD = 2 * 2**30
-_CSS = ".ft-message p { color: #b3261e; font-weight: 600; }"
+_CSS = (
+    ".ft-message p { color: #b3261e; font-weight: 600; }"
+    # The preview grid is small (64 px faces): drawn as large as its column, pixels kept sharp.
+    " #train-preview img { width: 100%; height: auto; max-height: none; image-rendering: pixelated; }"
+)
 
 
 def build_app(
@@ -62,7 +66,7 @@ def build_app(
     proj = Project(project)
     server = Server(
         proj,
-        queue or JobQueue(crash_log=proj.root / "logs"),
+        queue or JobQueue(crash_log=proj.root / "logs", history=proj.root / "jobs.json"),
         device,
         max_upload,
         Path(key_dir) if key_dir is not None else None,
@@ -79,9 +83,11 @@ def build_app(
         )
         with gr.Row(equal_height=False):
             queue_md = gr.Markdown(queue_table([]), elem_id="queue")
-            stop_job = gr.Button(
-                "Stop the running job", elem_id="stop-job", size="sm", variant="stop", scale=0, min_width=200
-            )
+            with gr.Column(scale=0, min_width=200):
+                stop_job = gr.Button(
+                    "Stop the running job", elem_id="stop-job", size="sm", variant="stop", interactive=False
+                )
+                clear_jobs = gr.Button("Clear finished jobs", elem_id="clear-jobs", size="sm", interactive=False)
         with gr.Tabs(elem_id="views"):
             with gr.Tab("1. Project and faces", id="project", elem_id="tab-project"):
                 person_ui = faces.build(server, where)
@@ -89,6 +95,8 @@ def build_app(
                 training_ui = training.build(server, shared)
             with gr.Tab("3. Conversion", id="conversion", elem_id="tab-conversion"):
                 conversion_ui = conversion.build(server, where)
+            with gr.Tab("4. Evaluate and verify", id="evaluate", elem_id="tab-evaluate"):
+                evaluation_ui = evaluation.build(server)
 
         seen = gr.State({})
         timer = gr.Timer(refresh)
@@ -99,16 +107,20 @@ def build_app(
                 server.queue.stop(job.id)
 
         stop_job.click(stop_running, None, None)
+        clear_jobs.click(lambda: server.queue.clear_finished() and None, None, None)
 
         # --- the page's view of jobs and folders: updates by name, mapped to components here
         shown = {
             "queue": queue_md,
+            "stop_job": stop_job,
+            "clear_jobs": clear_jobs,
             **training_ui,
             **{k: v for k, v in conversion_ui.items() if k != "frame"},
+            **evaluation_ui,
             **{
                 f"{p}_{part}": ui[part]
                 for p, ui in person_ui.items()
-                for part in ("status", "gallery", "crops", "source")
+                for part in ("status", "gallery", "crops", "source", "refs")
             },
             "seen": seen,
         }
@@ -117,10 +129,13 @@ def build_app(
         def by_component(updates: dict[str, Any]) -> dict:
             return {shown[name]: value for name, value in updates.items()}
 
-        def refresh_page(seen: dict, order_a: str, order_b: str):
-            return by_component(_refresh(server, dict(seen), {"a": order_a, "b": order_b}))
+        def refresh_page(seen: dict, order_a: str, order_b: str, page_a: float, page_b: float):
+            return by_component(_refresh(server, dict(seen), {"a": (order_a, page_a), "b": (order_b, page_b)}))
 
-        page_inputs = [seen, person_ui["a"]["order"], person_ui["b"]["order"]]
+        def refresh_now(seen: dict, *views):
+            return refresh_page({**seen, "force": True}, *views)
+
+        page_inputs = [seen, *(person_ui[p][part] for part in ("order", "page") for p in "ab")]
         timer.tick(refresh_page, page_inputs, outputs, show_progress="hidden")
         app.load(refresh_page, page_inputs, outputs, show_progress="hidden")
         app.load(
@@ -130,29 +145,36 @@ def build_app(
             show_progress="hidden",
         )
         for ui in person_ui.values():
-            ui["order"].change(
-                lambda s, oa, ob: by_component(_refresh(server, {**s, "force": True}, {"a": oa, "b": ob})),
-                page_inputs,
-                outputs,
-                show_progress="hidden",
-            )
+            for control in (ui["order"], ui["page"]):
+                control.change(refresh_now, page_inputs, outputs, show_progress="hidden")
     app.facetwin_server = server  # for tests and embedding
     return app
 
 
-def _refresh(server: Server, seen: dict, orders: dict[str, str]) -> dict[str, Any]:
+def _refresh(server: Server, seen: dict, views: dict[str, tuple[str, float | None]]) -> dict[str, Any]:
     """What the timer updates, by name (``_SHOWN``); a component whose source did not
-    change is left out. ``seen`` records what the page shows, and comes back as "seen"."""
+    change is left out. ``seen`` records what the page shows, and comes back as "seen".
+    ``views`` is each person's gallery order and page."""
     force = seen.pop("force", False)
-    updates: dict[str, Any] = {"queue": queue_table(server.queue.snapshot())}
+    jobs = server.queue.snapshot()
+    updates: dict[str, Any] = {"queue": queue_table(jobs)}
+    # The job table's buttons, greyed out when they would do nothing (sent on change only).
+    buttons = [any(j.state in ("running", "paused") for j in jobs), any(not j.active for j in jobs)]
+    if force or seen.get("job_buttons") != buttons:
+        seen["job_buttons"] = buttons
+        updates.update(stop_job=gr.update(interactive=buttons[0]), clear_jobs=gr.update(interactive=buttons[1]))
     updates.update(training.refresh(server, seen, force))
     updates.update(conversion.refresh(server, seen, force))
+    updates.update(evaluation.refresh(server, seen, force))
     # The sources change only with project.json (another tab may have set them).
     sources_stamp = mtime(server.project.root / "project.json")
     new_sources = force or seen.get("sources", -1) != sources_stamp
     seen["sources"] = sources_stamp
     for person in ("a", "b"):
-        updates.update(faces.refresh(server, person, orders[person], seen, force, new_sources))
+        order, page = views[person]
+        updates.update(faces.refresh(server, person, order, page, seen, force, new_sources))
+    if new_sources:
+        updates["input_refs"] = describe_refs(server.project.refs("input"))
     updates["seen"] = seen
     return updates
 
@@ -160,15 +182,25 @@ def _refresh(server: Server, seen: dict, orders: dict[str, str]) -> dict[str, An
 #: Every name ``_refresh`` may update: the job table, then each view's components.
 _SHOWN = (
     "queue",
+    "stop_job",
+    "clear_jobs",
     "train_status",
     "train_preview",
     "train_loss",
+    "train_save",
+    "train_pause",
+    "train_resume",
+    "train_stop",
     "convert_status",
     "result_video",
     "result_image",
     "result_download",
     "provenance",
-    *(f"{p}_{part}" for p in "ab" for part in ("status", "gallery", "crops", "source")),
+    "input_refs",
+    "eval_status",
+    "eval_table",
+    "eval_sheet",
+    *(f"{p}_{part}" for p in "ab" for part in ("status", "gallery", "crops", "source", "refs")),
     "seen",
 )
 

@@ -1,11 +1,13 @@
 """A UI project: one folder holding a face swap's sources, faces, model and outputs.
 
     PROJECT/
-      project.json     where each person's source is (the only state the UI keeps)
+      project.json     where each person's source and reference photos are
+      jobs.json        the job table (facetwin.ui.jobs), kept across restarts
       sources/a/, b/   uploaded files (a path given on this machine is used in place)
+      refs/a/, b/, input/  uploaded reference photos: whose face is extracted or swapped
       faces/a/, b/     facetwin extract output
       model/           facetwin train output
-      outputs/         facetwin convert output, and the tuning previews
+      outputs/         facetwin convert output, the tuning previews, evaluation/
 
 Everything else is read back from these folders, so a page opened later, or a server
 started again on the same folder, shows where the work stands.
@@ -59,6 +61,10 @@ class Project:
     def previews_dir(self) -> Path:
         return self.root / "outputs" / "previews"
 
+    @property
+    def evaluation_dir(self) -> Path:
+        return self.root / "outputs" / "evaluation"
+
     def faces_dir(self, person: Person) -> Path:
         return self.root / "faces" / person
 
@@ -109,6 +115,43 @@ class Project:
         for f in files:
             shutil.copyfile(f, folder / f.name)
         return self.set_source(person, folder if images else folder / files[0].name)
+
+    def refs(self, person: Person) -> list[Path]:
+        """The reference photos of ``person`` (``ExtractConfig.ref_faces``): whose faces are
+        kept when extracting (A, B) or swapped when converting ("input"); empty: everyone's."""
+        return [Path(p) for p in self._state().get("refs", {}).get(person, [])]
+
+    def set_refs(self, person: Person, files: Sequence[str | Path], *, max_bytes: int | None = None) -> list[Path]:
+        """Make uploaded images the reference photos of ``person``; no files clears them.
+
+        Raises:
+            UploadTooLargeError, UnreadableMediaError: a file over ``max_bytes`` or not an
+                image; the earlier photos are kept.
+        """
+        files = [Path(f) for f in files]
+        for f in files:
+            size = f.stat().st_size
+            if max_bytes is not None and size > max_bytes:
+                raise UploadTooLargeError(f.name, size, max_bytes)
+            if f.suffix.lower() not in IMAGE_SUFFIXES:
+                raise UnreadableMediaError(f.name, "a reference face is a photo, not a video")
+            try:
+                _check_readable(f)
+            except UnreadableMediaError as exc:
+                raise UnreadableMediaError(f.name, exc.reason) from None
+        folder = self.root / "refs" / person
+        if folder.exists():
+            shutil.rmtree(folder)
+        kept = []
+        if files:
+            folder.mkdir(parents=True)
+            for f in files:
+                shutil.copyfile(f, folder / f.name)
+                kept.append(folder / f.name)
+        state = self._state()
+        state.setdefault("refs", {})[person] = [str(p) for p in kept]
+        atomic_write_json(self.root / "project.json", state)
+        return kept
 
     def has_faces(self, person: Person) -> bool:
         return (self.faces_dir(person) / "alignments.json").exists()

@@ -8,12 +8,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from facetwin.config import ConvertConfig, ExtractConfig, TrainConfig
+from facetwin.config import ConvertConfig, EvaluateConfig, ExtractConfig, TrainConfig
 from facetwin.errors import OutputConflictError
 from facetwin.ui.jobs import JobContext
 from facetwin.ui.project import Project
 
-__all__ = ["extract_task", "train_task", "convert_task", "output_for"]
+__all__ = ["extract_task", "train_task", "convert_task", "evaluate_task", "verify_file", "output_for"]
 
 
 def extract_task(ctx: JobContext, source: Path, out: Path, config: ExtractConfig):
@@ -27,7 +27,8 @@ def extract_task(ctx: JobContext, source: Path, out: Path, config: ExtractConfig
 
 
 def train_task(ctx: JobContext, proj: Project, config: TrainConfig, resume: bool, device: str):
-    """``facetwin.training.train`` on the project's faces; Stop ends it cleanly (``should_stop``)."""
+    """``facetwin.training.train`` on the project's faces; Stop ends it cleanly (``should_stop``)
+    and *Save now* writes a checkpoint, preview and loss plot while it goes on (``should_save``)."""
     from facetwin.training import train
 
     return train(
@@ -39,6 +40,7 @@ def train_task(ctx: JobContext, proj: Project, config: TrainConfig, resume: bool
         device=device,
         progress=ctx.progress(stop_on_report=False),
         should_stop=ctx.stop_requested,
+        should_save=ctx.save_requested,
     )
 
 
@@ -62,8 +64,10 @@ def convert_task(
     *,
     device: str = "auto",
     key_dir: Path | None = None,
+    faces: ExtractConfig | None = None,
 ) -> dict:
-    """``facetwin.conversion.convert``, then ``facetwin.verify`` on the result.
+    """``facetwin.conversion.convert`` (finding faces as ``faces`` says: whose, with
+    ``ref_faces``), then ``facetwin.verify`` on the result.
 
     Returns ``output``, ``download`` (the file, or a zip of an image folder), ``summary``
     and ``report`` (verify's text, the file named as it downloads).
@@ -79,7 +83,14 @@ def convert_task(
         out.unlink()
 
     summary = convert(
-        source, proj.model_dir, out, config=config, device=device, progress=ctx.progress(), key_dir=key_dir
+        source,
+        proj.model_dir,
+        out,
+        config=config,
+        faces=faces,
+        device=device,
+        progress=ctx.progress(),
+        key_dir=key_dir,
     )
     checked = out if out.is_file() else next(iter(sorted(out.glob("*.png"))), None)
     download = out
@@ -89,3 +100,34 @@ def convert_task(
     if checked is not None:  # the page names the file as it is downloaded, not by its path here
         report = format_report(verify(checked, trust_dir=key_dir)).replace(str(checked), checked.name, 1)
     return {"output": out, "download": download, "summary": summary, "report": report}
+
+
+def evaluate_task(ctx: JobContext, project: Project, config: EvaluateConfig, *, device: str = "auto") -> dict:
+    """``facetwin.evaluate`` of the project's model on A's and B's sources, as ``facetwin
+    evaluate`` does; the report and contact sheet go to ``outputs/evaluation``.
+
+    Returns ``table`` (the command line's summary table), ``report`` and ``sheet`` (paths).
+    """
+    from facetwin.errors import NotReadyError
+    from facetwin.evaluation import evaluate, format_table, write_report
+
+    sources = {person: project.source(person) for person in ("a", "b")}
+    missing = [person.upper() for person, source in sources.items() if source is None]
+    if missing:
+        raise NotReadyError("evaluate", f"give person {' and '.join(missing)} a source first (view 1)")
+    if not project.has_model():
+        raise NotReadyError("evaluate", "train a model first (view 2)")
+    result = evaluate(
+        project.model_dir, sources["a"], sources["b"], config=config, device=device, progress=ctx.progress()
+    )
+    paths = write_report(result, project.evaluation_dir)
+    return {"table": format_table(result), "report": paths["report"], "sheet": paths["sheet"]}
+
+
+def verify_file(path: Path, *, name: str | None = None, key_dir: Path | None = None) -> str:
+    """``facetwin verify``'s report on one file, naming it ``name`` (as uploaded) rather than
+    by its path on the server. Quick (a few frames of a video): run by the page, not queued."""
+    from facetwin.forensics.report import format_report, verify
+
+    text = format_report(verify(path, trust_dir=key_dir))
+    return text.replace(str(path), name, 1) if name else text

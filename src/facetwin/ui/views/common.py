@@ -15,7 +15,17 @@ from facetwin.ui.access import allowed_input
 from facetwin.ui.jobs import Job, JobQueue
 from facetwin.ui.project import Person, Project
 
-__all__ = ["Server", "job_line", "progress_line", "queue_table", "mtime", "describe_source", "take_source"]
+__all__ = [
+    "Server",
+    "job_line",
+    "progress_line",
+    "queue_table",
+    "mtime",
+    "describe_source",
+    "take_source",
+    "describe_refs",
+    "ref_picker",
+]
 
 
 @dataclass
@@ -57,7 +67,7 @@ def queue_table(jobs: list[Job]) -> str:
     if not jobs:
         return "**Jobs** · none yet. Long work runs here one job at a time, and goes on if this tab is closed."
     rows = ["| # | job | state | progress |", "|---|---|---|---|"]
-    for job in reversed(jobs[-8:]):
+    for job in reversed(jobs[-8:]):  # the newest eight; *Clear finished* drops the rest
         # One line per job, whatever the error: a "|" would end the cell, a newline the table.
         state = (job.state + (f": {job.error}" if job.error else "")).replace("|", "\\|").replace("\n", " ")
         rows.append(f"| {job.id} | {job.title} | {state} | {progress_line(job) if job.started else ''} |")
@@ -97,3 +107,45 @@ def take_source(server: Server, who: Person, *, files: list | None = None, path:
     except FacetwinError as exc:
         return gr.update(), f"⚠ {exc}"
     return describe_source(source), ""
+
+
+def describe_refs(refs: list[Path]) -> str:
+    if not refs:
+        return "Whose faces: everyone's (no reference face)."
+    return "Whose faces: only those like " + ", ".join(f"`{p.name}`" for p in refs) + "."
+
+
+def ref_picker(server: Server, who: Person, *, what: str) -> tuple[gr.Markdown, list]:
+    """A reference-face upload (``--ref-face``) for ``who``, kept in the project.
+
+    Returns the line that names the photos (the page's timer updates it when another tab
+    changes them) and the events that change them, for a view to chain its own update on
+    (``.then``): a new photo may have the old one's name, so the line need not change.
+    """
+    with gr.Row(equal_height=True):
+        upload = gr.File(
+            label=f"Reference face: photos of the one person whose faces to {what} (optional)",
+            file_count="multiple",
+            file_types=["image"],
+            type="filepath",
+            height=90,
+            elem_id=f"ref-{who}",
+            scale=4,
+        )
+        clear = gr.Button("Everyone's", elem_id=f"ref-clear-{who}", size="sm", scale=1, min_width=90)
+    line = gr.Markdown(describe_refs(server.project.refs(who)), elem_id=f"ref-line-{who}")
+
+    def take(files):
+        if not files:  # the box was cleared: the photos stay until "Everyone's"
+            return gr.update(), None
+        try:
+            refs = server.project.set_refs(who, files, max_bytes=server.max_upload)
+        except FacetwinError as exc:
+            return f"⚠ {exc}\n\n{describe_refs(server.project.refs(who))}", None
+        return describe_refs(refs), None  # the upload box is a drop zone: emptied
+
+    events = [
+        upload.upload(take, upload, [line, upload]),
+        clear.click(lambda: describe_refs(server.project.set_refs(who, [])), None, line),
+    ]
+    return line, events

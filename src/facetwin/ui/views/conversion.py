@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from facetwin.config import ConvertConfig
+from facetwin.config import ConvertConfig, ExtractConfig
 from facetwin.errors import FacetwinError, NotReadyError
 from facetwin.options import CONVERT_OPTIONS
 from facetwin.ui import forms, tasks
-from facetwin.ui.views.common import Server, describe_source, job_line, mtime, take_source
+from facetwin.ui.views.common import Server, describe_source, job_line, mtime, ref_picker, take_source
 
 __all__ = ["build", "refresh", "frames_of"]
 
@@ -40,10 +41,11 @@ def build(server: Server, where: str) -> dict[str, Any]:
                 convert_use_path = gr.Button("Use path", elem_id="convert-use-path", scale=1)
             convert_source = gr.Markdown(describe_source(proj.source("input")), elem_id="convert-source")
             convert_message = gr.Markdown("", elem_id="convert-message", elem_classes="ft-message")
+            refs_line, refs_events = ref_picker(server, "input", what="swap")
             direction = gr.Radio(
                 [("A's face onto the input", "a"), ("B's face onto the input", "b")],
                 value="a",
-                label="direction (--to)",
+                label="Whose face to put in",
                 elem_id="convert-to",
             )
             frame = gr.Slider(0, 1, value=0, step=1, label="frame to tune on", elem_id="convert-frame")
@@ -91,6 +93,8 @@ def build(server: Server, where: str) -> dict[str, Any]:
     )
     # A new source (its line changes) is previewed; a refused one leaves line and message be.
     convert_source.change(tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
+    for event in refs_events:  # new reference photos change whose faces are swapped
+        event.then(tune, tune_inputs, tune_outputs, concurrency_limit=1, concurrency_id="tune")
 
     def run_conversion(*values):
         try:
@@ -100,10 +104,13 @@ def build(server: Server, where: str) -> dict[str, Any]:
                 raise NotReadyError("convert", "upload or choose the video or image to convert first")
             if not proj.has_model():
                 raise NotReadyError("convert", "train a model first (view 2)")
+            faces = _faces_config(server)
             server.queue.submit(
                 "convert",
                 f"convert {source.name} to {config.to.upper()}",
-                lambda ctx: tasks.convert_task(ctx, proj, source, config, device=server.device, key_dir=server.key_dir),
+                lambda ctx: tasks.convert_task(
+                    ctx, proj, source, config, device=server.device, key_dir=server.key_dir, faces=faces
+                ),
             )
             return ""
         except FacetwinError as exc:
@@ -117,16 +124,22 @@ def build(server: Server, where: str) -> dict[str, Any]:
         "result_download": result_download,
         "provenance": provenance,
         "frame": frame,
+        "input_refs": refs_line,
     }
 
 
 def refresh(server: Server, seen: dict, force: bool) -> dict[str, Any]:
     convert_job = server.queue.latest("convert")
     updates: dict[str, Any] = {"convert_status": job_line(convert_job, "")}
-    if convert_job is not None and convert_job.state == "done" and (force or seen.get("convert") != convert_job.id):
+    if (
+        convert_job is not None
+        and convert_job.state == "done"
+        and convert_job.result
+        and (force or seen.get("convert") != convert_job.id)
+    ):
         seen["convert"] = convert_job.id
         result = convert_job.result
-        output = result["output"]
+        output = Path(result["output"])  # a str once read back from the job history
         # A video plays in the page, an image shows; an image folder is only downloaded (a zip).
         video = str(output) if output.suffix == ".mp4" else None
         image = str(output) if output.suffix == ".png" else None
@@ -152,6 +165,11 @@ def frames_of(server: Server) -> int:
         return 1
 
 
+def _faces_config(server: Server) -> ExtractConfig:
+    """How the input's faces are found: whose, by the reference photos (``--ref-face``)."""
+    return ExtractConfig(ref_faces=tuple(str(p) for p in server.project.refs("input")))
+
+
 def _preview(server: Server, index: int, config: ConvertConfig) -> tuple[str, str, str]:
     from facetwin.conversion import FramePreview
     from facetwin.forensics.provenance import Provenance, write_marked_png
@@ -164,10 +182,16 @@ def _preview(server: Server, index: int, config: ConvertConfig) -> tuple[str, st
         raise NotReadyError("convert", "upload or choose the video or image to convert first")
     if not proj.has_model():
         raise NotReadyError("preview", "train a model first (view 2)")
-    key = (str(source), mtime(proj.model_dir / "weights.safetensors"))
+    faces = _faces_config(server)
+    # New photos may keep the old ones' names: their times tell them apart.
+    key = (
+        str(source),
+        mtime(proj.model_dir / "weights.safetensors"),
+        tuple((ref, mtime(Path(ref))) for ref in faces.ref_faces),
+    )
     with server.preview_lock:
         if server.preview_key != key:
-            server.preview = FramePreview(source, proj.model_dir, device=server.device)
+            server.preview = FramePreview(source, proj.model_dir, faces=faces, device=server.device)
             server.preview_key = key
         started = time.perf_counter()
         shown = server.preview.swap(min(index, server.preview.frame_count - 1), config)
