@@ -507,6 +507,16 @@ class TrainConfig:
         "optimisation",
         "compile the model with torch.compile (slow start, faster steps on GPUs)",
     )
+    # Threads for the model's arithmetic on the CPU (None: torch's own choice, a thread a core).
+    threads: int | None = option(
+        None,
+        "--threads",
+        "optimisation",
+        "CPU threads for the model's arithmetic, for this run. Default: one a core (torch's); on a "
+        "machine busy with other work fewer can be faster (docs/BENCHMARKS.md, 'Threads')",
+        metavar="N",
+        low=1,
+    )
     # Parts to keep fixed: () or ("encoder",).
     freeze: tuple[str, ...] = option(
         (),

@@ -6,13 +6,15 @@ without importing the training loop.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 from facetwin.errors import InvalidOptionError
 
-__all__ = ["Distributed", "pick_device", "use_bf16"]
+__all__ = ["Distributed", "pick_device", "use_bf16", "cpu_threads"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,18 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+@contextlib.contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` threads for torch's CPU arithmetic (None: as it is),
+    and put the number back after: a setting of one run, not of the process."""
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -517,3 +517,15 @@ def test_a_model_folder_another_training_writes_is_refused(pair, tmp_path):
     summary = train(*pair, tmp_path / "m", config=TrainConfig(**{**FAST, "steps": 2}), resume=True)
     assert summary.step == 2 and not (tmp_path / "m" / LOCK_NAME).exists()
     assert not (tmp_path / "m" / "previews" / ".step_0000001.png.abcdefgh.tmp").exists()
+
+
+def test_threads_hold_for_the_run_and_are_put_back(pair, tmp_path):
+    before = torch.get_num_threads()
+    seen = []
+    train(
+        *pair,
+        tmp_path / "m",
+        config=TrainConfig(**{**FAST, "steps": 2, "threads": 1}),
+        progress=lambda event: seen.append(torch.get_num_threads()),
+    )
+    assert seen == [1, 1] and torch.get_num_threads() == before

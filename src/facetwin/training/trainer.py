@@ -20,6 +20,7 @@ Model directory::
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -35,7 +36,7 @@ from facetwin._check import check_config, check_path
 from facetwin.config import TrainConfig
 from facetwin.data.augment import AugmentConfig, augment_batch
 from facetwin.data.dataset import Faces, frame_faces, load_faces, match_mean_colour
-from facetwin.device import Distributed, pick_device, use_bf16
+from facetwin.device import Distributed, cpu_threads, pick_device, use_bf16
 from facetwin.errors import InvalidOptionError, ModelDirError, TrainingDivergedError, TrainingInterrupted
 from facetwin.faces.align import face_type
 from facetwin.io.atomic import atomic_write_bytes
@@ -413,12 +414,24 @@ class _Outputs:
             self.board.close()
 
 
+def _in_threads(fn: Callable[..., TrainSummary]) -> Callable[..., TrainSummary]:
+    """``fn`` run with ``config.threads`` CPU threads (--threads), put back afterwards."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> TrainSummary:
+        with cpu_threads(getattr(kwargs.get("config"), "threads", None)):
+            return fn(*args, **kwargs)
+
+    return run
+
+
 @locks_output(
     "model_dir",
     "train",
     clean=("previews",),
     unless=lambda args: args["distributed"] is not None and args["distributed"].rank != 0,
 )
+@_in_threads
 def train(
     faces_a: str | Path | Faces,
     faces_b: str | Path | Faces,

@@ -46,6 +46,7 @@ _LABELS = {
     "precision": "Precision",
     "channels_last": "Keep tensors channels-first",
     "compile": "Compile the model (torch.compile)",
+    "threads": "CPU threads",
     "freeze": "Keep these parts fixed",
     "l1_weight": "L1 loss weight",
     "ssim_weight": "DSSIM loss weight",
