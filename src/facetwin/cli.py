@@ -1545,14 +1545,14 @@ def _find_command(parser: argparse.ArgumentParser, words: list[str]) -> tuple[li
 def _not_required(parser: argparse.ArgumentParser, given: dict | None) -> None:
     """Options a settings file gave (all, for None) no longer required on the command line;
     for None, the inputs too (--print-config needs none)."""
-    from facetwin.presets import _key
+    from facetwin.presets import option_key
 
     for action in parser._actions:  # noqa: SLF001
         if not action.option_strings:
             if given is None and action.nargs in (None, "+"):
                 action.nargs = "?" if action.nargs is None else "*"
                 action.required = False
-        elif given is None or _key(action) in given:
+        elif given is None or option_key(action) in given:
             action.required = False
 
 

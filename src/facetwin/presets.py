@@ -29,7 +29,7 @@ from typing import Any
 
 from facetwin.errors import InvalidOptionError
 
-__all__ = ["read_settings", "settings_words", "format_settings", "SKIPPED"]
+__all__ = ["read_settings", "settings_words", "format_settings", "option_key", "SKIPPED"]
 
 #: Options a settings file does not hold: how a run talks (not what it does), the file
 #: itself, and the one secret (a password belongs in --auth-file, never in a shared preset).
@@ -65,7 +65,7 @@ def read_settings(path: str | Path, command: str) -> dict[str, Any]:
 
 def settings_words(values: Mapping[str, Any], parser: argparse.ArgumentParser, path: str | Path) -> list[str]:
     """``values`` (key -> TOML value) as command-line words for ``parser``, in file order."""
-    options = {_key(action): action for action in _options(parser)}
+    options = {option_key(action): action for action in _options(parser)}
     words: list[str] = []
     for key, value in values.items():
         action = options.get(key)
@@ -100,7 +100,7 @@ def format_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     """Every option of ``parser`` with its value in ``args`` (or its default), as TOML."""
     lines = [f"# {parser.prog}: its options as TOML (read back with: {parser.prog} -c FILE)"]
     for action in _options(parser):
-        key = _key(action)
+        key = option_key(action)
         if key in SKIPPED:
             continue
         value = getattr(args, action.dest, None)
@@ -123,7 +123,7 @@ def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     ]
 
 
-def _key(action: argparse.Action) -> str:
+def option_key(action: argparse.Action) -> str:
     """--batch-size -> batch-size; an on/off pair (--mask/--no-mask) by its first, positive flag."""
     longs = [flag for flag in action.option_strings if flag.startswith("--")]
     return (longs[0] if longs else action.option_strings[0]).lstrip("-")
