@@ -1469,13 +1469,12 @@ _AFTER_INTERRUPT = {
 }
 
 
-def _in_flags(exc: FacetwinError, parser: argparse.ArgumentParser, command: str) -> str:
+def _in_flags(exc: FacetwinError, command: argparse.ArgumentParser) -> str:
     """The error in the command line's words: a config's field ("held_out") as its flag ("--held-out")."""
     text = str(exc)
     if not isinstance(exc, InvalidOptionError) or not isinstance(exc.name, str) or exc.name.startswith("-"):
         return text
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
-    for action in commands.choices[command]._actions:  # noqa: SLF001 (argparse has no public listing)
+    for action in command._actions:  # noqa: SLF001 (argparse has no public listing)
         if action.dest == exc.name and action.option_strings and text.startswith(exc.name):
             return max(action.option_strings, key=len) + text[len(exc.name) :]
     return text
@@ -1486,10 +1485,18 @@ def _command_path(args: argparse.Namespace) -> list[str]:
     return [args.command] + ([args.detect_command] if getattr(args, "detect_command", None) else [])
 
 
-def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
-    """The parser of the command that ``args`` runs (``detect eval``'s, not ``detect``'s)."""
-    for name in _command_path(args):
-        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]  # noqa: SLF001
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """A parser's commands by name ({} for a command of its own)."""
+    for action in parser._actions:  # noqa: SLF001 (argparse has no public listing)
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _command_parser(parser: argparse.ArgumentParser, path: list[str]) -> argparse.ArgumentParser:
+    """The parser of the command ``path`` names (["detect", "eval"]: ``detect eval``'s)."""
+    for name in path:
+        parser = _subcommands(parser)[name]
     return parser
 
 
@@ -1503,9 +1510,7 @@ def _settings_file(parser: argparse.ArgumentParser, words: list[str]) -> bool:
     path, end = _find_command(parser, words)
     if not path:
         return False
-    command = parser
-    for name in path:
-        command = next(a for a in command._actions if isinstance(a, argparse._SubParsersAction)).choices[name]  # noqa: SLF001
+    command = _command_parser(parser, path)
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument(*_flags("--config"))
     early.add_argument("--print-config", action="store_true")
@@ -1523,7 +1528,7 @@ def _settings_file(parser: argparse.ArgumentParser, words: list[str]) -> bool:
 def _find_command(parser: argparse.ArgumentParser, words: list[str]) -> tuple[list[str], int]:
     """The command's names in ``words`` (["detect", "eval"]) and the index after them."""
     takes_value = {"--max-pixels", "--log-file"}
-    choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices  # noqa: SLF001
+    choices = _subcommands(parser)
     path, i = [], 0
     while i < len(words):
         word = words[i]
@@ -1534,10 +1539,9 @@ def _find_command(parser: argparse.ArgumentParser, words: list[str]) -> tuple[li
             if word not in choices:
                 break
             path.append(word)
-            sub = [a for a in choices[word]._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
-            if not sub:
+            choices = _subcommands(choices[word])
+            if not choices:
                 return path, i + 1
-            choices = sub[0].choices
         i += 1
     return [], 0
 
@@ -1622,11 +1626,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"facetwin: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     args = parser.parse_args(words)
-    _old_flags_used(_command_parser(parser, args), words, args)
+    _old_flags_used(_command_parser(parser, _command_path(args)), words, args)
     if print_config:
         from facetwin.presets import format_settings
 
-        print(format_settings(_command_parser(parser, args), args), end="")
+        print(format_settings(_command_parser(parser, _command_path(args)), args), end="")
         return EXIT_OK
     args.verbose, args.quiet = getattr(args, "verbose", 0) or 0, getattr(args, "quiet", False)
     try:
@@ -1659,7 +1663,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except FacetwinError as exc:
-        print(f"facetwin {args.command}: error: {_in_flags(exc, parser, args.command)}", file=sys.stderr)
+        line = _in_flags(exc, _command_parser(parser, _command_path(args)))
+        print(f"facetwin {args.command}: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"facetwin {args.command}: interrupted{_AFTER_INTERRUPT.get(args.command, '')}", file=sys.stderr)

@@ -215,13 +215,12 @@ def run_pair(
     input: the result says ``status`` "done" or "failed" with ``error``."""
     started = time.perf_counter()
     progress = progress or (lambda event: None)
-    try:
-        if threads is not None:
-            import torch
+    from facetwin.device import cpu_threads
 
-            torch.set_num_threads(threads)
-        model_dir = _train_pair(pair, out, config, device, progress)
-        result = _convert_pair(pair, out, config, model_dir, key_dir, device, progress)
+    try:
+        with cpu_threads(threads):  # a pool worker's share of the cores, for this pair only
+            model_dir = _train_pair(pair, out, config, device, progress)
+            result = _convert_pair(pair, out, config, model_dir, key_dir, device, progress)
         result.update(status="done", seconds=round(time.perf_counter() - started, 1))
         return result
     except (FacetwinError, OSError, ValueError) as exc:
