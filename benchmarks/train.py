@@ -30,7 +30,7 @@ steps of each block; the headline ratio compares the fastest block of each appro
 ratios are printed beside it. facetwin's default ``fast64`` model is measured once more
 at the end, for reference.
 
-Run: python benchmarks/train.py [--steps 12] [--original-steps 7] [--repeats 2] [--threads N]
+Run: python benchmarks/train.py [--steps 12] [--original-steps 7] [--repeats 2] [--threads N] [--before OLD/src]
 (defaults take about 8-11 minutes on a 2-core CPU).
 """
 
@@ -153,9 +153,9 @@ def run_original(iterations: int, data: Path) -> dict:
         optimizer.step(to)
         return float(loss.item())
 
-    times, parts, losses = [], [], []
+    times, cpu, parts, losses = [], [], [], []
     for _ in range(iterations):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         warped_a, target_a = _original_batch(images_a, rng)
         warped_b, target_b = _original_batch(images_b, rng)
         t1 = time.perf_counter()
@@ -171,11 +171,13 @@ def run_original(iterations: int, data: Path) -> dict:
         figure = np.clip(figure * 255, 0, 255).astype(np.uint8)
         t3 = time.perf_counter()
         times.append(t3 - t0)
+        cpu.append(time.process_time() - c0)
         parts.append((t1 - t0, t2 - t1, t3 - t2))
         losses.append((loss_a, loss_b))
     timed = parts[ORIGINAL_WARMUP:]
     return {
         "step_seconds": times[ORIGINAL_WARMUP:],
+        "step_cpu_seconds": cpu[ORIGINAL_WARMUP:],
         "warmup_seconds": times[:ORIGINAL_WARMUP],
         "augment_s": statistics.median(p[0] for p in timed),
         "train_s": statistics.median(p[1] for p in timed),
@@ -200,20 +202,27 @@ def run_facetwin(model: str, steps: int, data: Path) -> dict:
         model=model, batch_size=BATCH, steps=steps, preview_every=10**9, save_every=10**9, log_every=steps
     )
     elapsed: list[float] = []
+    cpu: list[float] = []
     rss_steps = [0.0]
 
     def progress(event) -> None:
         elapsed.append(event.facts["elapsed"])
+        cpu.append(time.process_time())
         # Peak so far, before the final checkpoint and preview that train() writes on exit.
         rss_steps[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     with tempfile.TemporaryDirectory(prefix="facetwin-bench-") as tmp:
+        cpu.append(time.process_time())  # replaced by the first step's start below
         summary = train(data / "trump", data / "cage", Path(tmp) / "model", config=config, progress=progress)
     if len(elapsed) != steps:
         raise RuntimeError(f"progress was called {len(elapsed)} times for {steps} steps")
     durations = [b - a for a, b in zip([0.0, *elapsed], elapsed)]
+    # CPU time between progress calls; the first interval also holds the set-up and is
+    # among the warm-up steps, never timed.
+    cpu_durations = [b - a for a, b in zip(cpu, cpu[1:])]
     return {
         "step_seconds": durations[FACETWIN_WARMUP:],
+        "step_cpu_seconds": cpu_durations[FACETWIN_WARMUP:],
         "warmup_seconds": durations[:FACETWIN_WARMUP],
         "last_loss": (summary.loss_a, summary.loss_b),
         "bf16": use_bf16(config.precision, pick_device("auto")),
@@ -278,7 +287,7 @@ def child(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     if args.child == "original":
         result = run_original(args.original_steps, args.data)
-    else:
+    else:  # facetwin:MODEL, or before:MODEL with PYTHONPATH at an older checkout's src
         result = run_facetwin(args.child.split(":", 1)[1], args.steps, args.data)
     result.update(
         wall_s=time.perf_counter() - started,
@@ -305,7 +314,10 @@ def spawn(what: str, args: argparse.Namespace) -> dict:
     ]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    if what.startswith("before:"):
+        env["PYTHONPATH"] = str(Path(args.before).resolve())
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith(_MARK)]
     if proc.returncode != 0 or not lines:
         sys.stdout.write(proc.stdout)
@@ -331,6 +343,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="facetwin/original block pairs (default 2)")
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's default)")
     parser.add_argument("--no-fast64", action="store_true", help="skip the fast64 reference line")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="an older checkout's src/ (git archive REV src | tar x -C DIR): its trainer runs in each block "
+        "too, so today's and the older one are measured side by side",
+    )
     parser.add_argument("--data", type=Path, default=DATA / "faces", help="folder holding trump/ and cage/")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -373,8 +391,12 @@ def main() -> None:
 
     rows: list[tuple[str, int, dict]] = []
     started = time.perf_counter()
+    approaches = [("facetwin:original", "facetwin (original)")]
+    if args.before:
+        approaches.append(("before:original", "before (original)"))
+    approaches.append(("original", "re-created original"))
     for r in range(1, args.repeats + 1):
-        for what, label in (("facetwin:original", "facetwin (original)"), ("original", "re-created original")):
+        for what, label in approaches:
             result = spawn(what, args)
             rows.append((label, r, result))
             med = statistics.median(result["step_seconds"])
@@ -396,96 +418,135 @@ def main() -> None:
         f"facetwin bf16 autocast: {'yes' if first['bf16'] else 'no'}, channels_last: "
         f"{'yes' if first.get('channels_last') else 'no'}; original: float32, NCHW, no autocast"
     )
+    print("wall: seconds a step; CPU: CPU seconds a step, all threads together (process time)")
     print()
     header = (
-        f"{'approach':<22} {'block':>5} {'timed':>5} {'median s/step':>13} {'min':>6} {'max':>6} "
+        f"{'approach':<22} {'block':>5} {'timed':>5} {'wall s/step':>11} {'CPU s/step':>10} {'min':>6} {'max':>6} "
         f"{'samples/s':>9} {'peak RSS MiB':>12} {'last L1 A/B':>13}"
     )
     print(header)
     print("-" * len(header))
     for label, r, res in rows:
-        s = res["step_seconds"]
+        s, c = res["step_seconds"], res["step_cpu_seconds"]
         med = statistics.median(s)
         la, lb = res["last_loss"]
         print(
-            f"{label:<22} {r:>5} {len(s):>5} {med:>13.3f} {min(s):>6.2f} {max(s):>6.2f} "
+            f"{label:<22} {r:>5} {len(s):>5} {med:>11.3f} {statistics.median(c):>10.3f} {min(s):>6.2f} {max(s):>6.2f} "
             f"{2 * BATCH / med:>9.2f} {res['peak_rss_mib']:>12.0f} {la:>6.3f}/{lb:.3f}"
         )
     print("-" * len(header))
 
-    def summary(label: str) -> tuple[float, float, list[float], int, float]:
-        blocks = [res for lab, _, res in rows if lab == label]
-        steps = [t for res in blocks for t in res["step_seconds"]]
-        medians = [statistics.median(res["step_seconds"]) for res in blocks]
-        return min(medians), statistics.median(steps), medians, len(steps), max(res["peak_rss_mib"] for res in blocks)
+    def fastest(label: str) -> dict:
+        """The block of this approach with the lowest median wall time (load only slows)."""
+        return min(
+            (res for lab, _, res in rows if lab == label), key=lambda res: statistics.median(res["step_seconds"])
+        )
 
-    ft, ft_pooled, ft_blocks, ft_n, ft_rss = summary("facetwin (original)")
-    og, og_pooled, og_blocks, og_n, og_rss = summary("re-created original")
-    for label, med, n, rss in (
-        ("facetwin (original)", ft_pooled, ft_n, ft_rss),
-        ("re-created original", og_pooled, og_n, og_rss),
-    ):
-        print(f"{label:<22} {'all':>5} {n:>5} {med:>13.3f} {'':>6} {'':>6} {2 * BATCH / med:>9.2f} {rss:>12.0f}")
+    def pooled(label: str) -> tuple[float, float]:
+        blocks = [res for lab, _, res in rows if lab == label]
+        return (
+            statistics.median(t for res in blocks for t in res["step_seconds"]),
+            statistics.median(t for res in blocks for t in res["step_cpu_seconds"]),
+        )
+
+    labels = [label for _, label in approaches]
+    for label in labels:
+        wall, cpu = pooled(label)
+        n = sum(len(res["step_seconds"]) for lab, _, res in rows if lab == label)
+        rss = max(res["peak_rss_mib"] for lab, _, res in rows if lab == label)
+        print(
+            f"{label:<22} {'all':>5} {n:>5} {wall:>11.3f} {cpu:>10.3f} {'':>6} {'':>6} {2 * BATCH / wall:>9.2f} {rss:>12.0f}"
+        )
     print()
-    fastest = min(
-        (res for lab, _, res in rows if lab == "re-created original"),
-        key=lambda res: statistics.median(res["step_seconds"]),
-    )
+    og_best = fastest("re-created original")
     print(
         "re-created original (its fastest block), median seconds per iteration: augmentation (2 x 64 faces) "
-        f"{fastest['augment_s']:.2f}, two train_on_batch {fastest['train_s']:.2f}, "
-        f"preview (4 x 14 faces) {fastest['preview_s']:.2f}"
+        f"{og_best['augment_s']:.2f}, two train_on_batch {og_best['train_s']:.2f}, "
+        f"preview (4 x 14 faces) {og_best['preview_s']:.2f}"
     )
     during = [res["peak_rss_steps_mib"] for lab, _, res in rows if lab == "facetwin (original)"]
     print(
         f"facetwin (original) peak RSS up to its last step, before train()'s closing checkpoint and preview: "
-        f"{max(during):.0f} MiB (whole child: {ft_rss:.0f} MiB)"
+        f"{max(during):.0f} MiB (whole child: {max(res['peak_rss_mib'] for lab, _, res in rows if lab == labels[0]):.0f} MiB)"
     )
+    ft_blocks = [statistics.median(res["step_seconds"]) for lab, _, res in rows if lab == "facetwin (original)"]
+    og_blocks = [statistics.median(res["step_seconds"]) for lab, _, res in rows if lab == "re-created original"]
     pairs = ", ".join(f"{o / f:.2f}x" for f, o in zip(ft_blocks, og_blocks))
-    print(f"ratio facetwin/original samples/s per block pair: {pairs}; pooled medians: {og_pooled / ft_pooled:.2f}x")
+    ft_wall, ft_cpu = pooled("facetwin (original)")
+    og_wall, og_cpu = pooled("re-created original")
+    print(f"ratio facetwin/original samples/s per block pair: {pairs}; pooled medians: {og_wall / ft_wall:.2f}x")
     spread = max(max(b) / min(b) for b in (ft_blocks, og_blocks))
     if spread > 1.25:
         print(
             f"WARNING: block medians of one approach differ by {100 * (spread - 1):.0f} %: other work on this "
             "machine slowed some blocks; the pooled figure is unreliable, the fastest blocks are used below"
         )
-    ratio = og / ft
+    ft_best = fastest("facetwin (original)")
+    ft, og = statistics.median(ft_best["step_seconds"]), statistics.median(og_best["step_seconds"])
+    ft_c, og_c = statistics.median(ft_best["step_cpu_seconds"]), statistics.median(og_best["step_cpu_seconds"])
+    ratio, cpu_ratio = og / ft, og_c / ft_c
     print(
         f"RATIO facetwin/original samples/s (fastest block of each: {2 * BATCH / ft:.2f} vs {2 * BATCH / og:.2f}): "
-        f"{ratio:.2f}x  (issue requires >= 3x: {'met' if ratio >= 3 else 'NOT met'})"
+        f"wall {ratio:.2f}x, CPU time {cpu_ratio:.2f}x  (issue requires >= 3x: {'met' if ratio >= 3 else 'NOT met'})"
     )
+    if args.before:
+        bf = fastest("before (original)")
+        b_wall, b_cpu = statistics.median(bf["step_seconds"]), statistics.median(bf["step_cpu_seconds"])
+        print(
+            f"today against {args.before} (fastest block of each): wall {b_wall / ft:.2f}x, CPU time {b_cpu / ft_c:.2f}x "
+            f"({b_wall:.3f} -> {ft:.3f} s a step, {b_cpu:.3f} -> {ft_c:.3f} CPU s)"
+        )
     if fast is not None:
-        fm = statistics.median(fast["step_seconds"])
+        fm, fc = statistics.median(fast["step_seconds"]), statistics.median(fast["step_cpu_seconds"])
         print(
             f"facetwin default model fast64, batch {BATCH}: {2 * BATCH / fm:.2f} samples/s "
-            f"({fm:.3f} s/step, median of {len(fast['step_seconds'])} steps), {fast['peak_rss_mib']:.0f} MiB peak RSS, "
-            f"{og / fm:.1f}x the re-created original's fastest block"
+            f"({fm:.3f} s/step, {fc:.3f} CPU s, median of {len(fast['step_seconds'])} steps), "
+            f"{fast['peak_rss_mib']:.0f} MiB peak RSS, {og / fm:.1f}x the re-created original's fastest block"
         )
 
     # How close each loop runs to the machine's arithmetic ceiling. Training costs about
     # 3x the forward FLOPs (forward, input gradients, weight gradients); the original
-    # loop also runs 4 x 14 preview faces forward per iteration.
+    # loop also runs 4 x 14 preview faces forward per iteration. The peak is measured
+    # here, in this run, with all threads (for wall time) and with one (per core, for CPU
+    # time), so a fraction means the same on any CPU.
+    import torch
+
+    threads = first["threads"]
+    peak = {}
+    for name in ("float32", "bfloat16"):
+        torch.set_num_threads(1)
+        peak[name, 1] = matmul_peak(name)
+        torch.set_num_threads(threads)
+        peak[name, threads] = matmul_peak(name)
     flops = forward_flops("original")
-    peak = {name: matmul_peak(name) for name in ("float32", "bfloat16")}
     step_flops = 3 * flops * 2 * BATCH
-    facetwin_rate, original_rate = step_flops / ft, (step_flops + flops * 4 * PREVIEW_FACES) / og
+    original_flops = step_flops + flops * 4 * PREVIEW_FACES
     print(
-        f"\nmatrix-product peak here (2048x8192 @ 8192x2048, median of 7): float32 {peak['float32'] / 1e9:.0f} "
-        f"GFLOP/s, bfloat16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s ({peak['bfloat16'] / peak['float32']:.2f}x)"
+        f"\nmatrix-product peak here (2048x8192 @ 8192x2048, median of 7), GFLOP/s: float32 "
+        f"{peak['float32', 1] / 1e9:.0f} one thread, {peak['float32', threads] / 1e9:.0f} with {threads}; bfloat16 "
+        f"{peak['bfloat16', 1] / 1e9:.0f} one thread, {peak['bfloat16', threads] / 1e9:.0f} with {threads} "
+        f"(bf16/float32 per core {peak['bfloat16', 1] / peak['float32', 1]:.2f}x)"
     )
     print(
         f"original model: {flops / 1e9:.2f} GFLOP per face forward, about {step_flops / 1e12:.2f} TFLOP per "
         f"training step of 2 x {BATCH} faces"
     )
+
+    def fraction(step_flops: float, wall: float, cpu: float, dtype: str) -> str:
+        wall_rate, core_rate = step_flops / wall, step_flops / cpu
+        return (
+            f"{wall_rate / 1e9:.0f} GFLOP/s wall ({100 * wall_rate / peak[dtype, threads]:.0f} % of the {dtype} peak "
+            f"with {threads} threads), {core_rate / 1e9:.0f} GFLOP per CPU second "
+            f"({100 * core_rate / peak[dtype, 1]:.0f} % of one core's)"
+        )
+
+    print(f"achieved, facetwin (fastest block): {fraction(step_flops, ft, ft_c, 'bfloat16')}")
+    print(f"achieved, re-created original (fastest block): {fraction(original_flops, og, og_c, 'float32')}")
+    bound_wall, bound_cpu = step_flops / peak["bfloat16", threads], step_flops / peak["bfloat16", 1]
     print(
-        f"achieved: facetwin {facetwin_rate / 1e9:.0f} GFLOP/s ({100 * facetwin_rate / peak['bfloat16']:.0f} % of "
-        f"the bf16 peak); re-created original {original_rate / 1e9:.0f} GFLOP/s "
-        f"({100 * original_rate / peak['float32']:.0f} % of the float32 peak)"
-    )
-    bound = step_flops / peak["bfloat16"]
-    print(
-        f"ceiling: a step at 100 % of the bf16 peak would take {bound:.2f} s, i.e. at most "
-        f"{og / bound:.2f}x the re-created original's fastest block"
+        f"ceiling: a step at 100 % of the bf16 peak takes {bound_wall:.2f} s ({bound_cpu:.2f} CPU s), at most "
+        f"{og / bound_wall:.2f}x the re-created original's fastest block in wall time, {og_c / bound_cpu:.2f}x in CPU "
+        f"time; facetwin reaches {ratio:.2f}x / {cpu_ratio:.2f}x of that"
     )
     print(f"total wall time {time.perf_counter() - started:.0f} s")
 

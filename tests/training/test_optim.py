@@ -104,3 +104,36 @@ def test_checkpoint_round_trip_continues_identically(tmp_path):
     train(resumed, resumed_opt, 2, seed=9)
     for p, q in zip(net.parameters(), resumed.parameters()):
         assert torch.equal(p, q)
+
+
+def test_fused_kernel_and_foreach_path_agree(monkeypatch):
+    """The fused kernel (eps moved inside torch's bias correction) and the foreach path
+    make the same updates, over both sides and a shared encoder."""
+    import facetwin.training.optim as optim
+
+    def run(fused: bool):
+        torch.manual_seed(4)
+        enc, dec_a, dec_b = torch.nn.Linear(6, 5), torch.nn.Linear(5, 6), torch.nn.Linear(5, 6)
+        opt = SwapAdam(enc.parameters(), dec_a.parameters(), dec_b.parameters(), lr=1e-2)
+        used = []
+        real = optim._fused_update
+
+        def spy(*args):
+            taken = real(*args) if fused else False
+            used.append(taken)
+            return taken
+
+        monkeypatch.setattr(optim, "_fused_update", spy)
+        gen = torch.Generator().manual_seed(5)
+        for _ in range(4):
+            for side, dec in (("a", dec_a), ("b", dec_b)):
+                opt.zero_grad(set_to_none=True)
+                dec(enc(torch.randn(8, 6, generator=gen))).square().mean().backward()
+                opt.step(side)
+        assert used and all(taken == fused for taken in used)  # the kernel really ran, or never
+        return [p.detach().clone() for p in (*enc.parameters(), *dec_a.parameters(), *dec_b.parameters())]
+
+    if getattr(torch, "_fused_adam_", None) is None:
+        pytest.skip("this torch has no fused Adam kernel")
+    for p, q in zip(run(True), run(False)):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-7)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from facetwin.models.conv import Conv2d
+
 __all__ = ["LayerFactory", "leaky_relu", "ConvBlock", "Upscale", "ResBlock", "init_glorot"]
 
 #: Builds a layer for a channel count, e.g. ``lambda c: nn.BatchNorm2d(c)``.
@@ -36,7 +38,7 @@ class ConvBlock(nn.Sequential):
         norm_layer: LayerFactory | None = None,
     ) -> None:
         layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=norm_layer is None)
+            Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=norm_layer is None)
         ]
         if norm_layer is not None:
             layers.append(norm_layer(out_channels))
@@ -57,7 +59,7 @@ class Upscale(nn.Sequential):
         norm_layer: LayerFactory | None = None,
     ) -> None:
         layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, out_channels * 4, kernel, padding=kernel // 2, bias=norm_layer is None)
+            Conv2d(in_channels, out_channels * 4, kernel, padding=kernel // 2, bias=norm_layer is None)
         ]
         if norm_layer is not None:
             layers.append(norm_layer(out_channels * 4))
@@ -73,10 +75,10 @@ class ResBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1, bias=norm_layer is None),
+            Conv2d(channels, channels, 3, padding=1, bias=norm_layer is None),
             norm_layer(channels) if norm_layer is not None else nn.Identity(),
             act_layer(channels),
-            nn.Conv2d(channels, channels, 3, padding=1, bias=norm_layer is None),
+            Conv2d(channels, channels, 3, padding=1, bias=norm_layer is None),
             norm_layer(channels) if norm_layer is not None else nn.Identity(),
         )
         self.act = act_layer(channels)
