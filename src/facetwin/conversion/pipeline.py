@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Frames gathered (at most) for one batched pass through the model.
 _FRAMES_PER_BATCH = 8
+#: Frames handed to the writer thread and not yet written, at most (memory: 2.7 MB a 720p frame).
+_FRAMES_IN_FLIGHT = _FRAMES_PER_BATCH + 4
 
 
 @dataclass
@@ -243,27 +246,32 @@ class _Output:
             )
         )
         self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facetwin-encode")
-        self.pending: Future | None = None
+        self.pending: deque[Future] = deque()
 
     def put(self, image: np.ndarray, frame: Frame) -> None:
-        if self.pending is not None:
-            self.pending.result()  # one frame in flight: keeps order and memory bounded
+        # Up to a batch of frames and then some in flight (one writer thread keeps the
+        # order): with one, each frame of a batch after the first waited for the previous
+        # frame's mark and encoding, and the face finder for the next batch waited too
+        # (720p: 21 -> 29 frames/s, docs/BENCHMARKS.md).
+        while len(self.pending) >= _FRAMES_IN_FLIGHT:
+            self.pending.popleft().result()
         if self.writer is None:
             write_marked_png(self.output, image, self.provenance)
         else:
-            self.pending = self.encoder.submit(self.writer.write, image, time=frame.time, name=frame.name)
+            self.pending.append(self.encoder.submit(self.writer.write, image, time=frame.time, name=frame.name))
 
     def close(self) -> None:
-        if self.pending is not None:
-            self.pending.result()
+        while self.pending:
+            self.pending.popleft().result()
         self.encoder.shutdown(wait=True)
         if self.writer is not None:
             self.writer.close()
 
     def abort(self) -> None:
         # The encoder thread may still be writing a frame: let it finish before the file
-        # is closed under it (closing an encoder mid-frame crashes FFmpeg).
-        self.encoder.shutdown(wait=True)
+        # is closed under it (closing an encoder mid-frame crashes FFmpeg); the frames
+        # queued behind it are dropped.
+        self.encoder.shutdown(wait=True, cancel_futures=True)
         if self.writer is not None:
             self.writer.abort()  # no half-written video under the final name
 
