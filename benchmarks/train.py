@@ -7,8 +7,9 @@ classic trump (A) / cage (B) face sets; one step trains 64 faces of A and 64 of 
 (a) facetwin: ``facetwin.training.train`` with ``TrainConfig(model="original",
     batch_size=64)`` and facetwin's defaults otherwise (bf16 autocast where the CPU has
     fast bf16, channels_last, batched torch augmentation, and whatever update scheme
-    the trainer uses). Step times come from the progress callback; the first 2 steps
-    are warm-up and not counted.
+    the trainer uses), and torch's huge pages for large buffers
+    (``THP_MEM_ALLOC_ENABLE=1``, as ``facetwin train`` sets it). Step times come from
+    the progress callback; the first 2 steps are warm-up and not counted.
 (b) the original code's loop, re-created from its description (DESIGN.md, "The seeds'
     model"): eager float32 NCHW, no autocast; per-image numpy/OpenCV augmentation in a
     Python loop (random_transform: rotation +-10 deg, zoom +-5 %, shift +-5 %, flip
@@ -315,6 +316,10 @@ def spawn(what: str, args: argparse.Namespace) -> dict:
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     env = dict(os.environ)
+    if what.startswith("facetwin:"):
+        # As `facetwin train` runs it: huge pages for torch's large buffers (cli.py sets
+        # this before torch loads; a child of this script has to be told).
+        env.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     if what.startswith("before:"):
         env["PYTHONPATH"] = str(Path(args.before).resolve())
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)

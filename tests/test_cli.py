@@ -556,3 +556,33 @@ def test_a_stages_own_eta_is_shown_and_a_moving_total_followed(capsys):
 def test_extraction_with_every_ends_at_its_total(capsys, moving_video, tmp_path):
     code, out, err = run(capsys, "extract", str(moving_video), "-o", str(tmp_path / "o"), "--every", "5")
     assert code == 0 and "3/3" in err and "100%" in err  # frames 0, 5, 10 of 12
+
+
+def test_thread_and_allocation_policy_is_set_per_command_before_the_work(monkeypatch, tmp_path):
+    """Training commands get torch's huge-page allocation, inference commands passive
+    OpenMP waiting; a user's own setting wins (issue 19)."""
+    import os
+
+    from facetwin import cli
+
+    seen = {}
+
+    def record(name):
+        def handler(args):
+            seen[name] = {k: os.environ.get(k) for k in ("THP_MEM_ALLOC_ENABLE", "OMP_WAIT_POLICY")}
+            return 0
+
+        return handler
+
+    monkeypatch.setattr(cli, "_cmd_train", record("train"))
+    monkeypatch.setattr(cli, "_cmd_convert", record("convert"))
+    for name in ("THP_MEM_ALLOC_ENABLE", "OMP_WAIT_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["train", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "m"), "-s", "1"]) == 0
+    assert seen["train"] == {"THP_MEM_ALLOC_ENABLE": "1", "OMP_WAIT_POLICY": None}
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE")
+    assert cli.main(["convert", str(tmp_path), "-m", str(tmp_path), "-o", str(tmp_path / "out.mp4")]) == 0
+    assert seen["convert"] == {"THP_MEM_ALLOC_ENABLE": None, "OMP_WAIT_POLICY": "PASSIVE"}
+    monkeypatch.setenv("THP_MEM_ALLOC_ENABLE", "0")
+    assert cli.main(["train", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "m"), "-s", "1"]) == 0
+    assert seen["train"]["THP_MEM_ALLOC_ENABLE"] == "0"

@@ -1607,6 +1607,7 @@ def _set_up_logging(verbose: int, log_file: str | None) -> None:
 
 #: Commands that run models but do not train them (training's large products keep the default).
 _INFERENCE = {"convert", "evaluate", "verify", "extract"}
+_TRAINING = {"train", "pretrain", "dataset", "demo"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1658,6 +1659,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the cores decoding and encoding need (issue 19: convert at 720p used 20-40 % less
         # CPU a frame, multi-face 2x the frames/s; docs/BENCHMARKS.md). A user's setting wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if args.command in _TRAINING:
+        # Before torch's first allocation, which reads it once: buffers of 2 MB and more
+        # get transparent huge pages, so the weight casts, gradients and activations a
+        # step allocates afresh stop paying a page fault every 4 KB (issue 19: original at
+        # batch 64, 1.87 -> 1.67 s a step on a 2-core AMX Xeon; docs/BENCHMARKS.md).
+        os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     if args.max_pixels is not None:
         set_max_pixels(args.max_pixels)
     try:
