@@ -1233,7 +1233,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         bar.close()
     paths = write_report(result, output)
     print(json.dumps(summary(result), indent=1) if args.json else format_table(result))
-    print(f"evaluate: {result.seconds:.0f} s -> {paths['report']}, {paths['sheet']}")
+    # With --json, stdout holds the JSON alone (a pipe parses it); where it went, on stderr.
+    print(
+        f"evaluate: {result.seconds:.0f} s -> {paths['report']}, {paths['sheet']}",
+        file=sys.stderr if args.json else sys.stdout,
+    )
     return EXIT_OK
 
 
@@ -1285,7 +1289,8 @@ def _evaluate_pairs(args: argparse.Namespace) -> int:
     print(json.dumps(data["overall"], indent=1) if args.json else format_pairs_table(result, data))
     print(
         f"evaluate: {len(result.pairs)} pairs, {len(result.failed)} failed ({result.seconds:.0f} s) -> "
-        f"{paths['summary']}, {paths['csv']}"
+        f"{paths['summary']}, {paths['csv']}",
+        file=sys.stderr if args.json else sys.stdout,
     )
     return EXIT_BAD_INPUT if result.failed else EXIT_OK
 

@@ -121,6 +121,13 @@ def test_cli_prints_the_table_and_writes_the_report(videos, model_dir, tmp_path,
     out = capsys.readouterr().out
     assert "ID top-1 in the gallery" in out and "ID two-way" in out and (tmp_path / "ev" / "report.json").is_file()
     assert main(["evaluate", "--model", str(model_dir), str(videos[0]), str(videos[1]), "--held-out", "0.95"]) == 2
+    capsys.readouterr()
+    # --json: stdout is the JSON alone (a pipe parses it), where it went is on stderr.
+    argv = ["-q", "evaluate", "-m", str(model_dir), str(videos[0]), str(videos[1]), "-o", str(tmp_path / "ev2")]
+    assert main([*argv, "--device", "cpu", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert set(json.loads(captured.out)) >= {"a_to_b", "b_to_a"}
+    assert "report.json" in captured.err
 
 
 # --- many pairs --------------------------------------------------------------------------------

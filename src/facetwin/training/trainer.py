@@ -496,6 +496,11 @@ def train(
         "requested"; ``notes`` says how a resumed run differs from the one that saved it
         (settings, faces), since it then does not continue exactly.
 
+    Speed on the CPU: ``facetwin train`` sets ``THP_MEM_ALLOC_ENABLE=1`` before torch
+    loads (2 MB pages for torch's large buffers; a step of ``original`` 10-15 % faster,
+    docs/BENCHMARKS.md). torch reads it once, at its first allocation, so a program that
+    calls ``train`` sets it in its environment itself, before importing torch.
+
     Raises:
         TrainingInterrupted: (a ``KeyboardInterrupt``) Ctrl-C or SIGTERM, which in the
             main thread are held until the step in progress ends, and while the closing
