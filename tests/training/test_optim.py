@@ -137,3 +137,32 @@ def test_fused_kernel_and_foreach_path_agree(monkeypatch):
         pytest.skip("this torch has no fused Adam kernel")
     for p, q in zip(run(True), run(False)):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-7)
+
+
+def test_channels_last_weights_with_contiguous_moments_update_as_the_foreach_path(monkeypatch):
+    """A resumed run's moments come back contiguous while its conv weights are
+    channels-last: the fused kernel pairs tensors by memory, so the moments are restrided
+    to the weight's layout and gradients of another layout go the foreach way."""
+    import facetwin.training.optim as optim
+
+    if getattr(torch, "_fused_adam_", None) is None:
+        pytest.skip("this torch has no fused Adam kernel")
+
+    def run(fused: bool, grad_layout):
+        torch.manual_seed(6)
+        w = torch.nn.Parameter(torch.randn(4, 3, 3, 3).to(memory_format=torch.channels_last))
+        opt = SwapAdam([], [w], [], lr=1e-2)
+        real = optim._fused_update
+        monkeypatch.setattr(optim, "_fused_update", real if fused else lambda *a: False)
+        gen = torch.Generator().manual_seed(7)
+        for step in range(3):
+            w.grad = torch.randn(4, 3, 3, 3, generator=gen).contiguous(memory_format=grad_layout)
+            opt.step("a")
+            if step == 0:  # as load_state_dict leaves them: contiguous copies
+                state = opt.state[w]
+                for key in ("exp_avg", "exp_avg_sq"):
+                    state[key] = state[key].contiguous()
+        return w.detach().clone()
+
+    for layout in (torch.channels_last, torch.contiguous_format):
+        torch.testing.assert_close(run(True, layout), run(False, layout), rtol=1e-5, atol=1e-7)

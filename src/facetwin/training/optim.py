@@ -91,6 +91,12 @@ class SwapAdam(torch.optim.Optimizer):
                 if "exp_avg" + suffix not in state:  # B's moments of the encoder begin at B's first update
                     state["exp_avg" + suffix] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq" + suffix] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                for key in ("exp_avg" + suffix, "exp_avg_sq" + suffix):
+                    if state[key].stride() != p.stride():
+                        # Moments read from a checkpoint are contiguous, a channels-last
+                        # weight is not; the fused kernel walks the tensors' memory in step,
+                        # so they must share the parameter's layout (once, on the first update).
+                        state[key] = torch.empty_like(p).copy_(state[key])
                 exp_avgs.append(state["exp_avg" + suffix])
                 exp_avg_sqs.append(state["exp_avg_sq" + suffix])
             grads = [p.grad for p in params]
@@ -117,6 +123,10 @@ def _fused_update(params, grads, exp_avgs, exp_avg_sqs, t: int, group: dict) -> 
     """
     fused = getattr(torch, "_fused_adam_", None)
     if fused is None or any(p.dtype not in (torch.float32, torch.float64) for p in params):
+        return False
+    # The kernel walks each tensor's memory in step with the parameter's: a gradient in
+    # another layout would pair the wrong elements (the foreach path follows strides).
+    if any(g.stride() != p.stride() for p, g in zip(params, grads)):
         return False
     beta1, beta2 = group["betas"]
     devices = {p.device for p in params}
