@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(scikit-image's astronaut, matplotlib's Grace Hopper): extract faces from views of each, "
         "train a small model, swap each face into the other photo. Writes DIR/demo.png, the model "
         "with its loss plot and previews, and every intermediate step. Needs no data and no network; "
-        "about 10 minutes on a 2-core CPU (the first bar's ETA is for the whole demo).",
+        "3-10 minutes on a 2-core CPU (the first bar's ETA is for the whole demo).",
     )
     demo.add_argument(
         *_flags("--output"), default="facetwin-demo", metavar="DIR", help="output folder. Default: ./facetwin-demo"

@@ -52,7 +52,7 @@ def test_gradcheck():
     assert torch.autograd.gradcheck(lambda x, w, b: conv2d_matmul(x, w, b, (2, 2), (1, 1)), (x, w, b))
 
 
-def test_bf16_autocast_gradients_as_close_to_exact_as_torch():
+def test_bf16_autocast_gradients_as_close_to_exact_as_torch_s():
     """Under CPU autocast both paths round to bf16; the im2col gradient must be no
     further from the float64 truth than oneDNN's own."""
     gen = torch.Generator().manual_seed(2)
@@ -75,7 +75,7 @@ def test_bf16_autocast_gradients_as_close_to_exact_as_torch():
     assert errors["im2col"] <= 1.5 * errors["torch"] + 1e-4, errors
 
 
-def test_layer_takes_the_im2col_path_only_for_small_outputs_on_the_cpu():
+def test_layer_takes_the_matmul_path_only_for_small_outputs_on_the_cpu():
     layer = Conv2d(8, 8, 3, padding=1)
     small, large = torch.randn(2, 8, 4, 4), torch.randn(2, 8, 8, 8)
     assert type(layer(small).grad_fn).__name__ == "_MatmulConvBackward"
@@ -88,7 +88,7 @@ def test_layer_takes_the_im2col_path_only_for_small_outputs_on_the_cpu():
 
 
 def test_model_gradients_unchanged(monkeypatch):
-    """A whole tiny model: the same gradients in float64 with the im2col path on and off."""
+    """A whole tiny model: the same gradients in float64 with the matmul path on and off."""
     torch.manual_seed(3)
     model = create_model("tiny64").double()
     x = torch.rand(4, 3, 64, 64, dtype=torch.float64)
