@@ -8,7 +8,8 @@
 
 (a) ``facetwin.extract(video, tmp)`` with the default ``ExtractConfig``: detection
     (YuNet by default) every ``redetect_every`` frames and windowed tracking in
-    between, 68 landmarks, alignment, lossless PNG crops written on a thread.
+    between, 68 landmarks, alignment, lossless PNG crops written on a thread; with
+    ``OMP_WAIT_POLICY=PASSIVE``, as ``facetwin extract`` sets it.
 (b) The original deepfakes extraction approach, re-created from its description:
     decode every frame, dlib's HOG frontal detector at upsample 1 on every full RGB
     frame, cut each detection's bounding box, resize it to 256x256 and save it as
@@ -238,7 +239,12 @@ def _spawn(kind: str, args: argparse.Namespace) -> dict:
         "--frames",
         str(args.frames),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if kind.startswith("facetwin"):
+        # As `facetwin extract` runs it: the command line sets this before torch loads
+        # (OpenMP's threads wait passively instead of spinning on the decoder's core).
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"{kind} run failed (exit {proc.returncode})")
