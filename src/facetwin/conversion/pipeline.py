@@ -252,7 +252,7 @@ class _Output:
         # Up to a batch of frames and then some in flight (one writer thread keeps the
         # order): with one, each frame of a batch after the first waited for the previous
         # frame's mark and encoding, and the face finder for the next batch waited too
-        # (720p: 21 -> 29 frames/s, docs/BENCHMARKS.md).
+        # (720p: 24.8 -> 30.5 frames/s for 150 frames, 29.9 -> 39.9 steady; docs/BENCHMARKS.md).
         while len(self.pending) >= _FRAMES_IN_FLIGHT:
             self.pending.popleft().result()
         if self.writer is None:
