@@ -6,8 +6,9 @@ alternate, so a shared machine's load falls on both alike. Each converts the fir
 fast128 whole face, e.g. the model ``facetwin demo`` writes) and every default of
 ``facetwin convert``, and reports frames/s (wall) and CPU ms a frame (all threads),
 medians over --repeats, and faces a frame: for the whole run (loading and signing
-included) and steady, from the 10th frame to the last (what real time means for a stream). A variant may set environment variables for
-the new checkout (``--env OMP_WAIT_POLICY=PASSIVE``) to measure a thread policy.
+included) and steady, from the 10th frame to the last (what real time means for a
+stream). A variant may set environment variables for the new checkout (``--env
+OMP_WAIT_POLICY=PASSIVE``) to measure a thread policy.
 
 The clips are cut from ../shared/data/videos: portrait_s18 (1280x720) scaled to 854x480
 and 1920x1080 and kept at 720p, and multi_hamilton (several faces a frame).
