@@ -709,3 +709,26 @@ def test_other_folders_are_not_discarded(tmp_path):
     (mine / "notes.txt").write_text("mine")
     assert checkpoint.discard_unfinished_save(mine) == [] and len(os.listdir(mine)) == 3
     assert checkpoint.discard_unfinished_save(tmp_path / "absent") == []
+
+
+def test_load_model_holds_exactly_the_saved_tensors_without_a_random_start(tmp_path, monkeypatch):
+    """load_model builds the architecture on the meta device (no random initialisation)
+    and fills every tensor from the file: the same values as the saved model, nothing
+    left uninitialised or on the meta device, and nothing drawn from torch's generator."""
+    from safetensors.torch import load_file
+
+    from facetwin.models import create_model
+    from facetwin.models.checkpoint import load_model
+
+    torch.manual_seed(11)
+    model = create_model("tiny64")
+    config = {"model": model.config, "input_size": 64, "predicts_mask": True}
+    save_checkpoint(tmp_path, model=model, optimizer=None, state={"step": 0, "seed": 0}, config=config)
+    before = torch.random.get_rng_state()
+    loaded = load_model(tmp_path)
+    assert torch.equal(torch.random.get_rng_state(), before)  # no initialiser ran
+    saved = load_file(tmp_path / "weights.safetensors")
+    state = loaded.state_dict()
+    assert state.keys() == saved.keys()
+    assert all(torch.equal(state[k], saved[k]) and not state[k].is_meta for k in saved)
+    assert not loaded.training

