@@ -732,3 +732,35 @@ def test_load_model_holds_exactly_the_saved_tensors_without_a_random_start(tmp_p
     assert state.keys() == saved.keys()
     assert all(torch.equal(state[k], saved[k]) and not state[k].is_meta for k in saved)
     assert not loaded.training
+
+
+def test_the_streaming_writer_reads_back_as_safetensors_own_files(tmp_path):
+    """checkpoint's own writer (one tensor copied at a time) against the library's
+    save_file: the same names, dtypes, shapes, values and metadata through safe_open."""
+    from safetensors.torch import load_file
+
+    from facetwin.models.checkpoint import _write_safetensors
+
+    gen = torch.Generator().manual_seed(3)
+    tensors = {
+        "conv": torch.randn(8, 4, 3, 3, generator=gen).to(memory_format=torch.channels_last),
+        "half": torch.randn(5, 7, generator=gen).bfloat16(),
+        "step": torch.tensor(12.0),
+        "ids": torch.arange(6, dtype=torch.int64).reshape(2, 3),
+        "flags": torch.tensor([True, False, True]),
+        "empty": torch.zeros(0, 3),
+        "strided": torch.randn(6, 6, generator=gen)[:, ::2],
+        "bytes": torch.arange(3, dtype=torch.uint8),
+    }
+    tensors["tied"] = tensors["conv"]
+    metadata = {"facetwin": json.dumps({"step": 3})}
+    _write_safetensors(tmp_path / "mine.safetensors", tensors, metadata)
+    save_file({k: v.contiguous().clone() for k, v in tensors.items()}, str(tmp_path / "lib.safetensors"), metadata)
+    mine, lib = load_file(tmp_path / "mine.safetensors"), load_file(tmp_path / "lib.safetensors")
+    assert mine.keys() == lib.keys() == tensors.keys()
+    for name in tensors:
+        assert mine[name].dtype == lib[name].dtype and torch.equal(mine[name], lib[name]), name
+    with safe_open(tmp_path / "mine.safetensors", "pt") as f:
+        assert f.metadata() == metadata
+    with pytest.raises(TypeError, match="no safetensors name"):
+        _write_safetensors(tmp_path / "bad.safetensors", {"c": torch.zeros(2, dtype=torch.complex64)}, {})

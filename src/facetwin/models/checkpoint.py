@@ -47,7 +47,6 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file as _save_safetensors
 
 from facetwin._check import check_path
 from facetwin.errors import (
@@ -155,9 +154,10 @@ def save_checkpoint(
         def write(path: Path) -> None:
             # Streamed to the file a tensor at a time: safetensors.torch.save built the
             # whole file in memory and copied it (+2.8 GiB for `original` with its
-            # optimiser; docs/BENCHMARKS.md). The digest is read back from the file.
+            # optimiser), and save_file wants every tensor contiguous at once (+0.61 GiB:
+            # the channels-last ones copied); docs/BENCHMARKS.md. The digest is read back.
             found, metadata = encode()
-            _save_safetensors(found, str(path), metadata=metadata)
+            _write_safetensors(path, found, metadata)
             del found
             digest = hashlib.sha256()
             with open(path, "rb") as f:
@@ -508,7 +508,7 @@ def _weights_tensors(model: torch.nn.Module, step: int) -> tuple[dict[str, torch
         if clean in tensors:
             raise ValueError(f"two model tensors are both named {clean!r} once '_orig_mod.' is removed")
         tensors[clean] = tensor
-    return _plain(tensors), _metadata(_WEIGHTS_FORMAT, step, {})
+    return tensors, _metadata(_WEIGHTS_FORMAT, step, {})
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer, step: int) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -530,7 +530,7 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer, step: int) -> tuple[dic
             else:
                 groups[-1][name] = value
     extra = {"optimizer": type(optimizer).__name__, "param_groups": groups, "state": values}
-    return _plain(tensors), _metadata(_OPTIMIZER_FORMAT, step, extra)
+    return tensors, _metadata(_OPTIMIZER_FORMAT, step, extra)
 
 
 def _metadata(fmt: str, step: int, extra: dict[str, Any]) -> dict[str, str]:
@@ -542,23 +542,56 @@ def _metadata(fmt: str, step: int, extra: dict[str, Any]) -> dict[str, str]:
         raise TypeError(f"cannot save {fmt}: a value is neither a tensor nor JSON-able ({error})") from error
 
 
-def _plain(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """CPU, contiguous tensors that share no storage, as safetensors requires.
+#: safetensors' names of the dtypes a checkpoint can hold.
+_SAFETENSORS_DTYPES = {
+    torch.float64: "F64",
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
+    torch.bool: "BOOL",
+}
 
-    Tied weights (two names, one tensor) are cloned rather than refused: loading fills
-    both names with the same values, which keeps them tied in the model.
+
+def _write_safetensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Write ``tensors`` to ``path`` in the safetensors format, one tensor at a time.
+
+    The format (8-byte little-endian header length, a JSON header of names, dtypes,
+    shapes and byte offsets, then the bytes) is the one ``safetensors.safe_open`` reads;
+    the library's writers need every tensor contiguous in memory at once, this one copies
+    one channels-last or GPU tensor at a time. Tensors go largest element size first, then
+    by name, so each lies at an offset aligned to its element size, as the library's do.
+    Tied tensors (two names, one storage) are written twice; loading fills both names.
     """
-    out: dict[str, torch.Tensor] = {}
-    seen: set[int] = set()
-    for key, tensor in tensors.items():
-        tensor = tensor.detach().to("cpu").contiguous()
-        storage = tensor.untyped_storage().data_ptr()
-        if storage in seen or tensor.numel() == 0:
-            tensor = tensor.clone()
-        elif storage:
-            seen.add(storage)
-        out[key] = tensor
-    return out
+    order = sorted(tensors, key=lambda name: (-tensors[name].element_size(), name))
+    header: dict[str, Any] = {"__metadata__": metadata}
+    offset = 0
+    for name in order:
+        tensor = tensors[name]
+        if tensor.dtype not in _SAFETENSORS_DTYPES:
+            raise TypeError(f"cannot save {name!r}: dtype {tensor.dtype} has no safetensors name")
+        size = tensor.numel() * tensor.element_size()
+        header[name] = {
+            "dtype": _SAFETENSORS_DTYPES[tensor.dtype],
+            "shape": list(tensor.shape),
+            "data_offsets": [offset, offset + size],
+        }
+        offset += size
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for name in order:
+            tensor = tensors[name].detach()
+            if tensor.numel():
+                data = tensor.to("cpu").contiguous().reshape(-1).view(torch.uint8)
+                f.write(memoryview(data.numpy()))
+                del data  # one copy at a time
 
 
 def _remove_leftovers(model_dir: Path) -> None:
