@@ -441,24 +441,24 @@ def main() -> None:
         )
     print("-" * len(header))
 
+    def blocks(label: str) -> list[dict]:
+        return [res for lab, _, res in rows if lab == label]
+
+    def median_of(res: dict, key: str = "step_seconds") -> float:
+        return statistics.median(res[key])
+
     def fastest(label: str) -> dict:
         """The block of this approach with the lowest median wall time (load only slows)."""
-        return min(
-            (res for lab, _, res in rows if lab == label), key=lambda res: statistics.median(res["step_seconds"])
-        )
+        return min(blocks(label), key=median_of)
 
-    def pooled(label: str) -> tuple[float, float]:
-        blocks = [res for lab, _, res in rows if lab == label]
-        return (
-            statistics.median(t for res in blocks for t in res["step_seconds"]),
-            statistics.median(t for res in blocks for t in res["step_cpu_seconds"]),
-        )
+    def pooled(label: str, key: str = "step_seconds") -> float:
+        return statistics.median(t for res in blocks(label) for t in res[key])
 
     labels = [label for _, label in approaches]
     for label in labels:
-        wall, cpu = pooled(label)
-        n = sum(len(res["step_seconds"]) for lab, _, res in rows if lab == label)
-        rss = max(res["peak_rss_mib"] for lab, _, res in rows if lab == label)
+        wall, cpu = pooled(label), pooled(label, "step_cpu_seconds")
+        n = sum(len(res["step_seconds"]) for res in blocks(label))
+        rss = max(res["peak_rss_mib"] for res in blocks(label))
         print(
             f"{label:<22} {'all':>5} {n:>5} {wall:>11.3f} {cpu:>10.3f} {'':>6} {'':>6} {2 * BATCH / wall:>9.2f} {rss:>12.0f}"
         )
@@ -469,17 +469,17 @@ def main() -> None:
         f"{og_best['augment_s']:.2f}, two train_on_batch {og_best['train_s']:.2f}, "
         f"preview (4 x 14 faces) {og_best['preview_s']:.2f}"
     )
-    during = [res["peak_rss_steps_mib"] for lab, _, res in rows if lab == "facetwin (original)"]
+    ours = blocks("facetwin (original)")
     print(
         f"facetwin (original) peak RSS up to its last step, before train()'s closing checkpoint and preview: "
-        f"{max(during):.0f} MiB (whole child: {max(res['peak_rss_mib'] for lab, _, res in rows if lab == labels[0]):.0f} MiB)"
+        f"{max(res['peak_rss_steps_mib'] for res in ours):.0f} MiB "
+        f"(whole child: {max(res['peak_rss_mib'] for res in ours):.0f} MiB)"
     )
-    ft_blocks = [statistics.median(res["step_seconds"]) for lab, _, res in rows if lab == "facetwin (original)"]
-    og_blocks = [statistics.median(res["step_seconds"]) for lab, _, res in rows if lab == "re-created original"]
+    ft_blocks = [median_of(res) for res in ours]
+    og_blocks = [median_of(res) for res in blocks("re-created original")]
     pairs = ", ".join(f"{o / f:.2f}x" for f, o in zip(ft_blocks, og_blocks))
-    ft_wall, ft_cpu = pooled("facetwin (original)")
-    og_wall, og_cpu = pooled("re-created original")
-    print(f"ratio facetwin/original samples/s per block pair: {pairs}; pooled medians: {og_wall / ft_wall:.2f}x")
+    pooled_ratio = pooled("re-created original") / pooled("facetwin (original)")
+    print(f"ratio facetwin/original samples/s per block pair: {pairs}; pooled medians: {pooled_ratio:.2f}x")
     spread = max(max(b) / min(b) for b in (ft_blocks, og_blocks))
     if spread > 1.25:
         print(
@@ -487,8 +487,8 @@ def main() -> None:
             "machine slowed some blocks; the pooled figure is unreliable, the fastest blocks are used below"
         )
     ft_best = fastest("facetwin (original)")
-    ft, og = statistics.median(ft_best["step_seconds"]), statistics.median(og_best["step_seconds"])
-    ft_c, og_c = statistics.median(ft_best["step_cpu_seconds"]), statistics.median(og_best["step_cpu_seconds"])
+    ft, og = median_of(ft_best), median_of(og_best)
+    ft_c, og_c = median_of(ft_best, "step_cpu_seconds"), median_of(og_best, "step_cpu_seconds")
     ratio, cpu_ratio = og / ft, og_c / ft_c
     print(
         f"RATIO facetwin/original samples/s (fastest block of each: {2 * BATCH / ft:.2f} vs {2 * BATCH / og:.2f}): "
@@ -496,13 +496,13 @@ def main() -> None:
     )
     if args.before:
         bf = fastest("before (original)")
-        b_wall, b_cpu = statistics.median(bf["step_seconds"]), statistics.median(bf["step_cpu_seconds"])
+        b_wall, b_cpu = median_of(bf), median_of(bf, "step_cpu_seconds")
         print(
             f"today against {args.before} (fastest block of each): wall {b_wall / ft:.2f}x, CPU time {b_cpu / ft_c:.2f}x "
             f"({b_wall:.3f} -> {ft:.3f} s a step, {b_cpu:.3f} -> {ft_c:.3f} CPU s)"
         )
     if fast is not None:
-        fm, fc = statistics.median(fast["step_seconds"]), statistics.median(fast["step_cpu_seconds"])
+        fm, fc = median_of(fast), median_of(fast, "step_cpu_seconds")
         print(
             f"facetwin default model fast64, batch {BATCH}: {2 * BATCH / fm:.2f} samples/s "
             f"({fm:.3f} s/step, {fc:.3f} CPU s, median of {len(fast['step_seconds'])} steps), "

@@ -9,8 +9,8 @@ input's patches (im2col): gathered once from the channels-last input as (N*L, kh
 they meet the weight viewed as (O, kh*kw*C) with no copy, since a channels-last weight is
 laid out (O, kh, kw, C). Batch 64, two threads, bf16: forward 65 -> 21 ms and backward
 302 -> 69 ms on the 1024->2048 4x4 upscale of ``original``; at 8x8 the two are even and
-at 16x16 oneDNN is 3x faster, hence the threshold (docs/BENCHMARKS.md, "Training near
-the ceiling").
+at 16x16 oneDNN is 3x faster, hence the threshold (docs/BENCHMARKS.md, "Speed (issue 19,
+second part)", Training).
 
 The module is an ``nn.Conv2d`` (same parameters, same state dict, same values), so
 checkpoints and every other path are unaffected; only training on the CPU with small
